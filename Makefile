@@ -1,0 +1,34 @@
+# Two commands on a fresh machine: `make run` and `make test`. Everything else is optional.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+HOME_DIR ?= $(CURDIR)/demo-home
+
+.PHONY: install run test test-slow dev clean
+
+install: $(STAMP)
+
+# Reinstall only when the pins or the project metadata change.
+$(STAMP): requirements.lock pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r requirements.lock
+	$(BIN)/python -m pip install --quiet --no-deps -e .
+	touch $(STAMP)
+
+run: install
+	$(BIN)/csp demo --home $(HOME_DIR)
+
+test: install
+	$(BIN)/python -m pytest -q
+
+test-slow: install
+	$(BIN)/python -m pytest -q -m slow
+
+# The Dagster UI over the demonstration home (make run first).
+dev: install
+	CSP_HOME=$(HOME_DIR) DAGSTER_HOME=$(HOME_DIR)/dagster $(BIN)/dagster dev -m orchestration.definitions
+
+clean:
+	rm -rf $(VENV) demo-home dbt_project/target dbt_project/logs

@@ -1,0 +1,256 @@
+"""Feed contracts: what each partner sends, described as data (one YAML file per feed).
+
+The readers, the validators, the raw-table DDL and the delivery calendar are all driven by
+these contracts, so a new feed (or a partner changing a column) is a change to a YAML file,
+not to five copies of the same code.
+"""
+
+from __future__ import annotations
+
+import calendar
+import re
+from dataclasses import dataclass, field
+from datetime import date
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+CONTRACTS_DIR = Path(__file__).with_name("contracts")
+
+# Contract type -> warehouse column type. Flags (Y/N) and Yes/No become booleans.
+SQL_TYPES: dict[str, str] = {
+    "text": "varchar",
+    "date": "date",
+    "integer": "integer",
+    "number": "double",
+    "flag": "boolean",
+    "yes_no": "boolean",
+}
+
+
+@dataclass(frozen=True)
+class Column:
+    """One column of a delivered table, as the partner names it and as the warehouse stores it."""
+
+    source: str
+    name: str
+    type: str
+    required: bool = False
+    allowed: tuple[str, ...] | None = None
+    pii: str | None = None  # pseudonymise | age_band | drop
+    age_at: str | None = None
+    in_period: bool = False
+    minimum: float | None = None
+    maximum: float | None = None
+    thousands: str | None = None
+    suppressible: bool = False
+
+    @property
+    def loaded(self) -> bool:
+        """Whether the column reaches the warehouse at all (free text never does)."""
+        return self.pii != "drop"
+
+    @property
+    def sql_type(self) -> str:
+        """The warehouse type of the loaded column."""
+        if self.pii == "age_band":
+            return "varchar"
+        return SQL_TYPES[self.type]
+
+
+@dataclass(frozen=True)
+class Table:
+    """One table of a delivery: a CSV file, or one sheet of a workbook."""
+
+    name: str
+    columns: tuple[Column, ...]
+    header_row: int = 1
+    sheet: str | None = None
+    title_row: int | None = None
+    period_row: int | None = None
+    footer: str | None = None
+    suppression_marker: str | None = None
+    record_key: tuple[str, ...] = ()
+
+    @property
+    def source_names(self) -> list[str]:
+        """Header names exactly as the partner writes them, in order."""
+        return [c.source for c in self.columns]
+
+    @property
+    def loaded_columns(self) -> list[Column]:
+        """Columns that reach the warehouse, in order."""
+        return [c for c in self.columns if c.loaded]
+
+    def column(self, name: str) -> Column:
+        """The column with warehouse name ``name``."""
+        for c in self.columns:
+            if c.name == name:
+                return c
+        raise KeyError(name)
+
+
+@dataclass(frozen=True)
+class Period:
+    """A delivery period: a calendar month or a financial quarter."""
+
+    label: str  # "2014-07" or "2014/15 Q2"
+    start: date
+    end: date
+
+
+@dataclass(frozen=True)
+class FeedContract:
+    """Everything the pipeline knows about one partner feed."""
+
+    feed: str
+    partner: str
+    description: str
+    format: str  # csv | xlsx
+    cadence: str  # monthly | quarterly
+    due_days_after_period_end: int
+    file_name: str
+    record_key: tuple[str, ...]
+    tables: tuple[Table, ...]
+    encoding: str | None = None
+    byte_order_mark: str | None = None  # required | forbidden
+    pseudonym_domain: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def period_from_file_name(self, file_name: str) -> Period | None:
+        """The period a file covers, read from its name; None when the name breaks the contract."""
+        match = re.fullmatch(self.file_name, file_name)
+        if not match:
+            return None
+        parts = match.groupdict()
+        try:
+            if "quarter" in parts:
+                fy_start = int(parts["fy_start"])
+                if (fy_start + 1) % 100 != int(parts["fy_end"]):
+                    return None
+                return financial_quarter(fy_start, int(parts["quarter"]))
+            year, month = int(parts["year"]), int(parts["month"])
+            if not 1 <= month <= 12:
+                return None
+            if self.cadence == "monthly":
+                return calendar_month(year, month)
+            # Quarterly files named by the last month of the quarter they cover.
+            if month not in (3, 6, 9, 12):
+                return None
+            return quarter_ending(year, month)
+        except ValueError:
+            return None
+
+
+def calendar_month(year: int, month: int) -> Period:
+    """The calendar month as a period labelled ``YYYY-MM``."""
+    last_day = calendar.monthrange(year, month)[1]
+    return Period(f"{year:04d}-{month:02d}", date(year, month, 1), date(year, month, last_day))
+
+
+def financial_quarter(fy_start_year: int, quarter: int) -> Period:
+    """Quarter ``quarter`` (1-4) of the financial year that starts in April ``fy_start_year``."""
+    first_month = 4 + 3 * (quarter - 1)
+    year = fy_start_year + (first_month - 1) // 12
+    month = (first_month - 1) % 12 + 1
+    start = date(year, month, 1)
+    end = calendar_month(*_add_months(year, month, 2)).end
+    return Period(quarter_label(start), start, end)
+
+
+def quarter_ending(year: int, month: int) -> Period:
+    """The financial quarter whose last month is ``year``-``month``."""
+    start_year, start_month = _add_months(year, month, -2)
+    fy = start_year if start_month >= 4 else start_year - 1
+    quarter = ((start_month - 4) % 12) // 3 + 1
+    return financial_quarter(fy, quarter)
+
+
+def quarter_label(day: date) -> str:
+    """``2014/15 Q2`` for any date in July to September 2014."""
+    fy = day.year if day.month >= 4 else day.year - 1
+    quarter = ((day.month - 4) % 12) // 3 + 1
+    return f"{fy}/{(fy + 1) % 100:02d} Q{quarter}"
+
+
+def parse_quarter_label(label: str) -> Period:
+    """The period for a label written ``2014/15 Q2``; ValueError when it is not one."""
+    match = re.fullmatch(r"(\d{4})/(\d{2}) Q([1-4])", label.strip())
+    if not match or (int(match[1]) + 1) % 100 != int(match[2]):
+        raise ValueError(f"not a financial quarter (expected e.g. '2014/15 Q2'): {label!r}")
+    return financial_quarter(int(match[1]), int(match[3]))
+
+
+def _add_months(year: int, month: int, months: int) -> tuple[int, int]:
+    index = year * 12 + (month - 1) + months
+    return index // 12, index % 12 + 1
+
+
+def _column(raw: dict[str, Any]) -> Column:
+    allowed = raw.get("allowed")
+    return Column(
+        source=raw["source"],
+        name=raw["name"],
+        type=raw["type"],
+        required=bool(raw.get("required", False)),
+        allowed=tuple(str(a) for a in allowed) if allowed else None,
+        pii=raw.get("pii"),
+        age_at=raw.get("age_at"),
+        in_period=bool(raw.get("in_period", False)),
+        minimum=raw.get("min"),
+        maximum=raw.get("max"),
+        thousands=raw.get("thousands"),
+        suppressible=bool(raw.get("suppressible", False)),
+    )
+
+
+def _table(raw: dict[str, Any], feed_key: list[str]) -> Table:
+    return Table(
+        name=raw["name"],
+        columns=tuple(_column(c) for c in raw["columns"]),
+        header_row=int(raw.get("header_row", 1)),
+        sheet=raw.get("sheet"),
+        title_row=raw.get("title_row"),
+        period_row=raw.get("period_row"),
+        footer=raw.get("footer"),
+        suppression_marker=raw.get("suppression_marker"),
+        record_key=tuple(raw.get("record_key", feed_key)),
+    )
+
+
+def load_contract(path: Path) -> FeedContract:
+    """Read one contract file."""
+    raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    known = {f for f in FeedContract.__dataclass_fields__}
+    return FeedContract(
+        feed=raw["feed"],
+        partner=raw["partner"],
+        description=raw.get("description", ""),
+        format=raw["format"],
+        cadence=raw["cadence"],
+        due_days_after_period_end=int(raw["due_days_after_period_end"]),
+        file_name=raw["file_name"],
+        record_key=tuple(raw["record_key"]),
+        tables=tuple(_table(t, raw["record_key"]) for t in raw["tables"]),
+        encoding=raw.get("encoding"),
+        byte_order_mark=raw.get("byte_order_mark"),
+        pseudonym_domain=raw.get("pseudonym_domain"),
+        extra={k: v for k, v in raw.items() if k not in known and k != "tables"},
+    )
+
+
+@cache
+def all_contracts() -> dict[str, FeedContract]:
+    """Every feed contract, keyed by feed id, in a stable order."""
+    contracts = (load_contract(p) for p in sorted(CONTRACTS_DIR.glob("*.yml")))
+    return {c.feed: c for c in contracts}
+
+
+def contract_for(feed: str) -> FeedContract:
+    """The contract of ``feed``; KeyError names the known feeds."""
+    contracts = all_contracts()
+    if feed not in contracts:
+        raise KeyError(f"unknown feed {feed!r}; known feeds: {', '.join(contracts)}")
+    return contracts[feed]

@@ -1,0 +1,201 @@
+"""From the landing folder to the raw layer: identify, archive, check, load or quarantine.
+
+``landing/<feed>/<file>`` → SHA-256 of the bytes (the delivery's identity) →
+already known? nothing changes → period from the file name → read and check per contract →
+good: copied to ``archive/<feed>/<sha>.<ext>`` *before* loading, then loaded in one transaction;
+bad: moved to ``quarantine/<feed>/<file>`` with ``reason.json`` beside it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from ingest.contracts import FeedContract, contract_for
+from ingest.pseudonymise import Pseudonymiser
+from ingest.readers import Problem, RejectedFile, describe, read_delivery
+from ingest.warehouse import (
+    DeliveryRecord,
+    connect,
+    ensure_raw_schema,
+    find_delivery,
+    load_delivery,
+    record_rejection,
+)
+
+# Files a partner's copy tool leaves while still writing, and editor lock files.
+IGNORED_PREFIXES = (".", "~$")
+IGNORED_SUFFIXES = (".part", ".tmp", ".crdownload", ".partial")
+
+
+@dataclass
+class Outcome:
+    """What happened to one landed file."""
+
+    feed: str
+    file_name: str
+    sha256: str
+    action: str  # loaded | duplicate | rejected
+    delivery_id: int | None = None
+    period: str | None = None
+    rows: int = 0
+    reason: str | None = None
+    problems: list[Problem] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        """A plain summary for logs and Dagster metadata."""
+        return {
+            "feed": self.feed, "file": self.file_name, "sha256": self.sha256,
+            "action": self.action, "delivery_id": self.delivery_id, "period": self.period,
+            "rows": self.rows, "reason": self.reason,
+        }
+
+
+def sha256_of(path: Path) -> str:
+    """The delivery's identity: SHA-256 of its bytes, read in chunks."""
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        while chunk := handle.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def landed_files(landing: Path, feed: str) -> list[Path]:
+    """Files waiting in ``landing/<feed>/`` in arrival order (modification time, then name)."""
+    folder = landing / feed
+    if not folder.is_dir():
+        return []
+    files = [
+        p for p in folder.iterdir()
+        if p.is_file()
+        and not p.name.startswith(IGNORED_PREFIXES)
+        and not p.name.endswith(IGNORED_SUFFIXES)
+    ]
+    return sorted(files, key=lambda p: (p.stat().st_mtime_ns, p.name))
+
+
+def _copy_atomically(source: Path, target: Path) -> None:
+    """Copy so that ``target`` either is absent or holds every byte (rename is atomic)."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    partial = target.with_name(target.name + ".partial")
+    shutil.copyfile(source, partial)
+    with partial.open("rb") as handle:
+        os.fsync(handle.fileno())
+    partial.replace(target)
+
+
+def archive_path(home: Path, feed: str, sha256: str, source: Path) -> Path:
+    """Where a good delivery is kept for ever: named by its bytes, so never overwritten."""
+    return home / "archive" / feed / f"{sha256}{source.suffix.lower()}"
+
+
+def quarantine(home: Path, source: Path, feed: str, sha256: str, problems: list[Problem],
+               partner: str) -> Path:
+    """Move a rejected file out of landing, with a reason.json a partner can act on."""
+    folder = home / "quarantine" / feed
+    target = folder / source.name
+    if target.exists():
+        # Keep every rejected version: the earlier one may be what a partner asks about.
+        target = folder / f"{source.stem}.{sha256[:12]}{source.suffix}"
+    _copy_atomically(source, target)
+    reason = {
+        "file": source.name,
+        "feed": feed,
+        "partner": partner,
+        "sha256": sha256,
+        "rejected_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "rule": problems[0].rule,
+        "message": problems[0].message,
+        "summary": describe(problems),
+        "problems": [p.as_dict() for p in problems],
+        "what_to_do": "Correct the file and drop it in the landing folder again; nothing from "
+                      "this file has been loaded.",
+    }
+    reason_path = target.with_name(target.name + ".reason.json")
+    reason_path.write_text(json.dumps(reason, indent=2, default=str), encoding="utf-8")
+    # The conventional name too, for the latest rejection in the folder.
+    (folder / "reason.json").write_text(json.dumps(reason, indent=2, default=str),
+                                        encoding="utf-8")
+    source.unlink()
+    return target
+
+
+def ingest_file(
+    path: Path,
+    contract: FeedContract,
+    *,
+    home: Path,
+    warehouse: Path,
+    pseudonymiser: Pseudonymiser,
+    la_code: str,
+) -> Outcome:
+    """Take one landed file all the way: a no-op, a loaded delivery, or a quarantined file."""
+    sha = sha256_of(path)
+    feed = contract.feed
+    with connect(warehouse) as con:
+        ensure_raw_schema(con)
+        known = find_delivery(con, feed, sha)
+    if known is not None:
+        if known.status == "rejected":
+            # The same bad bytes again: still bad, and the partner was told why.
+            quarantine(home, path, feed, sha, [Problem("duplicate_rejected",
+                       f"identical to {known.file_name}, rejected earlier: "
+                       f"{known.rejection_reason}")], contract.partner)
+        return Outcome(feed, path.name, sha, "duplicate", known.delivery_id,
+                       reason=f"same bytes as {known.file_name} (delivery {known.delivery_id})")
+    period = contract.period_from_file_name(path.name)
+    record = DeliveryRecord(feed, contract.partner, path.name, sha, period,
+                            datetime.now(timezone.utc).replace(tzinfo=None), la_code)
+    try:
+        if period is None:
+            raise RejectedFile([Problem(
+                "file_name",
+                f"the file name {path.name!r} does not follow the agreed pattern "
+                f"{contract.file_name!r}, so its period is unknown",
+            )])
+        result = read_delivery(path, contract, period, pseudonymiser)
+    except RejectedFile as rejected:
+        quarantine(home, path, feed, sha, rejected.problems, contract.partner)
+        summary = describe(rejected.problems)
+        with connect(warehouse) as con:
+            delivery_id = record_rejection(con, record, summary)
+        return Outcome(feed, path.name, sha, "rejected", delivery_id,
+                       period.label if period else None, reason=summary,
+                       problems=rejected.problems)
+    # Archived before it is loaded: every figure can be traced back to bytes we still hold.
+    _copy_atomically(path, archive_path(home, feed, sha, path))
+    with connect(warehouse) as con:
+        delivery_id = load_delivery(con, record, contract, result.tables)
+    return Outcome(feed, path.name, sha, "loaded", delivery_id, period.label, result.row_count)
+
+
+def ingest_feed(
+    feed: str,
+    *,
+    home: Path,
+    warehouse: Path,
+    pseudonymiser: Pseudonymiser,
+    la_code: str,
+) -> list[Outcome]:
+    """Ingest every file waiting in ``home/landing/<feed>/``, in arrival order."""
+    contract = contract_for(feed)
+    return [
+        ingest_file(path, contract, home=home, warehouse=warehouse,
+                    pseudonymiser=pseudonymiser, la_code=la_code)
+        for path in landed_files(home / "landing", feed)
+    ]
+
+
+def summarise(outcomes: Iterable[Outcome]) -> dict[str, int]:
+    """Counts of outcomes by action."""
+    counts: dict[str, int] = {"loaded": 0, "duplicate": 0, "rejected": 0}
+    for outcome in outcomes:
+        counts[outcome.action] += 1
+    return counts

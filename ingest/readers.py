@@ -1,0 +1,583 @@
+"""Read a delivered file exactly as its contract describes it, check it, and make it loadable.
+
+Every file goes through the same three steps, whatever its format:
+
+1. *stage*: the bytes become an all-text relation ``src`` in a private in-memory DuckDB
+   (CSVs through DuckDB's own reader, never pandas; workbooks through openpyxl);
+2. *check*: the contract's rules run as SQL over ``src`` and every breach is collected with its
+   rows, so a partner is told everything wrong with a file at once;
+3. *type*: one SELECT turns ``src`` into the warehouse's raw columns, pseudonymising
+   identifiers on the way, so personal data never reaches the warehouse connection.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import io
+import re
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+from duckdb.sqltypes import VARCHAR
+
+from ingest.contracts import Column, FeedContract, Period, Table
+from ingest.pseudonymise import AGE_BAND_SQL, Pseudonymiser
+
+MAX_EXAMPLES = 20
+UTF8_BOM = codecs.BOM_UTF8
+DATE_FORMAT = "%d/%m/%Y"
+MONTHS = [
+    "January", "February", "March", "April", "May", "June",
+    "July", "August", "September", "October", "November", "December",
+]
+
+
+@dataclass
+class Problem:
+    """One broken rule: what, where, and a few examples a partner can find in their file."""
+
+    rule: str
+    message: str
+    column: str | None = None
+    row_count: int = 0
+    examples: list[dict[str, Any]] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-ready form, for reason.json."""
+        return {
+            "rule": self.rule,
+            "message": self.message,
+            "column": self.column,
+            "row_count": self.row_count,
+            "examples": self.examples,
+        }
+
+
+class RejectedFile(Exception):
+    """A delivery that breaks its contract. Nothing of it is loaded."""
+
+    def __init__(self, problems: list[Problem]):
+        self.problems = problems
+        super().__init__(problems[0].message if problems else "rejected")
+
+    @property
+    def rule(self) -> str:
+        """The first rule broken, as the headline reason."""
+        return self.problems[0].rule
+
+
+def reject(rule: str, message: str, **kwargs: Any) -> RejectedFile:
+    """A rejection with a single problem."""
+    return RejectedFile([Problem(rule, message, **kwargs)])
+
+
+# ---------------------------------------------------------------------------------------------
+# Stage: bytes -> all-text relation `src` with a `_row` column (the row number in the file)
+# ---------------------------------------------------------------------------------------------
+
+
+def _check_encoding(path: Path, contract: FeedContract) -> str:
+    """Check the byte-order mark and decodability; return the Python codec to read with."""
+    with path.open("rb") as handle:
+        head = handle.read(len(UTF8_BOM) * 2)
+    if not head:
+        raise reject("empty_file", "the file is empty (0 bytes)")
+    has_bom = head.startswith(UTF8_BOM)
+    if contract.byte_order_mark == "required" and not has_bom:
+        raise reject(
+            "byte_order_mark",
+            "the file has no UTF-8 byte-order mark; this extract is saved from Excel as "
+            "'CSV UTF-8' and always starts with one",
+        )
+    if head.startswith(UTF8_BOM * 2):
+        raise reject("byte_order_mark", "the file starts with two byte-order marks")
+    if contract.byte_order_mark == "forbidden" and has_bom:
+        raise reject(
+            "byte_order_mark",
+            f"the file starts with a UTF-8 byte-order mark, but this feed is sent in "
+            f"{contract.encoding}",
+        )
+    codec = "utf-8-sig" if contract.encoding == "utf-8" else contract.encoding or "utf-8"
+    decoder = codecs.getincrementaldecoder(codec)(errors="strict")
+    line_no, offset = 1, 0
+    with path.open("rb") as handle:
+        while chunk := handle.read(1 << 20):
+            try:
+                text = decoder.decode(chunk)
+            except UnicodeDecodeError as error:
+                bad_at = offset + error.start
+                raise reject(
+                    "encoding",
+                    f"the file is not valid {contract.encoding}: byte 0x{chunk[error.start]:02x} "
+                    f"at byte offset {bad_at} (about line {line_no})",
+                    row_count=1,
+                    examples=[{"byte_offset": bad_at}],
+                ) from None
+            if "\x00" in text:
+                raise reject("nul_bytes", "the file contains NUL bytes (a binary or damaged file)")
+            line_no += text.count("\n")
+            offset += len(chunk)
+    return codec
+
+
+@contextmanager
+def _utf8_copy(path: Path, codec: str) -> Iterator[Path]:
+    """A UTF-8 view of the file for DuckDB, which reads only UTF-8 without extensions."""
+    if codec in ("utf-8", "utf-8-sig"):
+        yield path
+        return
+    with tempfile.TemporaryDirectory(prefix="csp-") as tmp:
+        target = Path(tmp) / path.name
+        with path.open("r", encoding=codec, newline="") as src, target.open(
+            "w", encoding="utf-8", newline=""
+        ) as dst:
+            while chunk := src.read(1 << 20):
+                dst.write(chunk)
+        yield target
+
+
+def _check_header(found: list[str], table: Table, where: str) -> None:
+    expected = table.source_names
+    if found == expected:
+        return
+    missing = [c for c in expected if c not in found]
+    extra = [c for c in found if c not in expected]
+    if missing or extra:
+        detail = []
+        if missing:
+            detail.append("missing " + ", ".join(repr(c) for c in missing))
+        if extra:
+            detail.append("unexpected " + ", ".join(repr(c) for c in extra))
+        message = f"the header {where} does not match the agreed columns: " + "; ".join(detail)
+    elif len(found) != len(set(found)):
+        message = f"the header {where} repeats a column"
+    else:
+        message = f"the columns {where} are in a different order from the agreed one"
+    raise reject(
+        "header",
+        message,
+        examples=[{"expected": expected, "found": found}],
+    )
+
+
+def _stage_csv(con: duckdb.DuckDBPyConnection, path: Path, table: Table, first_row: int) -> None:
+    """Read a UTF-8 CSV (header on its first line) into `src`, all columns as text."""
+    columns = {c.name: "varchar" for c in table.columns}
+    # Explicit columns and no sniffing: the contract, not DuckDB, says what the file holds.
+    try:
+        con.execute(
+            """
+            create or replace temp table src_raw as
+            select * from read_csv(?, header = true, auto_detect = false, delim = ',',
+                                   quote = '"', escape = '"', columns = ?, strict_mode = true,
+                                   null_padding = false, max_line_size = 10000000)
+            """,
+            [str(path), columns],
+        )
+    except duckdb.Error as error:
+        raise reject(
+            "csv_structure",
+            "the file is not a well-formed CSV with the agreed columns "
+            f"(a row with too many or too few fields, or an unclosed quote): {_first_line(error)}",
+        ) from None
+    con.execute(
+        f"create or replace temp table src as "
+        f"select row_number() over () + {first_row - 1} as _row, * from src_raw"
+    )
+
+
+def _first_line(error: Exception) -> str:
+    return str(error).strip().splitlines()[0][:300]
+
+
+def _stage_csv_file(con: duckdb.DuckDBPyConnection, path: Path, contract: FeedContract) -> None:
+    table = contract.tables[0]
+    codec = _check_encoding(path, contract)
+    with path.open("r", encoding=codec, newline="") as handle:
+        header_line = handle.readline()
+    _check_header(next(csv.reader([header_line]), []), table, "on line 1")
+    with _utf8_copy(path, codec) as utf8:
+        _stage_csv(con, utf8, table, first_row=2)
+
+
+def _stage_titled_csv(
+    con: duckdb.DuckDBPyConnection, path: Path, contract: FeedContract, period: Period
+) -> None:
+    """A CSV with a title and a period line above the header and notes below the data."""
+    table = contract.tables[0]
+    codec = _check_encoding(path, contract)
+    lines = path.read_text(encoding=codec).splitlines()
+    header_at = table.header_row - 1
+    if len(lines) <= header_at:
+        raise reject("layout", f"the file has fewer than {table.header_row} lines")
+    if not lines[0].strip() or "," in lines[0].strip().rstrip(","):
+        raise reject("layout", "line 1 should be the table's title, not data or a header")
+    if table.period_row:
+        _check_period_line(lines[table.period_row - 1], period, table.period_row)
+    for index in range(1, header_at):
+        if index != (table.period_row or 0) - 1 and lines[index].strip(", "):
+            raise reject("layout", f"line {index + 1} should be blank (the header is on line "
+                         f"{table.header_row})")
+    _check_header(next(csv.reader([lines[header_at]]), []), table, f"on line {table.header_row}")
+    end = header_at + 1
+    while end < len(lines) and lines[end].strip(", "):
+        end += 1
+    trailing = [(i + 1, line) for i, line in enumerate(lines[end:], start=end) if line.strip(", ")]
+    if trailing and not re.fullmatch(r"\s*Notes:?\s*,*", trailing[0][1]):
+        raise reject(
+            "layout",
+            f"line {trailing[0][0]} follows a blank line after the data but is not the "
+            "'Notes:' block",
+        )
+    with tempfile.TemporaryDirectory(prefix="csp-") as tmp:
+        block = Path(tmp) / "data.csv"
+        block.write_text("\n".join(lines[header_at:end]) + "\n", encoding="utf-8")
+        _stage_csv(con, block, table, first_row=table.header_row + 1)
+
+
+def _check_period_line(line: str, period: Period, line_no: int) -> None:
+    match = re.fullmatch(
+        r"\s*Period:\s*([A-Za-z]+) (\d{4}) to ([A-Za-z]+) (\d{4})\s*,*", line
+    )
+    if not match or match[1] not in MONTHS or match[3] not in MONTHS:
+        raise reject(
+            "layout",
+            f"line {line_no} should state the period, e.g. 'Period: October 2013 to December "
+            f"2013'; found {line.strip()[:80]!r}",
+        )
+    start = date(int(match[2]), MONTHS.index(match[1]) + 1, 1)
+    end_month = (int(match[4]), MONTHS.index(match[3]) + 1)
+    if start != period.start or end_month != (period.end.year, period.end.month):
+        raise reject(
+            "period_mismatch",
+            f"the file name says {period.label} ({period.start:%B %Y} to {period.end:%B %Y}) "
+            f"but line {line_no} says {line.strip()!r}",
+        )
+
+
+def _cell_text(value: Any, column: Column) -> str | None:
+    """Workbook cell -> the text the CSV path would have seen; dates must be real dates."""
+    if value is None or (isinstance(value, str) and value.strip() == ""):
+        return None
+    if column.type == "date" and isinstance(value, (datetime, date)):
+        return value.strftime(DATE_FORMAT)
+    if column.type == "date":
+        # Marked so the check names it: a date typed as text is not a real Excel date.
+        return f"\x01{value}"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if isinstance(value, (datetime, date)):
+        return value.strftime(DATE_FORMAT)
+    return str(value)
+
+
+def _stage_workbook(
+    con: duckdb.DuckDBPyConnection, path: Path, contract: FeedContract, period: Period
+) -> None:
+    """Each sheet of the contract becomes `src_<table>`."""
+    import openpyxl  # a few hundred ms to import: only where a workbook is read
+
+    with path.open("rb") as handle:
+        magic = handle.read(8)
+    if not magic:
+        raise reject("empty_file", "the file is empty (0 bytes)")
+    if magic.startswith(b"\xd0\xcf\x11\xe0"):
+        raise reject(
+            "workbook_format",
+            "the workbook is an old-style .xls or is password-protected; save it as an "
+            "unprotected .xlsx workbook",
+        )
+    if not magic.startswith(b"PK"):
+        raise reject("workbook_format", "the file is not an .xlsx workbook")
+    try:
+        workbook = openpyxl.load_workbook(path, read_only=True, data_only=True)
+    except Exception as error:  # openpyxl raises many types for a damaged zip
+        raise reject("workbook_format", f"the workbook cannot be opened: {error}") from None
+    try:
+        for table in contract.tables:
+            if table.sheet not in workbook.sheetnames:
+                raise reject(
+                    "missing_sheet",
+                    f"the workbook has no sheet named {table.sheet!r} "
+                    f"(sheets found: {', '.join(workbook.sheetnames)})",
+                )
+            rows = list(workbook[table.sheet].iter_rows(values_only=True))
+            _register_sheet(con, rows, table, period)
+    finally:
+        workbook.close()
+
+
+def _register_sheet(
+    con: duckdb.DuckDBPyConnection, rows: list[tuple[Any, ...]], table: Table, period: Period
+) -> None:
+    where = f"in sheet {table.sheet!r}"
+    if len(rows) < table.header_row:
+        raise reject("layout", f"sheet {table.sheet!r} has no header on row {table.header_row}")
+    if table.title_row:
+        title = " ".join(str(v) for v in rows[table.title_row - 1] if v is not None)
+        if not title.strip():
+            raise reject("layout", f"row {table.title_row} of sheet {table.sheet!r} should be "
+                         "the title")
+        if period.label not in title:
+            raise reject(
+                "period_mismatch",
+                f"the file name says {period.label} but the title of sheet {table.sheet!r} "
+                f"says {title.strip()!r}",
+            )
+    header = [str(v).strip() if v is not None else "" for v in rows[table.header_row - 1]]
+    while header and header[-1] == "":
+        header.pop()
+    _check_header(header, table, f"{where} (row {table.header_row})")
+    records: list[list[str | None]] = []
+    for values in rows[table.header_row:]:
+        if all(v is None or (isinstance(v, str) and not v.strip()) for v in values):
+            break  # the data ends at the first empty row
+        cells = list(values) + [None] * (len(table.columns) - len(values))
+        if any(v not in (None, "") for v in cells[len(table.columns):]):
+            raise reject("layout", f"a row {where} has values beyond the agreed columns")
+        records.append([_cell_text(v, c) for v, c in zip(cells, table.columns)])
+    arrays = {"_row": pa.array(range(table.header_row + 1, table.header_row + 1 + len(records)))}
+    for index, column in enumerate(table.columns):
+        arrays[column.name] = pa.array([r[index] for r in records], type=pa.string())
+    con.register(f"src_{table.name}_arrow", pa.table(arrays))
+    con.execute(f"create or replace temp table src_{table.name} as "
+                f"select * from src_{table.name}_arrow")
+
+
+# ---------------------------------------------------------------------------------------------
+# Check: the contract's rules as SQL over `src`
+# ---------------------------------------------------------------------------------------------
+
+
+def _sql_str(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+def _sql_list(values: tuple[str, ...]) -> str:
+    return "(" + ", ".join(_sql_str(v) for v in values) + ")"
+
+
+def _column_rules(column: Column, table: Table, period: Period) -> list[tuple[str, str, str]]:
+    """(rule, SQL condition that is true for a bad row, message) for one column."""
+    c = column.name
+    label = f"column {column.source!r}"
+    rules: list[tuple[str, str, str]] = []
+    present = f"{c} is not null"
+    if column.suppressible and table.suppression_marker:
+        present += f" and {c} <> {_sql_str(table.suppression_marker)}"
+    if column.required:
+        rules.append(("required", f"{c} is null", f"{label} is blank but must have a value"))
+    if column.type == "date":
+        valid = (f"regexp_full_match({c}, '\\d{{2}}/\\d{{2}}/\\d{{4}}') "
+                 f"and try_strptime({c}, '{DATE_FORMAT}') is not null")
+        rules.append(("date_format", f"{present} and not ({valid})",
+                      f"{label} must hold dates written dd/mm/yyyy (or real Excel dates in a "
+                      f"workbook)"))
+        if column.in_period:
+            parsed = f"try_strptime({c}, '{DATE_FORMAT}')::date"
+            rules.append((
+                "date_in_period",
+                f"{present} and ({valid}) and {parsed} not between "
+                f"date '{period.start}' and date '{period.end}'",
+                f"{label} has dates outside the file's period {period.label} "
+                f"({period.start:%d/%m/%Y} to {period.end:%d/%m/%Y})",
+            ))
+    elif column.type == "integer":
+        pattern = r"-?\d{1,3}(,\d{3})+|-?\d+" if column.thousands else r"-?\d+"
+        rules.append(("integer", f"{present} and not regexp_full_match({c}, '{pattern}')",
+                      f"{label} must hold whole numbers"))
+    elif column.type == "number":
+        rules.append(("number", f"{present} and not regexp_full_match({c}, '-?\\d+(\\.\\d+)?')",
+                      f"{label} must hold numbers"))
+    elif column.type == "flag":
+        rules.append(("allowed_values", f"{present} and {c} not in ('Y', 'N')",
+                      f"{label} must be Y or N"))
+    elif column.type == "yes_no":
+        rules.append(("allowed_values", f"{present} and {c} not in ('Yes', 'No')",
+                      f"{label} must be Yes or No"))
+    if column.allowed:
+        rules.append(("allowed_values", f"{present} and {c} not in {_sql_list(column.allowed)}",
+                      f"{label} has values outside the agreed list "
+                      f"({', '.join(column.allowed)})"))
+    numeric = f"try_cast(replace({c}, ',', '') as double)"
+    if column.minimum is not None:
+        rules.append(("range", f"{present} and {numeric} < {column.minimum}",
+                      f"{label} must not be below {column.minimum:g}"))
+    if column.maximum is not None:
+        rules.append(("range", f"{present} and {numeric} > {column.maximum}",
+                      f"{label} must not be above {column.maximum:g}"))
+    return rules
+
+
+def _examples(
+    con: duckdb.DuckDBPyConnection, relation: str, condition: str, column: Column | None
+) -> tuple[int, list[dict[str, Any]]]:
+    count = con.execute(f"select count(*) from {relation} where {condition}").fetchone()[0]
+    if not count:
+        return 0, []
+    if column is None:
+        return count, []
+    rows = con.execute(
+        f"select _row, {column.name} from {relation} where {condition} order by _row limit ?",
+        [MAX_EXAMPLES],
+    ).fetchall()
+    # Personal data is never echoed back, even into a rejection note.
+    return count, [
+        {"row": r, "value": "(withheld: personal data)" if column.pii else (v.lstrip("\x01") if isinstance(v, str) else v)}
+        for r, v in rows
+    ]
+
+
+def check_table(
+    con: duckdb.DuckDBPyConnection, relation: str, table: Table, period: Period
+) -> list[Problem]:
+    """Every contract rule broken by the staged relation, with counts and example rows."""
+    problems: list[Problem] = []
+    total = con.execute(f"select count(*) from {relation}").fetchone()[0]
+    if total == 0:
+        where = f" in sheet {table.sheet!r}" if table.sheet else ""
+        return [Problem("no_data", f"the file has a header but no data rows{where}")]
+    for column in table.columns:
+        for rule, condition, message in _column_rules(column, table, period):
+            count, examples = _examples(con, relation, condition, column)
+            if count:
+                problems.append(Problem(rule, f"{message}: {count} row(s)", column.source,
+                                        count, examples))
+    problems.extend(_key_problems(con, relation, table))
+    return problems
+
+
+def _key_problems(con: duckdb.DuckDBPyConnection, relation: str, table: Table) -> list[Problem]:
+    keys = [k for k in table.record_key if k in {c.name for c in table.columns}]
+    if not keys:
+        return []
+    key_list = ", ".join(keys)
+    duplicates = con.execute(
+        f"""
+        select list(_row order by _row) as rows_at
+        from {relation} where {' and '.join(f'{k} is not null' for k in keys)}
+        group by {key_list} having count(*) > 1 order by min(_row)
+        """
+    ).fetchall()
+    if not duplicates:
+        return []
+    sources = " + ".join(repr(table.column(k).source) for k in keys)
+    return [Problem(
+        "duplicate_key",
+        f"the record key {sources} appears more than once in the file: "
+        f"{len(duplicates)} key(s) repeated",
+        " + ".join(table.column(k).source for k in keys),
+        sum(len(d[0]) for d in duplicates),
+        [{"rows": d[0]} for d in duplicates[:MAX_EXAMPLES]],
+    )]
+
+
+# ---------------------------------------------------------------------------------------------
+# Type: `src` -> warehouse raw columns
+# ---------------------------------------------------------------------------------------------
+
+
+def _typed_expression(column: Column, table: Table, domain: str | None) -> str:
+    c = column.name
+    marker = table.suppression_marker
+    value = f"nullif({c}, {_sql_str(marker)})" if column.suppressible and marker else c
+    if column.pii == "pseudonymise":
+        return f"pseudonymise({_sql_str(domain or table.name)}, {c})"
+    if column.pii == "age_band":
+        dob = f"strptime({c}, '{DATE_FORMAT}')::date"
+        at = f"strptime({column.age_at}, '{DATE_FORMAT}')::date"
+        return AGE_BAND_SQL.format(dob=dob, at=at)
+    if column.type == "date":
+        return f"strptime({value}, '{DATE_FORMAT}')::date"
+    if column.type == "integer":
+        return f"replace({value}, ',', '')::integer"
+    if column.type == "number":
+        return f"{value}::double"
+    if column.type == "flag":
+        return f"({value} = 'Y')"
+    if column.type == "yes_no":
+        return f"({value} = 'Yes')"
+    return value
+
+
+def typed_select(relation: str, table: Table, domain: str | None) -> str:
+    """The SELECT that turns a staged relation into the raw table's columns."""
+    expressions = ",\n    ".join(
+        f"{_typed_expression(c, table, domain)} as {c.name}" for c in table.loaded_columns
+    )
+    return f"select _row as source_row,\n    {expressions}\nfrom {relation}\norder by _row"
+
+
+@dataclass
+class ReadResult:
+    """A checked, typed delivery: one Arrow table per raw table."""
+
+    tables: dict[str, pa.Table]
+
+    @property
+    def row_count(self) -> int:
+        """Rows across all tables of the delivery."""
+        return sum(t.num_rows for t in self.tables.values())
+
+
+def _blank_to_null(con: duckdb.DuckDBPyConnection, relation: str, table: Table) -> None:
+    # A blank cell is a missing value (SPEC.md), whether unquoted or written as "".
+    assignments = ", ".join(f"{c.name} = nullif({c.name}, '')" for c in table.columns)
+    con.execute(f"update {relation} set {assignments}")
+
+
+def read_delivery(
+    path: Path, contract: FeedContract, period: Period, pseudonymiser: Pseudonymiser
+) -> ReadResult:
+    """Read, check and type one delivered file; RejectedFile lists every problem found."""
+    with duckdb.connect(":memory:") as con:
+        con.create_function(
+            "pseudonymise",
+            pseudonymiser.token,
+            [VARCHAR, VARCHAR],
+            VARCHAR,
+            side_effects=False,
+        )
+        if contract.format == "xlsx":
+            _stage_workbook(con, path, contract, period)
+            relations = {t.name: f"src_{t.name}" for t in contract.tables}
+        elif any(t.title_row for t in contract.tables):
+            _stage_titled_csv(con, path, contract, period)
+            relations = {contract.tables[0].name: "src"}
+        else:
+            _stage_csv_file(con, path, contract)
+            relations = {contract.tables[0].name: "src"}
+        problems: list[Problem] = []
+        for table in contract.tables:
+            relation = relations[table.name]
+            _blank_to_null(con, relation, table)
+            problems.extend(check_table(con, relation, table, period))
+        if problems:
+            raise RejectedFile(problems)
+        tables = {
+            table.name: con.sql(
+                typed_select(relations[table.name], table, contract.pseudonym_domain)
+            ).fetch_arrow_table()
+            for table in contract.tables
+        }
+    return ReadResult(tables)
+
+
+def describe(problems: list[Problem]) -> str:
+    """A one-paragraph summary of the problems, for logs and the deliveries table."""
+    buffer = io.StringIO()
+    for problem in problems:
+        buffer.write(problem.message)
+        rows = [e["row"] for e in problem.examples if "row" in e][:5]
+        if rows:
+            buffer.write(f" (e.g. row {', '.join(map(str, rows))})")
+        buffer.write("; ")
+    return buffer.getvalue().rstrip("; ")

@@ -1,0 +1,233 @@
+"""The warehouse's raw layer: one table per feed table, a manifest of deliveries, configuration.
+
+Only this module writes to schema ``raw``. A delivery is loaded in one transaction together
+with its manifest row, so a crash leaves it absent, never half there.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import date, datetime
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+
+from ingest.contracts import FeedContract, Period, Table, all_contracts
+
+DELIVERIES_DDL = """
+create table if not exists raw.deliveries (
+    delivery_id integer primary key,
+    feed varchar not null,
+    partner varchar,
+    file_name varchar not null,
+    sha256 varchar not null,
+    period_label varchar,
+    period_start date,
+    period_end date,
+    row_count integer not null,
+    received_at timestamp not null,
+    status varchar not null,
+    rejection_reason varchar,
+    la_code varchar
+)
+"""
+
+CONFIG_DDL = [
+    """
+    create table if not exists raw.partnership (
+        la_code varchar not null,
+        name varchar not null
+    )
+    """,
+    """
+    create table if not exists raw.feed_calendar (
+        feed varchar not null,
+        partner varchar,
+        cadence varchar not null,
+        due_days_after_period_end integer not null,
+        calendar_start date,
+        suspended_since date,
+        suspension_reason varchar
+    )
+    """,
+]
+
+
+def raw_table_ddl(table: Table) -> str:
+    """CREATE TABLE for a contract table: delivery id, source row, then the loaded columns."""
+    columns = ["delivery_id integer not null", "source_row integer not null"]
+    columns += [f"{c.name} {c.sql_type}" for c in table.loaded_columns]
+    body = ",\n    ".join(columns)
+    return f"create table if not exists raw.{table.name} (\n    {body}\n)"
+
+
+@contextmanager
+def connect(path: Path, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A short-lived connection: DuckDB allows one writer, so never hold one open for long."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    con = duckdb.connect(str(path), read_only=read_only)
+    try:
+        yield con
+    finally:
+        con.close()
+
+
+def ensure_raw_schema(con: duckdb.DuckDBPyConnection) -> None:
+    """Create the raw schema, manifest, configuration and every feed table if missing."""
+    con.execute("create schema if not exists raw")
+    con.execute(DELIVERIES_DDL)
+    for ddl in CONFIG_DDL:
+        con.execute(ddl)
+    for contract in all_contracts().values():
+        for table in contract.tables:
+            con.execute(raw_table_ddl(table))
+
+
+@dataclass(frozen=True)
+class KnownDelivery:
+    """A delivery already in the manifest, found by the SHA-256 of its bytes."""
+
+    delivery_id: int
+    file_name: str
+    status: str
+    received_at: datetime
+    rejection_reason: str | None
+
+
+def find_delivery(con: duckdb.DuckDBPyConnection, feed: str, sha256: str) -> KnownDelivery | None:
+    """The earliest delivery of these exact bytes to this feed, if any."""
+    row = con.execute(
+        """
+        select delivery_id, file_name, status, received_at, rejection_reason
+        from raw.deliveries where feed = ? and sha256 = ? order by delivery_id limit 1
+        """,
+        [feed, sha256],
+    ).fetchone()
+    return KnownDelivery(*row) if row else None
+
+
+def _next_delivery_id(con: duckdb.DuckDBPyConnection) -> int:
+    return con.execute("select coalesce(max(delivery_id), 0) + 1 from raw.deliveries").fetchone()[0]
+
+
+@dataclass(frozen=True)
+class DeliveryRecord:
+    """The manifest facts of one delivery."""
+
+    feed: str
+    partner: str | None
+    file_name: str
+    sha256: str
+    period: Period | None
+    received_at: datetime
+    la_code: str
+
+
+def _insert_manifest_row(
+    con: duckdb.DuckDBPyConnection,
+    record: DeliveryRecord,
+    row_count: int,
+    status: str,
+    rejection_reason: str | None = None,
+) -> int:
+    delivery_id = _next_delivery_id(con)
+    period = record.period
+    con.execute(
+        "insert into raw.deliveries values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [
+            delivery_id, record.feed, record.partner, record.file_name, record.sha256,
+            period.label if period else None, period.start if period else None,
+            period.end if period else None, row_count, record.received_at, status,
+            rejection_reason, record.la_code,
+        ],
+    )
+    return delivery_id
+
+
+def load_delivery(
+    con: duckdb.DuckDBPyConnection,
+    record: DeliveryRecord,
+    contract: FeedContract,
+    tables: dict[str, pa.Table],
+) -> int:
+    """Load a checked delivery and its manifest row in one transaction; return its id.
+
+    An earlier delivery for the same period is marked superseded in the same transaction; its
+    rows stay in the raw table (history), and staging reads only current deliveries.
+    """
+    con.execute("begin transaction")
+    try:
+        row_count = sum(t.num_rows for t in tables.values())
+        delivery_id = _insert_manifest_row(con, record, row_count, "loaded")
+        con.execute(
+            """
+            update raw.deliveries set status = 'superseded'
+            where feed = ? and coalesce(partner, '') = coalesce(?, '') and period_label = ?
+              and status = 'loaded' and delivery_id < ?
+            """,
+            [record.feed, record.partner, record.period.label if record.period else None,
+             delivery_id],
+        )
+        for table in contract.tables:
+            batch = tables[table.name]
+            con.register("delivery_batch", batch)
+            names = ", ".join(["delivery_id"] + batch.column_names)
+            con.execute(
+                f"insert into raw.{table.name} ({names}) select ?, * from delivery_batch",
+                [delivery_id],
+            )
+            con.unregister("delivery_batch")
+        con.execute("commit")
+    except BaseException:
+        con.execute("rollback")
+        raise
+    return delivery_id
+
+
+def record_rejection(
+    con: duckdb.DuckDBPyConnection, record: DeliveryRecord, reason: str
+) -> int:
+    """Note a rejected delivery in the manifest (no data of it is written anywhere here)."""
+    return _insert_manifest_row(con, record, 0, "rejected", reason)
+
+
+@dataclass(frozen=True)
+class CalendarEntry:
+    """A feed's delivery calendar as configured for the partnership."""
+
+    feed: str
+    partner: str | None
+    cadence: str
+    due_days_after_period_end: int
+    calendar_start: date | None = None
+    suspended_since: date | None = None
+    suspension_reason: str | None = None
+
+
+def write_configuration(
+    con: duckdb.DuckDBPyConnection,
+    la_code: str,
+    name: str,
+    calendar: Sequence[CalendarEntry],
+) -> None:
+    """Replace the configuration tables: they describe the build, they are not history."""
+    con.execute("begin transaction")
+    try:
+        con.execute("delete from raw.partnership")
+        con.execute("insert into raw.partnership values (?, ?)", [la_code, name])
+        con.execute("delete from raw.feed_calendar")
+        con.executemany(
+            "insert into raw.feed_calendar values (?, ?, ?, ?, ?, ?, ?)",
+            [
+                [e.feed, e.partner, e.cadence, e.due_days_after_period_end, e.calendar_start,
+                 e.suspended_since, e.suspension_reason]
+                for e in calendar
+            ],
+        )
+        con.execute("commit")
+    except BaseException:
+        con.execute("rollback")
+        raise
