@@ -1,0 +1,1 @@
+"""Ingest: partner files from the landing folder to the warehouse's raw layer."""
