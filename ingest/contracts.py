@@ -41,7 +41,7 @@ class Column:
     allowed: tuple[str, ...] | None = None
     pii: str | None = None  # pseudonymise | age_band | drop
     age_at: str | None = None
-    in_period: bool = False
+    not_after_period: bool = False
     minimum: float | None = None
     maximum: float | None = None
     thousands: str | None = None
@@ -198,7 +198,7 @@ def _column(raw: dict[str, Any]) -> Column:
         allowed=tuple(str(a) for a in allowed) if allowed else None,
         pii=raw.get("pii"),
         age_at=raw.get("age_at"),
-        in_period=bool(raw.get("in_period", False)),
+        not_after_period=bool(raw.get("not_after_period", False)),
         minimum=raw.get("min"),
         maximum=raw.get("max"),
         thousands=raw.get("thousands"),

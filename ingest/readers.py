@@ -381,14 +381,15 @@ def _column_rules(column: Column, table: Table, period: Period) -> list[tuple[st
         rules.append(("date_format", f"{present} and not ({valid})",
                       f"{label} must hold dates written dd/mm/yyyy (or real Excel dates in a "
                       f"workbook)"))
-        if column.in_period:
+        if column.not_after_period:
+            # A later month's file repeats earlier crimes with their original dates (a crime
+            # cancelled after review), so only a date after the file's period is wrong.
             parsed = f"try_strptime({c}, '{DATE_FORMAT}')::date"
             rules.append((
-                "date_in_period",
-                f"{present} and ({valid}) and {parsed} not between "
-                f"date '{period.start}' and date '{period.end}'",
-                f"{label} has dates outside the file's period {period.label} "
-                f"({period.start:%d/%m/%Y} to {period.end:%d/%m/%Y})",
+                "date_after_period",
+                f"{present} and ({valid}) and {parsed} > date '{period.end}'",
+                f"{label} has dates after the end of the file's period {period.label} "
+                f"({period.end:%d/%m/%Y})",
             ))
     elif column.type == "integer":
         pattern = r"-?\d{1,3}(,\d{3})+|-?\d+" if column.thousands else r"-?\d+"
