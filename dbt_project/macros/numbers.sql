@@ -1,0 +1,14 @@
+{#- Published percentages carry one decimal place. Rounding goes through numeric because
+    Postgres has no round(double precision, int), and numeric rounds half away from zero on
+    both adapters. -#}
+{% macro round_1dp(expression) -%}
+    {{ return(adapter.dispatch('round_1dp', 'csp')(expression)) }}
+{%- endmacro %}
+
+{% macro default__round_1dp(expression) -%}
+    cast(round(cast({{ expression }} as numeric(38, 10)), 1) as double precision)
+{%- endmacro %}
+
+{% macro as_double(expression) -%}
+    cast({{ expression }} as double precision)
+{%- endmacro %}

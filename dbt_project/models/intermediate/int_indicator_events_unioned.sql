@@ -1,0 +1,45 @@
+{#- Every counted event or contribution of every feed. Partner returns join here once
+    raw.partner_returns exists: a staging model plus one more select in this union. -#}
+{%- set event_models = [
+    'int_crimes_counted',
+    'int_treatment_episodes_counted',
+    'int_idva_cases_counted',
+    'int_reoffending_rates_selected',
+] -%}
+
+with
+
+{% for event_model in event_models %}
+{{ event_model }} as (
+
+    select
+        indicator_code,
+        la_code,
+        quarter_start,
+        numerator,
+        denominator,
+        value,
+        record_key,
+        delivery_id
+
+    from {{ ref(event_model) }}
+
+),
+
+{% endfor %}
+unioned as (
+
+    {% for event_model in event_models %}
+    select * from {{ event_model }}
+    {% if not loop.last %}union all{% endif %}
+    {% endfor %}
+
+),
+
+final as (
+
+    select * from unioned
+
+)
+
+select * from final

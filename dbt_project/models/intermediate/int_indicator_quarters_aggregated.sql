@@ -1,0 +1,145 @@
+{#- One row per (indicator, reported quarter) for the partnership: the feed's data status
+    and the quarter's figure, before publication rules, YTD and RAG. An indicator whose feed
+    has no calendar row or never delivered is not_expected. -#}
+with
+
+indicators as (
+
+    select * from {{ ref('indicators') }}
+
+),
+
+quarters as (
+
+    select * from {{ ref('int_reporting_quarters_spanned') }}
+
+),
+
+feed_status as (
+
+    select * from {{ ref('int_feed_quarters_statused') }}
+
+),
+
+calendars as (
+
+    select * from {{ ref('stg_csp__feed_calendar') }}
+
+),
+
+events as (
+
+    select * from {{ ref('int_indicator_events_unioned') }}
+    where la_code = '{{ var("la_code") }}'
+
+),
+
+indicator_feeds as (
+
+    -- An owner-specific calendar row (partner_returns per partner) beats a feed-wide one.
+    select
+        indicators.code as indicator_code,
+        calendars.feed_key
+
+    from indicators
+    inner join calendars
+        on indicators.feed = calendars.feed
+        and (not calendars.is_per_partner or lower(calendars.partner) = lower(indicators.owner))
+
+),
+
+quarter_events as (
+
+    select
+        indicator_code,
+        quarter_start,
+        count(*) as event_count,
+        sum(numerator) as numerator,
+        sum(denominator) as denominator,
+        sum(value) as value_sum
+
+    from events
+    group by indicator_code, quarter_start
+
+),
+
+grid as (
+
+    select
+        indicators.code as indicator_code,
+        indicators.feed,
+        indicators.unit,
+        indicators.polarity,
+        indicators.aggregation,
+        indicators.target,
+        quarters.quarter_start,
+        quarters.quarter_end,
+        quarters.fiscal_quarter,
+        quarters.financial_year,
+        quarters.fy_start_year,
+        quarters.quarter_number,
+        indicator_feeds.feed_key
+
+    from indicators
+    cross join quarters
+    left join indicator_feeds
+        on indicators.code = indicator_feeds.indicator_code
+
+),
+
+computed as (
+
+    select
+        grid.*,
+        coalesce(feed_status.data_status, 'not_expected') as data_status,
+        coalesce(feed_status.status_note, grid.feed || ' has never delivered') as status_note,
+        coalesce(quarter_events.event_count, 0) as event_count,
+        case when grid.unit in ('percent', 'percent_diff') then quarter_events.numerator end as numerator,
+        case when grid.unit in ('percent', 'percent_diff') then quarter_events.denominator end as denominator,
+        case
+            -- A quarter with no events counts zero.
+            when grid.unit = 'count' then coalesce(quarter_events.value_sum, 0)
+            when grid.unit = 'percent' then 100.0 * quarter_events.numerator / nullif(quarter_events.denominator, 0)
+            -- One table row per LA and period, so the sum is that row's value.
+            else quarter_events.value_sum
+        end as computed_value
+
+    from grid
+    left join feed_status
+        on grid.feed_key = feed_status.feed_key
+        and grid.quarter_start = feed_status.quarter_start
+    left join quarter_events
+        on grid.indicator_code = quarter_events.indicator_code
+        and grid.quarter_start = quarter_events.quarter_start
+
+),
+
+final as (
+
+    select
+        '{{ var("la_code") }}' as la_code,
+        indicator_code,
+        feed,
+        unit,
+        polarity,
+        aggregation,
+        target,
+        fiscal_quarter,
+        financial_year,
+        fy_start_year,
+        quarter_number,
+        quarter_start,
+        quarter_end,
+        data_status,
+        case when data_status <> 'ok' then status_note end as status_note,
+        data_status = 'ok' as is_published,
+        case when data_status = 'ok' then computed_value end as value,
+        case when data_status = 'ok' then numerator end as numerator,
+        case when data_status = 'ok' then denominator end as denominator,
+        case when data_status <> 'ok' and event_count > 0 then computed_value end as provisional_value
+
+    from computed
+
+)
+
+select * from final

@@ -1,0 +1,136 @@
+{#- The published indicator table: one row per (indicator, quarter) for the partnership.
+    Rules are those of feeds/INDICATORS.md; a figure is published only when its quarter's
+    data status is ok, and a year to date only when every quarter in its span is ok. -#}
+with
+
+indicator_quarters as (
+
+    select * from {{ ref('int_indicator_quarters_aggregated') }}
+
+),
+
+year_to_date as (
+
+    select
+        *,
+        sum(case when is_published then 1 else 0 end) over ytd_window as published_quarters,
+        sum(value) over ytd_window as ytd_value_sum,
+        sum(numerator) over ytd_window as ytd_numerator,
+        sum(denominator) over ytd_window as ytd_denominator
+
+    from indicator_quarters
+    window ytd_window as (
+        partition by indicator_code, fy_start_year
+        order by quarter_start
+        rows between unbounded preceding and current row
+    )
+
+),
+
+ytd_computed as (
+
+    select
+        *,
+        case
+            when aggregation = 'latest' then value
+            when published_quarters < quarter_number then null
+            when aggregation = 'sum' then ytd_value_sum
+            when aggregation = 'ratio' then 100.0 * ytd_numerator / nullif(ytd_denominator, 0)
+        end as ytd_raw
+
+    from year_to_date
+
+),
+
+rounded as (
+
+    -- Percentages are published to one decimal place; RAG and direction compare the
+    -- published figures, so a reader can check them by eye.
+    select
+        la_code,
+        indicator_code,
+        unit,
+        polarity,
+        aggregation,
+        target,
+        fiscal_quarter,
+        financial_year,
+        fy_start_year,
+        quarter_number,
+        quarter_start,
+        quarter_end,
+        data_status,
+        status_note,
+        numerator,
+        denominator,
+        {% for column in ['value', 'ytd_raw', 'provisional_value'] %}
+        case
+            when unit = 'count' then {{ column }}
+            else {{ round_1dp(column) }}
+        end as {{ 'ytd_value' if column == 'ytd_raw' else column }}{{ ',' if not loop.last }}
+        {% endfor %}
+
+    from ytd_computed
+
+),
+
+compared as (
+
+    select
+        this_year.*,
+        last_year.value as prev_year_value,
+        last_year.ytd_value as ytd_prev_value
+
+    from rounded as this_year
+    left join rounded as last_year
+        on this_year.indicator_code = last_year.indicator_code
+        and this_year.la_code = last_year.la_code
+        and last_year.fy_start_year = this_year.fy_start_year - 1
+        and last_year.quarter_number = this_year.quarter_number
+
+),
+
+final as (
+
+    select
+        la_code,
+        indicator_code,
+        indicator_code || ' ' || fiscal_quarter as indicator_quarter_key,
+        fiscal_quarter,
+        financial_year,
+        quarter_number,
+        quarter_start,
+        quarter_end,
+        unit,
+        data_status,
+        value,
+        numerator,
+        denominator,
+        ytd_value,
+        ytd_prev_value,
+        prev_year_value,
+        target,
+        case
+            when target is null or ytd_value is null then null
+            when polarity = 'lower_is_better' and ytd_value <= target then 'Green'
+            when polarity <> 'lower_is_better' and ytd_value >= target then 'Green'
+            -- Missed by no more than 5% of the target's size; compared in numeric so a
+            -- figure exactly on the boundary is not pushed to Red by binary rounding.
+            when cast(abs(ytd_value - target) as numeric(38, 6))
+                <= cast(0.05 * abs(target) as numeric(38, 6)) then 'Amber'
+            else 'Red'
+        end as rag_status,
+        case
+            when polarity = 'none' or value is null or prev_year_value is null then null
+            when value = prev_year_value then 'no change'
+            when (polarity = 'higher_is_better') = (value > prev_year_value) then 'improving'
+            else 'worsening'
+        end as direction,
+        provisional_value,
+        status_note
+
+    from compared
+
+)
+
+select * from final

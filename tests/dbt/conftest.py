@@ -1,0 +1,74 @@
+"""Fixtures for the dbt tests: a temporary DuckDB warehouse with the hand-made raw scenario,
+built once per as-of date with `dbt build` (unit tests and data tests included)."""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import duckdb
+import pytest
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+import dbt_scenario  # noqa: E402
+
+REPO = Path(__file__).resolve().parents[2]
+DBT = REPO / ".venv" / "bin" / "dbt"
+
+
+def build_warehouse(tmp: Path, as_of: str, la_code: str = dbt_scenario.LA) -> Path:
+    """Load the scenario into tmp/warehouse.duckdb, run dbt build on it, return the file."""
+    tmp.mkdir(parents=True, exist_ok=True)
+    warehouse = tmp / "warehouse.duckdb"
+    with duckdb.connect(str(warehouse)) as con:
+        dbt_scenario.load(con)
+    env = {**os.environ, "CSP_WAREHOUSE_PATH": str(warehouse), "CSP_TARGET": "duckdb",
+           "DBT_LOG_PATH": str(tmp / "logs")}
+    result = subprocess.run(
+        [str(DBT), "build", "--project-dir", "dbt_project", "--profiles-dir", "dbt_project",
+         "--target-path", str(tmp / "target"),
+         "--vars", f"{{as_of: '{as_of}', la_code: '{la_code}'}}"],
+        cwd=REPO, env=env, capture_output=True, text=True, timeout=300,
+    )
+    assert result.returncode == 0, result.stdout[-6000:] + result.stderr[-2000:]
+    return warehouse
+
+
+class Warehouse:
+    """Read-only queries against a built warehouse file."""
+
+    def __init__(self, path: Path):
+        self.path = path
+
+    def rows(self, sql: str, *params) -> list[tuple]:
+        with duckdb.connect(str(self.path), read_only=True) as con:
+            return con.execute(sql, params).fetchall()
+
+    def one(self, sql: str, *params):
+        rows = self.rows(sql, *params)
+        assert len(rows) == 1, rows
+        return rows[0]
+
+    def indicator(self, code: str, quarter: str) -> dict:
+        with duckdb.connect(str(self.path), read_only=True) as con:
+            cur = con.execute(
+                "select * from main.fct_indicator_quarter where indicator_code = ? and fiscal_quarter = ?",
+                [code, quarter])
+            names = [d[0] for d in cur.description]
+            rows = cur.fetchall()
+        assert len(rows) == 1, (code, quarter, rows)
+        return dict(zip(names, rows[0]))
+
+
+@pytest.fixture(scope="session")
+def warehouse(tmp_path_factory) -> Warehouse:
+    """The scenario as of 2014-12-15: the due date of police_crime 2014-11."""
+    return Warehouse(build_warehouse(tmp_path_factory.mktemp("dbt_due_date"), "2014-12-15"))
+
+
+@pytest.fixture(scope="session")
+def warehouse_day_after(tmp_path_factory) -> Warehouse:
+    """The same scenario one day later, when police_crime 2014-11 is overdue."""
+    return Warehouse(build_warehouse(tmp_path_factory.mktemp("dbt_day_after"), "2014-12-16"))
