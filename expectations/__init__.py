@@ -1,0 +1,1 @@
+"""Expectations: data-quality rules run on every delivery before it is loaded."""

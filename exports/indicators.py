@@ -1,0 +1,83 @@
+"""indicators.csv and friends: the contract analysts and the report build on (DESIGN.md)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+
+# The columns of the contract first, in this order; the rest of the mart follows.
+CONTRACT_COLUMNS = [
+    "indicator_code", "fiscal_quarter", "data_status", "value", "numerator", "denominator",
+    "ytd_value", "ytd_prev_value", "target", "rag_status", "direction",
+]
+
+
+def _copy_query_to(con: duckdb.DuckDBPyConnection, query: str, target: Path, fmt: str) -> None:
+    """Write a query's result to ``target`` atomically (readers never see half a file)."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    partial = target.with_name(f".{target.name}.partial")
+    options = "(format csv, header true, delimiter ',')" if fmt == "csv" else "(format parquet)"
+    con.execute(f"copy ({query}) to '{partial}' {options}")
+    partial.replace(target)
+
+
+# Figures shown to one decimal place when they are percentages, as whole numbers when counts.
+FIGURE_COLUMNS = ["value", "ytd_value", "ytd_prev_value", "prev_year_value",
+                  "provisional_value", "target"]
+# Numerators and denominators are counts, except the MoJ rates (actual and predicted).
+PART_COLUMNS = ["numerator", "denominator"]
+
+
+def _plain_number(column: str, unit_column: str | None) -> str:
+    """SQL rendering a number plainly: no separators, no %, empty when null."""
+    whole = f"cast(round({column}) as bigint)::varchar"
+    if unit_column is None:
+        return f"case when {column} = round({column}) then {whole} else {column}::varchar end"
+    return (f"case when {unit_column} = 'count' then {whole} "
+            f"else printf('%.1f', {column}) end")
+
+
+def _columns(con: duckdb.DuckDBPyConnection, table: str) -> list[str]:
+    return [row[0] for row in con.execute(
+        "select column_name from information_schema.columns "
+        "where table_name = ? and table_schema = 'main' order by ordinal_position", [table]
+    ).fetchall()]
+
+
+def indicators_query(con: duckdb.DuckDBPyConnection, csv_text: bool) -> str:
+    """SELECT of fct_indicator_quarter with the contract's columns first, in a stable order.
+
+    For CSV, numbers are rendered as text so counts read ``86`` and percentages ``44.7``;
+    Parquet keeps the warehouse's types.
+    """
+    columns = _columns(con, "fct_indicator_quarter")
+    missing = [c for c in CONTRACT_COLUMNS + ["unit"] if c not in columns]
+    if missing:
+        raise RuntimeError(f"fct_indicator_quarter lacks contract column(s): {missing}")
+    ordered = CONTRACT_COLUMNS + [c for c in columns if c not in CONTRACT_COLUMNS]
+    expressions = []
+    for column in ordered:
+        if csv_text and column in FIGURE_COLUMNS:
+            expressions.append(f"{_plain_number(column, 'unit')} as {column}")
+        elif csv_text and column in PART_COLUMNS:
+            expressions.append(f"{_plain_number(column, None)} as {column}")
+        else:
+            expressions.append(column)
+    return (f"select {', '.join(expressions)} from main.fct_indicator_quarter "
+            "order by indicator_code, quarter_start")
+
+
+def write_indicator_exports(warehouse: Path, exports: Path) -> dict[str, Path]:
+    """indicators.csv, indicators.parquet and feed_deliveries.csv from the built warehouse."""
+    written: dict[str, Path] = {}
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        for name, fmt in (("indicators.csv", "csv"), ("indicators.parquet", "parquet")):
+            _copy_query_to(con, indicators_query(con, csv_text=fmt == "csv"), exports / name, fmt)
+            written[name] = exports / name
+        _copy_query_to(
+            con, "select * from main.fct_feed_delivery order by delivery_id",
+            exports / "feed_deliveries.csv", "csv",
+        )
+        written["feed_deliveries.csv"] = exports / "feed_deliveries.csv"
+    return written

@@ -1,0 +1,1 @@
+"""Orchestration: Dagster definitions, the `csp` command line, configuration and the demo."""

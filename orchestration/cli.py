@@ -1,0 +1,122 @@
+"""The ``csp`` command line.
+
+    csp build --home DIR [--as-of YYYY-MM-DD] [--la-code CODE] [--strict]
+    csp demo  [--home DIR]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from ingest.pseudonymise import MissingKeyError
+from orchestration.config import ConfigError, Settings, load_settings
+
+if TYPE_CHECKING:
+    from orchestration.pipeline import BuildResult
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+
+
+def _print_build(settings: Settings, result: BuildResult) -> None:
+    by_action: dict[str, int] = {}
+    for delivery in result.deliveries:
+        by_action[delivery["action"]] = by_action.get(delivery["action"], 0) + 1
+    print(f"Partnership {settings.la_name} ({settings.la_code}), as of {settings.as_of}")
+    print("Deliveries: " + (", ".join(f"{n} {a}" for a, n in sorted(by_action.items()))
+                            or "nothing new in landing"))
+    for delivery in result.rejected:
+        print(f"  REJECTED {delivery['feed']}/{delivery['file']}: {delivery['reason']}")
+    if result.success:
+        steps = ", ".join(f"{step} {seconds:.1f} s" for step, seconds in
+                          sorted(result.step_seconds.items(), key=lambda kv: -kv[1]))
+        print(f"Built in {result.seconds:.1f} s ({steps})")
+        print(f"  warehouse   {settings.warehouse}")
+        print(f"  indicators  {settings.exports / 'indicators.csv'}")
+        print(f"  exports     {settings.exports}")
+        if result.rejected:
+            print(f"  quarantine  {settings.home / 'quarantine'}")
+    else:
+        print(f"BUILD FAILED after {result.seconds:.1f} s: {result.failure}", file=sys.stderr)
+        if result.log_path:
+            print(f"Full log: {result.log_path}", file=sys.stderr)
+
+
+def command_build(args: argparse.Namespace) -> int:
+    """Run the whole pipeline once over HOME/landing."""
+    from orchestration.pipeline import run_build
+
+    settings = load_settings(args.home, args.as_of, args.la_code)
+    result = run_build(settings, log_level=args.log_level)
+    _print_build(settings, result)
+    if not result.success:
+        return EXIT_FAILED
+    return EXIT_FAILED if args.strict and result.rejected else EXIT_OK
+
+
+def command_demo(args: argparse.Namespace) -> int:
+    """Write the Wolverhampton demonstration into a home and build it as of 4 December 2014."""
+    from orchestration.demo import prepare_demo_home
+    from orchestration.pipeline import run_build
+
+    home = Path(args.home).expanduser().resolve()
+    for line in prepare_demo_home(home):
+        print(line)
+    # The demo's own settings win over whatever the shell has set.
+    for variable in ("CSP_AS_OF", "CSP_LA_CODE", "CSP_LA_NAME"):
+        os.environ.pop(variable, None)
+    settings = load_settings(home, "2014-12-04")
+    result = run_build(settings, log_level=args.log_level)
+    _print_build(settings, result)
+    if result.success:
+        from orchestration.demo import published_figures_report
+
+        print()
+        for line in published_figures_report(settings):
+            print(line)
+        print(f"\nOpen the Dagster UI on this home with: make dev  (CSP_HOME={home})")
+    return EXIT_OK if result.success else EXIT_FAILED
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of every ``csp`` command."""
+    parser = argparse.ArgumentParser(
+        prog="csp", description="Community Safety Partnership data warehouse."
+    )
+    parser.add_argument("--log-level", default="WARNING",
+                        choices=["DEBUG", "INFO", "WARNING", "ERROR"],
+                        help="Dagster's log level on the console (default WARNING)")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    build = commands.add_parser("build", help="run the whole pipeline once over HOME/landing")
+    build.add_argument("--home", help="the partnership's folder (or CSP_HOME)")
+    build.add_argument("--as-of", help="'today' for every due-date decision, YYYY-MM-DD "
+                                       "(or CSP_AS_OF; default today)")
+    build.add_argument("--la-code", help="the partnership's LA code, e.g. E08000031 "
+                                         "(or CSP_LA_CODE, or csp.toml)")
+    build.add_argument("--strict", action="store_true",
+                       help="exit non-zero when any file was quarantined")
+    build.set_defaults(handler=command_build)
+
+    demo = commands.add_parser("demo", help="build the Wolverhampton 2014 demonstration")
+    demo.add_argument("--home", default="demo-home", help="folder for the demo (default ./demo-home)")
+    demo.set_defaults(handler=command_demo)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``csp`` console script."""
+    args = build_parser().parse_args(argv)
+    try:
+        return args.handler(args)
+    except (ConfigError, MissingKeyError) as error:
+        print(f"csp: {error}", file=sys.stderr)
+        return EXIT_USAGE
+
+
+if __name__ == "__main__":
+    sys.exit(main())

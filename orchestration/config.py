@@ -1,0 +1,165 @@
+"""Configuration of one partnership's build: where, as of when, for whom, and its feed calendar.
+
+Precedence: command-line options, then environment (``CSP_HOME``, ``CSP_AS_OF``,
+``CSP_LA_CODE``, ``CSP_LA_NAME``), then ``<home>/csp.toml``, then the feed contracts' defaults.
+Nothing here is specific to one partnership: the LA code, its name, due rules and suspensions
+are all data.
+
+``csp.toml``::
+
+    [partnership]
+    la_code = "E08000031"
+    name = "Wolverhampton"
+
+    [feeds.moj_reoffending]
+    suspended_since = 2014-01-01
+    suspension_reason = "MoJ: localised data not available until further notice"
+    # calendar_start = 2012-04-01       (optional: expect deliveries from this period)
+    # due_days_after_period_end = 150   (optional: override the contract's due rule)
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from ingest.contracts import all_contracts
+from ingest.warehouse import CalendarEntry
+
+CONFIG_FILE = "csp.toml"
+
+
+class ConfigError(ValueError):
+    """The configuration is incomplete or wrong; the message says which setting."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything a build needs to know, resolved once."""
+
+    home: Path
+    as_of: date
+    la_code: str
+    la_name: str
+    calendar: tuple[CalendarEntry, ...]
+    alert_urls: tuple[str, ...] = ()
+    raw: dict[str, Any] = field(default_factory=dict, compare=False)
+
+    @property
+    def landing(self) -> Path:
+        """Where partners drop files: ``<home>/landing/<feed>/``."""
+        return self.home / "landing"
+
+    @property
+    def warehouse(self) -> Path:
+        """The DuckDB warehouse file being built."""
+        return self.home / "warehouse.duckdb"
+
+    @property
+    def exports(self) -> Path:
+        """Where exports are written."""
+        return self.home / "exports"
+
+    @property
+    def dagster_home(self) -> Path:
+        """Dagster's own storage (runs, event logs) for this home."""
+        return self.home / "dagster"
+
+    @property
+    def dbt_target(self) -> Path:
+        """dbt's target folder for this home (compiled SQL, run results)."""
+        return self.home / "dbt" / "target"
+
+    @property
+    def dbt_logs(self) -> Path:
+        """dbt's log folder for this home."""
+        return self.home / "dbt" / "logs"
+
+
+def parse_date(value: str | date, setting: str) -> date:
+    """A YYYY-MM-DD date, or ConfigError naming the setting."""
+    if isinstance(value, date):
+        return value
+    try:
+        return date.fromisoformat(str(value).strip())
+    except ValueError:
+        raise ConfigError(f"{setting} must be a date written YYYY-MM-DD, not {value!r}") from None
+
+
+def read_config_file(home: Path) -> dict[str, Any]:
+    """The parsed ``csp.toml`` of a home, or an empty configuration."""
+    path = home / CONFIG_FILE
+    if not path.is_file():
+        return {}
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as error:
+        raise ConfigError(f"{path} is not valid TOML: {error}") from None
+
+
+def feed_calendar(config: dict[str, Any]) -> tuple[CalendarEntry, ...]:
+    """Each feed's calendar: the contract's cadence and due rule, overridden by configuration."""
+    feeds_config: dict[str, Any] = config.get("feeds", {})
+    unknown = set(feeds_config) - set(all_contracts())
+    if unknown:
+        raise ConfigError(f"[feeds] names unknown feed(s): {', '.join(sorted(unknown))}")
+    entries = []
+    for feed, contract in all_contracts().items():
+        options = feeds_config.get(feed, {})
+        since = options.get("suspended_since")
+        start = options.get("calendar_start")
+        if since is not None and not options.get("suspension_reason"):
+            raise ConfigError(f"[feeds.{feed}] suspended_since needs a suspension_reason")
+        entries.append(CalendarEntry(
+            feed=feed,
+            partner=contract.partner,
+            cadence=contract.cadence,
+            due_days_after_period_end=int(options.get(
+                "due_days_after_period_end", contract.due_days_after_period_end)),
+            calendar_start=parse_date(start, f"[feeds.{feed}] calendar_start") if start else None,
+            suspended_since=parse_date(since, f"[feeds.{feed}] suspended_since") if since else None,
+            suspension_reason=options.get("suspension_reason"),
+        ))
+    return tuple(entries)
+
+
+def load_settings(
+    home: str | Path | None = None,
+    as_of: str | date | None = None,
+    la_code: str | None = None,
+    la_name: str | None = None,
+) -> Settings:
+    """Resolve the settings of a build from options, environment and ``csp.toml``."""
+    home_value = home or os.environ.get("CSP_HOME")
+    if not home_value:
+        raise ConfigError("no home folder: pass --home DIR or set CSP_HOME")
+    home_path = Path(home_value).expanduser().resolve()
+    config = read_config_file(home_path)
+    partnership = config.get("partnership", {})
+    code = la_code or os.environ.get("CSP_LA_CODE") or partnership.get("la_code")
+    if not code:
+        raise ConfigError(
+            "no partnership: pass --la-code CODE, set CSP_LA_CODE, or set "
+            f"[partnership] la_code in {home_path / CONFIG_FILE}"
+        )
+    # A name configured for another LA code must not label this one.
+    configured_name = partnership.get("name") if partnership.get("la_code", code) == code else None
+    name = la_name or os.environ.get("CSP_LA_NAME") or configured_name or code
+    as_of_value = as_of or os.environ.get("CSP_AS_OF") or date.today()
+    urls = os.environ.get("CSP_ALERT_URLS")
+    alert_urls = tuple(u.strip() for u in urls.split(",") if u.strip()) if urls else tuple(
+        config.get("alerts", {}).get("urls", [])
+    )
+    return Settings(
+        home=home_path,
+        as_of=parse_date(as_of_value, "--as-of / CSP_AS_OF"),
+        la_code=code.strip(),
+        la_name=name,
+        calendar=feed_calendar(config),
+        alert_urls=alert_urls,
+        raw=config,
+    )

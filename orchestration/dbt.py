@@ -1,0 +1,86 @@
+"""The dbt project as Dagster sees it: where it is, its manifest, and the CLI arguments of a build.
+
+The arguments are built by small pure functions (tested without running dbt), in the manner
+of dagster-open-platform.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from datetime import date
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from dagster_dbt import DbtCliResource
+
+DBT_PROJECT_DIR = Path(__file__).resolve().parents[1] / "dbt_project"
+MANIFEST_PATH = DBT_PROJECT_DIR / "target" / "manifest.json"
+# The dbt installed beside this Python, whether or not the venv is on PATH.
+DBT_EXECUTABLE = Path(sys.executable).with_name("dbt")
+# Files whose change makes the parsed manifest stale.
+PROJECT_GLOBS = ("*.yml", "models/**/*", "macros/**/*", "seeds/**/*", "tests/**/*")
+
+
+def dbt_vars(as_of: date, la_code: str) -> str:
+    """The ``--vars`` argument: the as-of date and the partnership, as JSON."""
+    return json.dumps({"as_of": as_of.isoformat(), "la_code": la_code}, sort_keys=True)
+
+
+def dbt_build_args(as_of: date, la_code: str) -> list[str]:
+    """Arguments of the one ``dbt build`` a pipeline run makes."""
+    return ["build", "--vars", dbt_vars(as_of, la_code)]
+
+
+def dbt_environment(warehouse: Path, log_path: Path, target: str = "duckdb") -> dict[str, str]:
+    """Environment variables the dbt profile reads (the same ones the ingest uses)."""
+    return {
+        "CSP_WAREHOUSE_PATH": str(warehouse),
+        "CSP_TARGET": target,
+        "DBT_LOG_PATH": str(log_path),
+        "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
+    }
+
+
+def _newest_project_file() -> float:
+    newest = 0.0
+    for pattern in PROJECT_GLOBS:
+        for path in DBT_PROJECT_DIR.glob(pattern):
+            if path.is_file() and "target" not in path.parts:
+                newest = max(newest, path.stat().st_mtime)
+    return newest
+
+
+def ensure_manifest() -> Path:
+    """Parse the dbt project when its manifest is missing or older than its files.
+
+    Dagster needs the manifest to know the graph before anything runs; on a fresh clone it
+    does not exist yet, so the first import parses (a few seconds, once).
+    """
+    if MANIFEST_PATH.is_file() and MANIFEST_PATH.stat().st_mtime >= _newest_project_file():
+        return MANIFEST_PATH
+    env = {
+        **os.environ,
+        # Parsing never opens the warehouse, but the profile must render.
+        **dbt_environment(DBT_PROJECT_DIR / "target" / "parse.duckdb",
+                          DBT_PROJECT_DIR / "logs"),
+    }
+    result = subprocess.run(
+        [str(DBT_EXECUTABLE), "parse", "--project-dir", str(DBT_PROJECT_DIR),
+         "--profiles-dir", str(DBT_PROJECT_DIR), "--quiet"],
+        env=env, capture_output=True, text=True, check=False,
+    )
+    if result.returncode != 0 or not MANIFEST_PATH.is_file():
+        raise RuntimeError(f"dbt parse failed:\n{result.stdout}\n{result.stderr}")
+    return MANIFEST_PATH
+
+
+def dbt_resource() -> "DbtCliResource":
+    """The dbt CLI resource for this project (profiles live beside the models)."""
+    from dagster_dbt import DbtCliResource
+
+    return DbtCliResource(project_dir=str(DBT_PROJECT_DIR), profiles_dir=str(DBT_PROJECT_DIR),
+                          dbt_executable=str(DBT_EXECUTABLE))

@@ -1,0 +1,277 @@
+"""Dagster definitions: the whole pipeline as one asset graph.
+
+    configuration ─┐
+    ingest_<feed> ─┼─> raw/deliveries ─> dbt (staging → intermediate → marts) ─> exports
+    landing sensor: one run per delivery (run key = feed + SHA-256)
+
+Everything that opens the DuckDB file is in the concurrency pool ``warehouse``, limited to one
+(see ``instance_yaml``): DuckDB allows a single writer, and dbt fails on any other connection.
+"""
+
+
+import json
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import dagster as dg
+from dagster_dbt import DagsterDbtTranslator, DbtCliResource, dbt_assets
+
+from exports.indicators import write_indicator_exports
+from ingest.contracts import FeedContract, all_contracts
+from ingest.landing import ingest_file, landed_files, sha256_of, summarise
+from ingest.pseudonymise import load_pseudonymiser
+from ingest.warehouse import connect, ensure_raw_schema, write_configuration
+from orchestration.config import Settings, load_settings
+from orchestration.dbt import dbt_build_args, dbt_environment, dbt_resource, ensure_manifest
+
+POOL = "warehouse"
+INSTANCE_YAML = """\
+# Written by csp: one step at a time may touch the DuckDB warehouse.
+concurrency:
+  pools:
+    default_limit: 1
+telemetry:
+  enabled: false
+"""
+
+
+def write_instance_yaml(dagster_home: Path) -> Path:
+    """Dagster's instance configuration for a home (pool limit of one)."""
+    dagster_home.mkdir(parents=True, exist_ok=True)
+    path = dagster_home / "dagster.yaml"
+    if not path.exists() or path.read_text() != INSTANCE_YAML:
+        path.write_text(INSTANCE_YAML)
+    return path
+
+
+class CspResource(dg.ConfigurableResource):
+    """The build's settings; unset fields fall back to CSP_* variables and ``csp.toml``."""
+
+    home: str | None = None
+    as_of: str | None = None
+    la_code: str | None = None
+
+    def settings(self) -> Settings:
+        """Resolve the settings now (so a schedule's 'today' is the run's today)."""
+        return load_settings(self.home, self.as_of, self.la_code)
+
+
+class IngestConfig(dg.Config):
+    """Which landed files to ingest: by default every file waiting for the feed."""
+
+    files: list[str] = []
+
+
+def _raw_key(table: str) -> dg.AssetKey:
+    return dg.AssetKey(["raw", table])
+
+
+CONFIG_KEYS = [_raw_key("partnership"), _raw_key("feed_calendar")]
+DELIVERIES_KEY = _raw_key("deliveries")
+
+
+@dg.multi_asset(
+    name="partnership_configuration",
+    specs=[
+        dg.AssetSpec(CONFIG_KEYS[0], group_name="ingest", kinds={"duckdb"},
+                     description="The partnership this warehouse reports for (LA code, name)."),
+        dg.AssetSpec(CONFIG_KEYS[1], group_name="ingest", kinds={"duckdb"},
+                     description="Each feed's delivery calendar: cadence, due rule, suspension."),
+    ],
+    pool=POOL,
+)
+def partnership_configuration(context: dg.AssetExecutionContext, csp: CspResource) -> Iterator[
+    dg.MaterializeResult
+]:
+    """Write the configuration tables the indicator logic reads."""
+    settings = csp.settings()
+    with connect(settings.warehouse) as con:
+        ensure_raw_schema(con)
+        write_configuration(con, settings.la_code, settings.la_name, settings.calendar)
+    suspended = [e.feed for e in settings.calendar if e.suspended_since]
+    yield dg.MaterializeResult(asset_key=CONFIG_KEYS[0], metadata={
+        "la_code": settings.la_code, "name": settings.la_name})
+    yield dg.MaterializeResult(asset_key=CONFIG_KEYS[1], metadata={
+        "feeds": len(settings.calendar), "suspended": ", ".join(suspended) or "none"})
+
+
+def build_ingest_asset(contract: FeedContract) -> dg.AssetsDefinition:
+    """One ingest asset per feed contract; a workbook with two sheets yields two raw tables."""
+    specs = [
+        dg.AssetSpec(
+            _raw_key(table.name),
+            group_name="ingest",
+            kinds={"duckdb"},
+            description=f"{contract.description} (raw rows of every delivery, with history).",
+            metadata={"feed": contract.feed, "partner": contract.partner,
+                      "cadence": contract.cadence},
+        )
+        for table in contract.tables
+    ]
+
+    @dg.multi_asset(name=f"ingest_{contract.feed}", specs=specs, pool=POOL)
+    def _ingest(
+        context: dg.AssetExecutionContext, config: IngestConfig, csp: CspResource
+    ) -> Iterator[dg.MaterializeResult]:
+        settings = csp.settings()
+        pseudonymiser = load_pseudonymiser(settings.home)
+        folder = settings.landing / contract.feed
+        paths = ([folder / name for name in config.files] if config.files
+                 else landed_files(settings.landing, contract.feed))
+        outcomes = []
+        for path in paths:
+            if not path.is_file():
+                context.log.info(f"{path.name}: no longer in landing (already taken)")
+                continue
+            outcome = ingest_file(path, contract, home=settings.home,
+                                  warehouse=settings.warehouse, pseudonymiser=pseudonymiser,
+                                  la_code=settings.la_code)
+            log = context.log.warning if outcome.action == "rejected" else context.log.info
+            log(f"{contract.feed}: {outcome.file_name} {outcome.action}"
+                + (f" ({outcome.reason})" if outcome.reason else "")
+                + (f", {outcome.rows} rows" if outcome.rows else ""))
+            outcomes.append(outcome)
+        counts = summarise(outcomes)
+        for spec in specs:
+            yield dg.MaterializeResult(asset_key=spec.key, metadata={
+                **counts,
+                "deliveries": dg.MetadataValue.json([o.as_dict() for o in outcomes]),
+            })
+
+    return _ingest
+
+
+INGEST_ASSETS = [build_ingest_asset(c) for c in all_contracts().values()]
+
+
+@dg.asset(
+    key=DELIVERIES_KEY,
+    deps=[spec.key for asset in INGEST_ASSETS for spec in asset.specs],
+    group_name="ingest",
+    kinds={"duckdb"},
+    pool=POOL,
+    description="The manifest: one row per delivery (feed, file, SHA-256, period, rows, "
+                "received, status), written by the ingest assets in the load transaction.",
+)
+def deliveries(csp: CspResource) -> dg.MaterializeResult:
+    """Report the manifest after every ingest, so the graph has one join point before dbt."""
+    settings = csp.settings()
+    with connect(settings.warehouse) as con:
+        ensure_raw_schema(con)
+        rows = con.execute(
+            "select status, count(*) from raw.deliveries group by status order by status"
+        ).fetchall()
+    return dg.MaterializeResult(metadata={status: count for status, count in rows})
+
+
+class CspDbtTranslator(DagsterDbtTranslator):
+    """Groups dbt models by layer (staging, intermediate, marts) in the asset graph."""
+
+    def get_group_name(self, dbt_resource_props: dict[str, Any]) -> str | None:
+        fqn = dbt_resource_props.get("fqn", [])
+        if dbt_resource_props.get("resource_type") == "seed":
+            return "seeds"
+        return fqn[1] if len(fqn) > 2 else "marts"
+
+
+@dbt_assets(
+    manifest=ensure_manifest(),
+    dagster_dbt_translator=CspDbtTranslator(),
+    pool=POOL,
+)
+def csp_dbt_models(
+    context: dg.AssetExecutionContext, dbt: DbtCliResource, csp: CspResource
+) -> Iterator[Any]:
+    """dbt build: seeds, staging, intermediate and marts, with dbt tests as asset checks."""
+    settings = csp.settings()
+    os.environ.update(dbt_environment(settings.warehouse, settings.dbt_logs))
+    invocation = dbt.cli(
+        dbt_build_args(settings.as_of, settings.la_code),
+        context=context,
+        target_path=settings.dbt_target,
+    )
+    yield from invocation.stream()
+
+
+@dg.asset(
+    key=["exports", "indicators"],
+    deps=[dg.AssetKey("fct_indicator_quarter"), dg.AssetKey("fct_feed_delivery")],
+    group_name="exports",
+    kinds={"csv", "parquet"},
+    pool=POOL,
+    description="exports/indicators.csv (+ .parquet) and exports/feed_deliveries.csv.",
+)
+def indicator_exports(context: dg.AssetExecutionContext, csp: CspResource) -> dg.MaterializeResult:
+    """Write the analysts' CSV contract from the finished marts."""
+    settings = csp.settings()
+    written = write_indicator_exports(settings.warehouse, settings.exports)
+    for path in written.values():
+        context.log.info(f"wrote {path}")
+    return dg.MaterializeResult(metadata={name: str(p) for name, p in written.items()})
+
+
+ALL_ASSETS = [partnership_configuration, *INGEST_ASSETS, deliveries, csp_dbt_models,
+              indicator_exports]
+
+build_job = dg.define_asset_job(
+    "csp_build",
+    selection=dg.AssetSelection.all(),
+    description="Ingest what is waiting in landing, rebuild the warehouse and the exports.",
+)
+
+
+def _landing_cursor(raw: str | None) -> dict[str, list[Any]]:
+    try:
+        return json.loads(raw) if raw else {}
+    except json.JSONDecodeError:
+        return {}
+
+
+@dg.sensor(
+    job=build_job,
+    minimum_interval_seconds=30,
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    description="One run per new delivery in landing/<feed>/ (run key = feed + SHA-256).",
+)
+def landing_sensor(context: dg.SensorEvaluationContext, csp: CspResource) -> dg.SensorResult:
+    """Request a run for each file whose bytes have not been seen before."""
+    settings = csp.settings()
+    # path -> [size, mtime_ns, sha]: hash a file again only when it has changed.
+    seen = _landing_cursor(context.cursor)
+    cursor: dict[str, list[Any]] = {}
+    requests = []
+    for feed in all_contracts():
+        ingest_keys = [
+            spec.key for asset in INGEST_ASSETS if asset.op.name == f"ingest_{feed}"
+            for spec in asset.specs
+        ]
+        for path in landed_files(settings.landing, feed):
+            stat = path.stat()
+            cached = seen.get(str(path))
+            if cached and cached[:2] == [stat.st_size, stat.st_mtime_ns]:
+                sha = cached[2]
+            else:
+                sha = sha256_of(path)
+            cursor[str(path)] = [stat.st_size, stat.st_mtime_ns, sha]
+            selection = (dg.AssetSelection.assets(*ingest_keys, *CONFIG_KEYS)
+                         .downstream() )
+            requests.append(dg.RunRequest(
+                run_key=f"{feed}:{sha}",
+                run_config={"ops": {f"ingest_{feed}": {"config": {"files": [path.name]}}}},
+                asset_selection=list(selection.resolve(ALL_ASSETS)),
+                tags={"csp/feed": feed, "csp/file": path.name, "csp/sha256": sha},
+            ))
+    return dg.SensorResult(run_requests=requests, cursor=json.dumps(cursor))
+
+
+defs = dg.Definitions(
+    assets=ALL_ASSETS,
+    jobs=[build_job],
+    sensors=[landing_sensor],
+    resources={
+        "csp": CspResource(),
+        "dbt": dbt_resource(),
+    },
+)

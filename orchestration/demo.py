@@ -1,0 +1,127 @@
+"""The demonstration: Wolverhampton's feeds 2012/13 to 2014/15, built as of 4 December 2014.
+
+The published figures of the 4 December 2014 scrutiny report (INDICATORS.md) are stated here
+once, as data, and checked against the built warehouse by ``csp demo`` and by the tests.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+
+from ingest.pseudonymise import create_key_file, default_key_file
+from orchestration.config import CONFIG_FILE, Settings
+
+DEMO_MARKER = ".csp-demo"
+DEMO_AS_OF = "2014-12-04"
+DEMO_CONFIG = """\
+# Demonstration partnership (written by `csp demo`).
+[partnership]
+la_code = "E08000031"
+name = "Wolverhampton"
+
+[feeds.moj_reoffending]
+# In 2014 the MoJ stopped sending localised reoffending data.
+suspended_since = 2014-01-01
+suspension_reason = "MoJ: localised data not available until further notice (Transforming Rehabilitation)"
+"""
+# What a demo home holds that a rerun rebuilds from scratch.
+DEMO_OUTPUTS = ("landing", "archive", "quarantine", "exports", "dbt", "dagster",
+                "warehouse.duckdb", "warehouse.duckdb.wal")
+
+
+def prepare_demo_home(home: Path) -> Iterator[str]:
+    """Reset a demo home (never a real one), write its configuration, key and landing files."""
+    if home.exists() and any(home.iterdir()) and not (home / DEMO_MARKER).exists():
+        raise SystemExit(f"csp demo: {home} exists and is not a demo home; choose another --home")
+    home.mkdir(parents=True, exist_ok=True)
+    (home / DEMO_MARKER).write_text("This folder was made by `csp demo` and is rebuilt by it.\n")
+    for name in DEMO_OUTPUTS:
+        target = home / name
+        if target.is_dir():
+            shutil.rmtree(target)
+        elif target.exists():
+            target.unlink()
+    (home / CONFIG_FILE).write_text(DEMO_CONFIG)
+    key_file = default_key_file(home)
+    if create_key_file(key_file):
+        yield (f"Created a local pseudonymisation key for the demo at {key_file} "
+               "(a real partnership keeps its key outside the home and the repository).")
+    from orchestration.demo_data import write_demo_landing
+
+    write_demo_landing(home / "landing")
+    files = sorted((home / "landing").glob("*/*"))
+    yield f"Wrote {len(files)} demonstration files into {home / 'landing'}"
+
+
+@dataclass(frozen=True)
+class PublishedFigure:
+    """One figure of the 2014 report and how the warehouse states it."""
+
+    report_says: str
+    query: str
+    check: Callable[[tuple], bool]
+    source_feed: str
+
+
+def _indicator(code: str, quarter: str, column: str) -> str:
+    return (f"select {column} from fct_indicator_quarter "
+            f"where indicator_code = '{code}' and fiscal_quarter = '{quarter}'")
+
+
+PPV_APR_OCT = """
+select
+    count(*) filter (where recorded_date between date '2014-04-01' and date '2014-10-31'),
+    count(*) filter (where recorded_date between date '2013-04-01' and date '2013-10-31')
+from fct_crime where is_ppv and la_code = '{la_code}'
+"""
+
+PUBLISHED_FIGURES: list[PublishedFigure] = [
+    PublishedFigure(
+        "reoffending 18.3% below the predicted rate (Q3 2013/14), Green against -12",
+        _indicator("RR_REOFFEND_DIFF", "2013/14 Q3", "value, rag_status, data_status"),
+        lambda r: r == (-18.3, "Green", "ok"), "moj_reoffending"),
+    PublishedFigure(
+        "no reoffending data since: suspended from 2013/14 Q4",
+        _indicator("RR_REOFFEND_DIFF", "2013/14 Q4", "data_status, value"),
+        lambda r: r == ("suspended", None), "moj_reoffending"),
+    PublishedFigure(
+        "41% increase in reported DV, first half of 2014/15 on the same period last year",
+        _indicator("VA_DA_CRIMES", "2014/15 Q2", "ytd_value, ytd_prev_value"),
+        lambda r: None not in r and abs(100 * (r[0] / r[1] - 1) - 41) <= 0.5, "police_crime"),
+    PublishedFigure(
+        "205 high-risk victims supported in the first half",
+        _indicator("VA_IDVA_HIGH_RISK", "2014/15 Q2", "ytd_value"),
+        lambda r: r == (205,), "idva_caseload"),
+    PublishedFigure(
+        "1354 incidents screened in the first half",
+        _indicator("VA_SCREENED", "2014/15 Q2", "ytd_value"),
+        lambda r: r == (1354,), "idva_caseload"),
+    PublishedFigure(
+        "PPV up 107 offences (+16.8%), 1 April to 31 October on last year",
+        PPV_APR_OCT,
+        lambda r: r[0] - r[1] == 107 and round(100 * (r[0] - r[1]) / r[1], 1) == 16.8,
+        "police_crime"),
+]
+
+
+def check_published_figures(warehouse: Path, la_code: str) -> list[tuple[PublishedFigure, tuple, bool]]:
+    """Each published figure with what the warehouse holds and whether it matches."""
+    results = []
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        for figure in PUBLISHED_FIGURES:
+            row = con.execute(figure.query.format(la_code=la_code)).fetchone()
+            found = tuple(row) if row else ()
+            results.append((figure, found, bool(row) and figure.check(found)))
+    return results
+
+
+def published_figures_report(settings: Settings) -> Iterator[str]:
+    """Lines for the command line: each published figure, reproduced or not."""
+    yield "Published figures of the 4 December 2014 report:"
+    for figure, found, ok in check_published_figures(settings.warehouse, settings.la_code):
+        yield f"  [{'ok' if ok else 'MISMATCH'}] {figure.report_says}: {found}"
