@@ -1,0 +1,73 @@
+"""`csp demo` from nothing: the published figures of the 4 December 2014 report come out."""
+
+from __future__ import annotations
+
+import csv
+import os
+from pathlib import Path
+
+import pytest
+
+from orchestration.cli import main
+from orchestration.demo import PUBLISHED_FIGURES, check_published_figures
+from tests.conftest import TEST_KEY
+
+LA = "E08000031"
+
+
+@pytest.fixture(scope="module")
+def demo_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    home = tmp_path_factory.mktemp("demo") / "home"
+    os.environ.pop("CSP_PSEUDO_KEY", None)  # the demo makes and uses its own key file
+    try:
+        assert main(["demo", "--home", str(home)]) == 0
+    finally:
+        os.environ["CSP_PSEUDO_KEY"] = TEST_KEY
+    return home
+
+
+@pytest.mark.parametrize("figure", PUBLISHED_FIGURES, ids=lambda f: f.report_says[:40])
+def test_published_figure_is_reproduced(demo_home: Path, figure) -> None:
+    results = {f.report_says: (found, ok) for f, found, ok in
+               check_published_figures(demo_home / "warehouse.duckdb", LA)}
+    found, ok = results[figure.report_says]
+    assert ok, f"{figure.report_says}: warehouse has {found}"
+
+
+def test_demo_outputs_follow_the_contract(demo_home: Path) -> None:
+    assert (demo_home / "keys" / "pseudonymisation.key").stat().st_mode & 0o077 == 0
+    with (demo_home / "exports" / "indicators.csv").open(newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    quarters = sorted({r["fiscal_quarter"] for r in rows})
+    # From the first period any feed covers through the quarter holding 4 December 2014.
+    assert quarters[0] == "2012/13 Q1" and quarters[-1] == "2014/15 Q3"
+    codes = {r["indicator_code"] for r in rows}
+    assert len(rows) == len(codes) * len(quarters)
+    moj = {r["fiscal_quarter"]: r for r in rows if r["indicator_code"] == "RR_REOFFEND_DIFF"}
+    assert moj["2014/15 Q1"]["data_status"] == "suspended"
+    assert "Transforming Rehabilitation" in moj["2014/15 Q1"]["status_note"]
+    police_q3 = next(r for r in rows if r["indicator_code"] == "PV_PPV"
+                     and r["fiscal_quarter"] == "2014/15 Q3")
+    # October arrived; November is not due until 15 December.
+    assert police_q3["data_status"] == "pending" and police_q3["value"] == ""
+    assert police_q3["provisional_value"] != ""
+    for row in rows:
+        for column in ("value", "ytd_value", "numerator", "denominator"):
+            assert "," not in row[column] and "%" not in row[column]
+    assert (demo_home / "archive" / "police_crime").is_dir()
+
+
+def test_demo_rerun_rebuilds_from_scratch(demo_home: Path) -> None:
+    os.environ.pop("CSP_PSEUDO_KEY", None)
+    try:
+        assert main(["demo", "--home", str(demo_home)]) == 0
+    finally:
+        os.environ["CSP_PSEUDO_KEY"] = TEST_KEY
+    assert all(ok for _, _, ok in check_published_figures(demo_home / "warehouse.duckdb", LA))
+
+
+def test_demo_refuses_a_folder_that_is_not_a_demo_home(tmp_path: Path) -> None:
+    (tmp_path / "precious.txt").write_text("a real partnership's notes")
+    with pytest.raises(SystemExit):
+        main(["demo", "--home", str(tmp_path)])
+    assert (tmp_path / "precious.txt").exists()

@@ -1,0 +1,104 @@
+"""Dagster definitions, the landing sensor, configuration and the CLI's refusals."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from pathlib import Path
+
+import dagster as dg
+import pytest
+
+from orchestration.cli import main
+from orchestration.config import ConfigError, load_settings
+from orchestration.dbt import dbt_build_args, dbt_environment
+from tests.conftest import drop, example
+
+LA = "E08000031"
+
+
+def test_definitions_hold_the_whole_graph_in_one_pool() -> None:
+    from orchestration.definitions import POOL, defs
+
+    graph = defs.resolve_asset_graph()
+    keys = {key.to_user_string() for key in graph.get_all_asset_keys()}
+    expected = {"raw/police_crime", "raw/rny_treatment", "raw/idva_cases", "raw/idva_screening",
+                "raw/moj_reoffending", "raw/deliveries", "raw/partnership", "raw/feed_calendar",
+                "fct_indicator_quarter", "fct_crime", "dim_quarter", "dim_indicator", "dim_feed",
+                "exports/indicators"}
+    assert expected <= keys, expected - keys
+    # Every step that touches the DuckDB file queues on the one pool.
+    for node in defs.resolve_implicit_global_asset_job_def().graph.node_defs:
+        assert node.pool == POOL, node.name
+    sensor = defs.resolve_sensor_def("landing_sensor")
+    assert sensor.default_status == dg.DefaultSensorStatus.RUNNING
+    # dbt tests are asset checks on the marts.
+    checks = {key.asset_key.to_user_string() for key in graph.asset_check_keys}
+    assert "fct_indicator_quarter" in checks
+
+
+def test_landing_sensor_requests_one_run_per_delivery(home: Path) -> None:
+    from orchestration.definitions import CspResource, landing_sensor
+
+    drop(home, "police_crime", example("police_crime_2014-07.csv"))
+    drop(home, "moj_reoffending", example("moj_reoffending_2013-12.csv"))
+    # The same bytes under another name: the same run key, so Dagster runs it once.
+    drop(home, "police_crime", example("police_crime_2014-07.csv"), "police_crime_2014-08.csv")
+    resources = {"csp": CspResource(home=str(home), la_code=LA)}
+    with dg.instance_for_test() as instance:
+        context = dg.build_sensor_context(instance=instance, resources=resources)
+        result = landing_sensor(context)
+        keys = sorted(r.run_key for r in result.run_requests)
+        assert len(keys) == 3 and len(set(keys)) == 2
+        assert all(k.split(":")[0] in {"police_crime", "moj_reoffending"} for k in keys)
+        request = next(r for r in result.run_requests if r.run_key.startswith("moj"))
+        assert request.run_config["ops"]["ingest_moj_reoffending"]["config"]["files"] == [
+            "moj_reoffending_2013-12.csv"]
+        selected = {k.to_user_string() for k in request.asset_selection}
+        assert "raw/moj_reoffending" in selected and "raw/police_crime" not in selected
+        assert "fct_indicator_quarter" in selected
+        # The cursor remembers hashes, so an unchanged file is not read again.
+        cursor = json.loads(result.cursor)
+        assert all(len(v[2]) == 64 for v in cursor.values())
+        again = landing_sensor(dg.build_sensor_context(instance=instance, cursor=result.cursor,
+                                                       resources=resources))
+        assert sorted(r.run_key for r in again.run_requests) == keys
+
+
+def test_settings_precedence_and_refusals(home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    with pytest.raises(ConfigError, match="--la-code"):
+        load_settings(home)
+    (home / "csp.toml").write_text(
+        '[partnership]\nla_code = "E08000026"\nname = "Coventry"\n'
+        "[feeds.moj_reoffending]\nsuspended_since = 2014-01-01\n"
+        'suspension_reason = "stopped"\n'
+    )
+    settings = load_settings(home, "2015-01-31")
+    assert (settings.la_code, settings.la_name, settings.as_of) == (
+        "E08000026", "Coventry", date(2015, 1, 31))
+    moj = next(e for e in settings.calendar if e.feed == "moj_reoffending")
+    assert moj.suspended_since == date(2014, 1, 1) and moj.due_days_after_period_end == 150
+    monkeypatch.setenv("CSP_LA_CODE", "E08000027")
+    other = load_settings(home)
+    # A name configured for another code must not label this one.
+    assert other.la_code == "E08000027" and other.la_name == "E08000027"
+    with pytest.raises(ConfigError, match="YYYY-MM-DD"):
+        load_settings(home, "04/12/2014")
+
+
+def test_dbt_arguments_are_built_from_settings(tmp_path: Path) -> None:
+    args = dbt_build_args(date(2014, 12, 4), LA)
+    assert args[0] == "build"
+    assert json.loads(args[args.index("--vars") + 1]) == {"as_of": "2014-12-04", "la_code": LA}
+    env = dbt_environment(tmp_path / "w.duckdb", tmp_path / "logs")
+    assert env["CSP_WAREHOUSE_PATH"].endswith("w.duckdb") and env["CSP_TARGET"] == "duckdb"
+
+
+def test_build_refuses_without_a_key(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                     capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.delenv("CSP_PSEUDO_KEY", raising=False)
+    monkeypatch.delenv("CSP_PSEUDO_KEY_FILE", raising=False)
+    code = main(["build", "--home", str(tmp_path), "--la-code", LA, "--as-of", "2014-12-04"])
+    assert code == 2
+    assert "CSP_PSEUDO_KEY" in capsys.readouterr().err
+    assert not (tmp_path / "warehouse.duckdb").exists()
