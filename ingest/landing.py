@@ -96,6 +96,16 @@ def archive_path(home: Path, feed: str, sha256: str, source: Path) -> Path:
     return home / "archive" / feed / f"{sha256}{source.suffix.lower()}"
 
 
+def is_archived(home: Path, feed: str, sha256: str) -> bool:
+    """Whether these bytes were already accepted (archived) for the feed.
+
+    Lets the sensor skip delivered files without opening the DuckDB file, which a running
+    build holds. A crash between archiving and loading is healed by the next full build,
+    which checks the manifest itself.
+    """
+    return any((home / "archive" / feed).glob(f"{sha256}.*"))
+
+
 def quarantine(home: Path, source: Path, feed: str, sha256: str, problems: list[Problem],
                partner: str) -> Path:
     """Move a rejected file out of landing, with a reason.json a partner can act on."""

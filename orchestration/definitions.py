@@ -20,7 +20,7 @@ from dagster_dbt import DagsterDbtTranslator, DbtCliResource, dbt_assets
 
 from exports.indicators import write_indicator_exports
 from ingest.contracts import FeedContract, all_contracts
-from ingest.landing import ingest_file, landed_files, sha256_of, summarise
+from ingest.landing import ingest_file, is_archived, landed_files, sha256_of, summarise
 from ingest.pseudonymise import load_pseudonymiser
 from ingest.warehouse import connect, ensure_raw_schema, write_configuration
 from orchestration.config import Settings, load_settings
@@ -255,8 +255,9 @@ def landing_sensor(context: dg.SensorEvaluationContext, csp: CspResource) -> dg.
             else:
                 sha = sha256_of(path)
             cursor[str(path)] = [stat.st_size, stat.st_mtime_ns, sha]
-            selection = (dg.AssetSelection.assets(*ingest_keys, *CONFIG_KEYS)
-                         .downstream() )
+            if is_archived(settings.home, feed, sha):
+                continue  # already delivered: no run, not even a no-op one
+            selection = dg.AssetSelection.assets(*ingest_keys, *CONFIG_KEYS).downstream()
             requests.append(dg.RunRequest(
                 run_key=f"{feed}:{sha}",
                 run_config={"ops": {f"ingest_{feed}": {"config": {"files": [path.name]}}}},

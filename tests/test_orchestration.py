@@ -9,6 +9,8 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
+from ingest.landing import ingest_feed
+from ingest.pseudonymise import load_pseudonymiser
 from orchestration.cli import main
 from orchestration.config import ConfigError, load_settings
 from orchestration.dbt import dbt_build_args, dbt_environment
@@ -63,6 +65,12 @@ def test_landing_sensor_requests_one_run_per_delivery(home: Path) -> None:
         again = landing_sensor(dg.build_sensor_context(instance=instance, cursor=result.cursor,
                                                        resources=resources))
         assert sorted(r.run_key for r in again.run_requests) == keys
+        # Once a delivery is archived (accepted), the sensor asks for no run at all for it.
+        ingest_feed("moj_reoffending", home=home, warehouse=home / "warehouse.duckdb",
+                    pseudonymiser=load_pseudonymiser(home), la_code=LA)
+        after = landing_sensor(dg.build_sensor_context(instance=instance, cursor=again.cursor,
+                                                       resources=resources))
+        assert {r.run_key.split(":")[0] for r in after.run_requests} == {"police_crime"}
 
 
 def test_settings_precedence_and_refusals(home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
