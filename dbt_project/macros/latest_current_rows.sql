@@ -10,7 +10,7 @@
         select
             rows.*,
             deliveries.period_start as delivery_period_start,
-            coalesce(deliveries.la_code, '{{ var("la_code") }}') as delivery_la_code,
+            deliveries.la_code as delivery_la_code,
             row_number() over (
                 partition by {{ key_columns | join(', ') }}
                 order by deliveries.period_start desc, rows.delivery_id desc, rows.source_row desc

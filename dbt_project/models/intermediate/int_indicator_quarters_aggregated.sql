@@ -30,7 +30,7 @@ calendars as (
 events as (
 
     select * from {{ ref('int_indicator_events_unioned') }}
-    where la_code = '{{ var("la_code") }}'
+    where la_code = {{ partnership_la_code() }}
 
 ),
 
@@ -117,7 +117,7 @@ computed as (
 final as (
 
     select
-        '{{ var("la_code") }}' as la_code,
+        {{ partnership_la_code() }} as la_code,
         indicator_code,
         feed,
         unit,
