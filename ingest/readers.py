@@ -573,12 +573,14 @@ def read_delivery(
 
 
 def describe(problems: list[Problem]) -> str:
-    """A one-paragraph summary of the problems, for logs and the deliveries table."""
+    """A one-paragraph summary of the problems, for logs, alerts and the deliveries table."""
     buffer = io.StringIO()
     for problem in problems:
         buffer.write(problem.message)
-        rows = [e["row"] for e in problem.examples if "row" in e][:5]
-        if rows:
-            buffer.write(f" (e.g. row {', '.join(map(str, rows))})")
+        shown = [e for e in problem.examples if "row" in e][:3]
+        if shown:
+            buffer.write(" (e.g. " + ", ".join(
+                f"row {e['row']}" + (f": {e['value']!r}" if e.get("value") is not None else "")
+                for e in shown) + ")")
         buffer.write("; ")
     return buffer.getvalue().rstrip("; ")

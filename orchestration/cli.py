@@ -1,6 +1,8 @@
 """The ``csp`` command line.
 
     csp build --home DIR [--as-of YYYY-MM-DD] [--la-code CODE] [--strict]
+    csp status  --home DIR [--as-of YYYY-MM-DD] [--json]
+    csp monitor --home DIR [--as-of YYYY-MM-DD]
     csp demo  [--home DIR]
 """
 
@@ -27,13 +29,19 @@ def _print_build(settings: Settings, result: BuildResult) -> None:
     for delivery in result.deliveries:
         by_action[delivery["action"]] = by_action.get(delivery["action"], 0) + 1
     print(f"Partnership {settings.la_name} ({settings.la_code}), as of {settings.as_of}")
-    print("Deliveries: " + (", ".join(f"{n} {a}" for a, n in sorted(by_action.items()))
-                            or "nothing new in landing"))
+    already = by_action.pop("duplicate", 0)
+    summary = ", ".join(f"{n} {a}" for a, n in sorted(by_action.items())) or "nothing new"
+    print(f"Deliveries: {summary}" + (f" ({already} file(s) in landing already loaded)"
+                                      if already else ""))
     for delivery in result.rejected:
         print(f"  REJECTED {delivery['feed']}/{delivery['file']}: {delivery['reason']}")
+    for check in result.failed_checks:
+        print(f"  FEED CHECK {check}")
     if result.success:
+        # The steps that cost something, slowest first (where the time of a build goes).
         steps = ", ".join(f"{step} {seconds:.1f} s" for step, seconds in
-                          sorted(result.step_seconds.items(), key=lambda kv: -kv[1]))
+                          sorted(result.step_seconds.items(), key=lambda kv: -kv[1])
+                          if seconds >= 0.5)
         print(f"Built in {result.seconds:.1f} s ({steps})")
         print(f"  warehouse   {settings.warehouse}")
         print(f"  indicators  {settings.exports / 'indicators.csv'}")
@@ -82,6 +90,77 @@ def command_demo(args: argparse.Namespace) -> int:
     return EXIT_OK if result.success else EXIT_FAILED
 
 
+def _status_rows(statuses: list) -> list[list[str]]:
+    rows = [["feed", "partner", "last delivered", "next due", "overdue", "state", "quarantined"]]
+    for st in statuses:
+        received = f" ({st.last_received:%Y-%m-%d})" if st.last_received else ""
+        overdue = ", ".join(f"{p.label} (due {p.due})" for p in st.overdue) or "-"
+        state = st.state + (f": {st.suspension_reason}" if st.state == "suspended" else "")
+        rows.append([st.feed, st.partner or "", (st.last_period or "-") + received,
+                     f"{st.next_period} by {st.next_due}" if st.next_period else "-",
+                     overdue, state, st.last_quarantined or "-"])
+    return rows
+
+
+def _print_table(rows: list[list[str]]) -> None:
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    for row in rows:
+        print("  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip())
+
+
+def command_status(args: argparse.Namespace) -> int:
+    """Print each feed's delivery status on the as-of date."""
+    import json
+
+    from orchestration.feed_status import feed_statuses, quarantine_reasons
+    from orchestration.monitor import load_state
+
+    settings = load_settings(args.home, args.as_of, args.la_code)
+    deliveries, _ = load_state(settings)
+    statuses = feed_statuses(settings.calendar, deliveries, settings.as_of)
+    reasons = quarantine_reasons(settings.home)
+    for st in statuses:
+        st.last_quarantine_reason = reasons.get(st.last_quarantined or "")
+    if args.json:
+        print(json.dumps({"la_code": settings.la_code, "partnership": settings.la_name,
+                          "as_of": settings.as_of.isoformat(),
+                          "feeds": [st.as_json() for st in statuses]}, indent=2))
+    else:
+        print(f"Feed status for {settings.la_name} ({settings.la_code}) as of {settings.as_of}")
+        _print_table(_status_rows(statuses))
+    return EXIT_OK
+
+
+def command_monitor(args: argparse.Namespace) -> int:
+    """Judge every feed on the as-of date and send the alerts that are due."""
+    from orchestration.monitor import run_monitor
+
+    settings = load_settings(args.home, args.as_of, args.la_code)
+    if not settings.alert_urls:
+        print("csp monitor: no alert channels configured (set CSP_ALERT_URLS or [alerts] urls "
+              "in csp.toml); checking only", file=sys.stderr)
+    result = run_monitor(settings)
+    for status in result.statuses:
+        if status.overdue and status.state != "suspended":
+            print(f"{status.feed}: {status.state}, overdue "
+                  + ", ".join(p.label for p in status.overdue))
+    for message, _ in result.sent:
+        print(f"sent: {message.title}")
+    for message, _ in result.failed:
+        print(f"FAILED to send: {message.title}", file=sys.stderr)
+    if not result.sent and not result.failed:
+        print("nothing new to send")
+    return EXIT_FAILED if result.failed else EXIT_OK
+
+
+def _add_common(command: argparse.ArgumentParser) -> None:
+    command.add_argument("--home", help="the partnership's folder (or CSP_HOME)")
+    command.add_argument("--as-of", help="'today' for every due-date decision, YYYY-MM-DD "
+                                         "(or CSP_AS_OF; default today)")
+    command.add_argument("--la-code", help="the partnership's LA code, e.g. E08000031 "
+                                           "(or CSP_LA_CODE, or csp.toml)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of every ``csp`` command."""
     parser = argparse.ArgumentParser(
@@ -93,14 +172,19 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
 
     build = commands.add_parser("build", help="run the whole pipeline once over HOME/landing")
-    build.add_argument("--home", help="the partnership's folder (or CSP_HOME)")
-    build.add_argument("--as-of", help="'today' for every due-date decision, YYYY-MM-DD "
-                                       "(or CSP_AS_OF; default today)")
-    build.add_argument("--la-code", help="the partnership's LA code, e.g. E08000031 "
-                                         "(or CSP_LA_CODE, or csp.toml)")
+    _add_common(build)
     build.add_argument("--strict", action="store_true",
                        help="exit non-zero when any file was quarantined")
     build.set_defaults(handler=command_build)
+
+    status = commands.add_parser("status", help="each feed's delivery status on a date")
+    _add_common(status)
+    status.add_argument("--json", action="store_true", help="print JSON, feeds by id")
+    status.set_defaults(handler=command_status)
+
+    monitor = commands.add_parser("monitor", help="send the alerts that are due")
+    _add_common(monitor)
+    monitor.set_defaults(handler=command_monitor)
 
     demo = commands.add_parser("demo", help="build the Wolverhampton 2014 demonstration")
     demo.add_argument("--home", default="demo-home", help="folder for the demo (default ./demo-home)")

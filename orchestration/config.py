@@ -14,6 +14,7 @@ are all data.
     [feeds.moj_reoffending]
     suspended_since = 2014-01-01
     suspension_reason = "MoJ: localised data not available until further notice"
+    # partner = "Ministry of Justice"   (optional: the name alerts and reports use)
     # calendar_start = 2012-04-01       (optional: expect deliveries from this period)
     # due_days_after_period_end = 150   (optional: override the contract's due rule)
 """
@@ -116,7 +117,7 @@ def feed_calendar(config: dict[str, Any]) -> tuple[CalendarEntry, ...]:
             raise ConfigError(f"[feeds.{feed}] suspended_since needs a suspension_reason")
         entries.append(CalendarEntry(
             feed=feed,
-            partner=contract.partner,
+            partner=options.get("partner", contract.partner),
             cadence=contract.cadence,
             due_days_after_period_end=int(options.get(
                 "due_days_after_period_end", contract.due_days_after_period_end)),

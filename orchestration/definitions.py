@@ -11,6 +11,7 @@ Everything that opens the DuckDB file is in the concurrency pool ``warehouse``, 
 
 import json
 import os
+from datetime import timedelta
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -24,6 +25,13 @@ from ingest.landing import ingest_file, is_archived, landed_files, sha256_of, su
 from ingest.pseudonymise import load_pseudonymiser
 from ingest.warehouse import connect, ensure_raw_schema, write_configuration
 from orchestration.config import Settings, load_settings
+from orchestration.feed_status import feed_status
+from orchestration.monitor import (
+    load_state,
+    notify_quarantined,
+    notify_run_failure,
+    run_monitor,
+)
 from orchestration.dbt import dbt_build_args, dbt_environment, dbt_resource, ensure_manifest
 
 POOL = "warehouse"
@@ -97,6 +105,20 @@ def partnership_configuration(context: dg.AssetExecutionContext, csp: CspResourc
         "feeds": len(settings.calendar), "suspended": ", ".join(suspended) or "none"})
 
 
+CADENCE_DAYS = {"monthly": 31, "quarterly": 92}
+
+
+def ingest_freshness(contract: FeedContract) -> dg.FreshnessPolicy:
+    """The pipeline must have looked at the feed within one period plus its due days.
+
+    Dagster's freshness knows when an asset was last materialised, not a partner's calendar:
+    this catches a pipeline that stopped running. Late partner files are the asset checks'
+    job (``feed_delivery_check``), which know the calendar.
+    """
+    fail = timedelta(days=CADENCE_DAYS[contract.cadence] + contract.due_days_after_period_end)
+    return dg.FreshnessPolicy.time_window(fail_window=fail, warn_window=fail - timedelta(days=3))
+
+
 def build_ingest_asset(contract: FeedContract) -> dg.AssetsDefinition:
     """One ingest asset per feed contract; a workbook with two sheets yields two raw tables."""
     specs = [
@@ -104,6 +126,7 @@ def build_ingest_asset(contract: FeedContract) -> dg.AssetsDefinition:
             _raw_key(table.name),
             group_name="ingest",
             kinds={"duckdb"},
+            freshness_policy=ingest_freshness(contract),
             description=f"{contract.description} (raw rows of every delivery, with history).",
             metadata={"feed": contract.feed, "partner": contract.partner,
                       "cadence": contract.cadence},
@@ -134,6 +157,8 @@ def build_ingest_asset(contract: FeedContract) -> dg.AssetsDefinition:
                 + (f", {outcome.rows} rows" if outcome.rows else ""))
             outcomes.append(outcome)
         counts = summarise(outcomes)
+        if counts["rejected"] and settings.alert_urls:
+            notify_quarantined(settings)
         for spec in specs:
             yield dg.MaterializeResult(asset_key=spec.key, metadata={
                 **counts,
@@ -215,6 +240,87 @@ def indicator_exports(context: dg.AssetExecutionContext, csp: CspResource) -> dg
 ALL_ASSETS = [partnership_configuration, *INGEST_ASSETS, deliveries, csp_dbt_models,
               indicator_exports]
 
+
+def build_delivery_check(contract: FeedContract) -> dg.AssetChecksDefinition:
+    """Fails when a period of the feed is overdue; warns within three days of a due date."""
+
+    @dg.asset_check(
+        asset=_raw_key(contract.tables[0].name),
+        name=f"{contract.feed}_on_time",
+        description=f"{contract.feed} has delivered every period past its due date "
+                    f"(due {contract.due_days_after_period_end} days after the period ends).",
+        pool=POOL,
+        blocking=False,
+    )
+    def _check(csp: CspResource) -> dg.AssetCheckResult:
+        settings = csp.settings()
+        deliveries, _ = load_state(settings)
+        entry = next(e for e in settings.calendar if e.feed == contract.feed)
+        status = feed_status(entry, [d for d in deliveries if d.feed == contract.feed],
+                             settings.as_of)
+        metadata = {
+            "state": status.state,
+            "as_of": settings.as_of.isoformat(),
+            "last_period": status.last_period or "",
+            "next_due": f"{status.next_period} by {status.next_due}" if status.next_due else "",
+            "overdue": ", ".join(f"{p.label} (due {p.due})" for p in status.overdue) or "none",
+        }
+        if status.state in ("late", "stopped"):
+            return dg.AssetCheckResult(passed=False, severity=dg.AssetCheckSeverity.ERROR,
+                                       metadata=metadata)
+        if status.due_soon:
+            return dg.AssetCheckResult(passed=False, severity=dg.AssetCheckSeverity.WARN,
+                                       metadata=metadata)
+        return dg.AssetCheckResult(passed=True, metadata=metadata)
+
+    return _check
+
+
+DELIVERY_CHECKS = [build_delivery_check(c) for c in all_contracts().values()]
+
+
+@dg.op(pool=POOL, description="Judge every feed's calendar today and send the alerts due.")
+def feed_monitor(context: dg.OpExecutionContext, csp: CspResource) -> None:
+    """The morning check: one alert per newly overdue period, recoveries, quarantined files."""
+    result = run_monitor(csp.settings())
+    for message, _ in result.sent:
+        context.log.info(f"sent: {message.title}")
+    if result.failed:
+        raise dg.Failure(f"{len(result.failed)} alert(s) could not be sent: "
+                         + "; ".join(m.title for m, _ in result.failed))
+
+
+@dg.job(description="Check every feed's delivery calendar and alert on-call.")
+def monitor_job() -> None:
+    feed_monitor()
+
+
+@dg.schedule(
+    job=monitor_job,
+    cron_schedule="0 7 * * *",
+    execution_timezone="Europe/London",
+    default_status=dg.DefaultScheduleStatus.RUNNING,
+    description="Every morning at 07:00 (UK time): is any partner file overdue?",
+)
+def morning_monitor(context: dg.ScheduleEvaluationContext) -> dg.RunRequest:
+    """The day's check; the as-of date is the scheduled day (so a late tick judges its day)."""
+    day = context.scheduled_execution_time.date().isoformat()
+    return dg.RunRequest(
+        run_key=f"monitor:{day}",
+        run_config={"resources": {"csp": {"config": {"as_of": day}}}},
+    )
+
+
+@dg.run_failure_sensor(
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    description="Alerts on-call when any pipeline run fails.",
+)
+def alert_on_run_failure(context: dg.RunFailureSensorContext) -> None:
+    """One alert per failed run, through the same channels as the feed alerts."""
+    settings = CspResource().settings()
+    error = context.failure_event.message or "run failed"
+    notify_run_failure(settings, context.dagster_run.run_id, context.dagster_run.job_name, error)
+
 build_job = dg.define_asset_job(
     "csp_build",
     selection=dg.AssetSelection.all(),
@@ -269,8 +375,10 @@ def landing_sensor(context: dg.SensorEvaluationContext, csp: CspResource) -> dg.
 
 defs = dg.Definitions(
     assets=ALL_ASSETS,
-    jobs=[build_job],
-    sensors=[landing_sensor],
+    asset_checks=DELIVERY_CHECKS,
+    jobs=[build_job, monitor_job],
+    schedules=[morning_monitor],
+    sensors=[landing_sensor, alert_on_run_failure],
     resources={
         "csp": CspResource(),
         "dbt": dbt_resource(),

@@ -24,7 +24,17 @@ DEMO_CONFIG = """\
 la_code = "E08000031"
 name = "Wolverhampton"
 
+[feeds.police_crime]
+partner = "West Midlands Police"
+
+[feeds.rny_treatment]
+partner = "Recovery Near You"
+
+[feeds.idva_caseload]
+partner = "IDVA service"
+
 [feeds.moj_reoffending]
+partner = "Ministry of Justice"
 # In 2014 the MoJ stopped sending localised reoffending data.
 suspended_since = 2014-01-01
 suspension_reason = "MoJ: localised data not available until further notice (Transforming Rehabilitation)"

@@ -30,6 +30,7 @@ class BuildResult:
     step_seconds: dict[str, float] = field(default_factory=dict)
     failure: str | None = None
     log_path: Path | None = None
+    failed_checks: list[str] = field(default_factory=list)
 
     @property
     def rejected(self) -> list[dict[str, Any]]:
@@ -65,6 +66,19 @@ def _delivery_outcomes(result: dg.ExecuteInProcessResult) -> list[dict[str, Any]
     return list(outcomes.values())
 
 
+def _failed_delivery_checks(result: dg.ExecuteInProcessResult) -> list[str]:
+    """Feed calendar checks that did not pass, e.g. 'police_crime_on_time: stopped (...)'."""
+    failed = []
+    for evaluation in result.get_asset_check_evaluations():
+        if evaluation.passed or not evaluation.check_name.endswith("_on_time"):
+            continue
+        metadata = {k: v.value for k, v in evaluation.metadata.items()}
+        failed.append(f"{evaluation.check_name}: {metadata.get('state')}, overdue "
+                      f"{metadata.get('overdue')}" if metadata.get("state") in ("late", "stopped")
+                      else f"{evaluation.check_name}: due soon ({metadata.get('next_due')})")
+    return failed
+
+
 def _first_failure(result: dg.ExecuteInProcessResult) -> str | None:
     for event in result.all_events:
         if event.event_type_value == "STEP_FAILURE":
@@ -83,6 +97,7 @@ def run_build(settings: Settings, log_level: str = "WARNING") -> BuildResult:
     from orchestration.dbt import dbt_resource
     from orchestration.definitions import (  # the import parses dbt on a fresh clone
         ALL_ASSETS,
+        DELIVERY_CHECKS,
         CspResource,
         write_instance_yaml,
     )
@@ -97,7 +112,7 @@ def run_build(settings: Settings, log_level: str = "WARNING") -> BuildResult:
             redirect_stdout(sink), \
             dg.DagsterInstance.from_config(str(settings.dagster_home)) as instance:
         result = dg.materialize(
-            ALL_ASSETS,
+            [*ALL_ASSETS, *DELIVERY_CHECKS],
             instance=instance,
             resources={
                 "csp": CspResource(home=str(settings.home), as_of=settings.as_of.isoformat(),
@@ -117,4 +132,5 @@ def run_build(settings: Settings, log_level: str = "WARNING") -> BuildResult:
         step_seconds=steps,
         failure=None if result.success else _first_failure(result),
         log_path=log_path if quiet else None,
+        failed_checks=_failed_delivery_checks(result),
     )
