@@ -279,10 +279,19 @@ def build_delivery_check(contract: FeedContract) -> dg.AssetChecksDefinition:
 DELIVERY_CHECKS = [build_delivery_check(c) for c in all_contracts().values()]
 
 
+class MonitorConfig(dg.Config):
+    """The day the check judges (YYYY-MM-DD); empty means the resource's as-of, or today."""
+
+    as_of: str = ""
+
+
 @dg.op(pool=POOL, description="Judge every feed's calendar today and send the alerts due.")
-def feed_monitor(context: dg.OpExecutionContext, csp: CspResource) -> None:
+def feed_monitor(context: dg.OpExecutionContext, config: MonitorConfig, csp: CspResource) -> None:
     """The morning check: one alert per newly overdue period, recoveries, quarantined files."""
-    result = run_monitor(csp.settings())
+    settings = csp.settings()
+    if config.as_of:
+        settings = load_settings(settings.home, config.as_of, settings.la_code)
+    result = run_monitor(settings)
     for message, _ in result.sent:
         context.log.info(f"sent: {message.title}")
     if result.failed:
@@ -307,7 +316,7 @@ def morning_monitor(context: dg.ScheduleEvaluationContext) -> dg.RunRequest:
     day = context.scheduled_execution_time.date().isoformat()
     return dg.RunRequest(
         run_key=f"monitor:{day}",
-        run_config={"resources": {"csp": {"config": {"as_of": day}}}},
+        run_config={"ops": {"feed_monitor": {"config": {"as_of": day}}}},
     )
 
 

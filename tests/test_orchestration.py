@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import json
-from datetime import date
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
 from pathlib import Path
 
 import dagster as dg
@@ -15,6 +16,7 @@ from orchestration.cli import main
 from orchestration.config import ConfigError, load_settings
 from orchestration.dbt import dbt_build_args, dbt_environment
 from tests.conftest import drop, example
+from tests.receivers import http_receiver
 
 LA = "E08000031"
 
@@ -110,3 +112,27 @@ def test_build_refuses_without_a_key(tmp_path: Path, monkeypatch: pytest.MonkeyP
     assert code == 2
     assert "CSP_PSEUDO_KEY" in capsys.readouterr().err
     assert not (tmp_path / "warehouse.duckdb").exists()
+
+
+def test_morning_schedule_runs_the_monitor_for_its_own_day(home: Path) -> None:
+    from orchestration.definitions import CspResource, monitor_job, morning_monitor
+
+    (home / "csp.toml").write_text('[partnership]\nla_code = "E08000031"\n')
+    drop(home, "police_crime", example("police_crime_2014-07.csv"))
+    scheduled = datetime(2014, 9, 16, 7, 0, tzinfo=ZoneInfo("Europe/London"))
+    with dg.instance_for_test() as instance:
+        context = dg.build_schedule_context(instance=instance, scheduled_execution_time=scheduled)
+        request = morning_monitor(context)
+        assert request.run_key == "monitor:2014-09-16"
+        ingest_feed("police_crime", home=home, warehouse=home / "warehouse.duckdb",
+               pseudonymiser=load_pseudonymiser(home), la_code=LA)
+        with http_receiver() as (url, hook):
+            (home / "csp.toml").write_text(
+                f'[partnership]\nla_code = "E08000031"\n[alerts]\nurls = ["{url}"]\n')
+            result = monitor_job.execute_in_process(
+                run_config=request.run_config, instance=instance,
+                resources={"csp": CspResource(home=str(home))},
+            )
+    assert result.success
+    # July arrived; as of 16 September, August (due 15 September) is overdue.
+    assert hook.titles == ["[E08000031] police_crime is late: 2014-08 overdue"]
