@@ -127,8 +127,10 @@ def feed_status(
     starts = [d.period_start for d in accepted]
     if entry.calendar_start:
         starts.append(entry.calendar_start)
+    suspended = entry.suspended_since is not None and entry.suspended_since <= as_of
     if not starts:
-        status.state = "not started"
+        # A declared suspension wins: a suspended feed pages nobody, started or not.
+        status.state = "suspended" if suspended else "not started"
         return status
     delivered = {d.period_label for d in accepted}
     for period in expected_periods(entry, min(starts), as_of):
@@ -140,7 +142,7 @@ def feed_status(
             # The first period not yet overdue and not delivered is the next one due.
             status.next_period, status.next_due = period.label, period.due
             break
-    if entry.suspended_since is not None and entry.suspended_since <= as_of:
+    if suspended:
         status.state = "suspended"
         status.next_period = status.next_due = None
     elif len(status.overdue) >= 2:
@@ -160,8 +162,12 @@ def feed_statuses(
     return [feed_status(entry, by_feed.get(entry.feed, []), as_of) for entry in calendar]
 
 
-def read_deliveries(con: Any, as_of: date | None = None) -> list[Delivered]:
-    """Deliveries from raw.deliveries (received on or before the as-of date, when given)."""
+def read_deliveries(con: Any) -> list[Delivered]:
+    """Every delivery in raw.deliveries.
+
+    Not filtered by the as-of date: ``received_at`` is when the pipeline took a file, which
+    for a rebuilt past quarter is today; the as-of date judges due dates, not arrivals.
+    """
     rows = con.execute(
         "select feed, period_label, period_start, received_at, status, file_name "
         "from raw.deliveries order by delivery_id"

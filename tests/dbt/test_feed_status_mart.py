@@ -264,8 +264,8 @@ def test_never_delivered_feeds(status_warehouses):
     iom = statuses["partner_returns:iom"]     # configured start, nothing delivered
     assert (iom["state"], iom["overdue_periods"], iom["last_period"]) == (
         "stopped", "2014/15 Q1, 2014/15 Q2", None)
-    courts = statuses["partner_returns:courts"]   # no start, suspended: not started wins
-    assert (courts["state"], courts["suspended_since"]) == ("not started", D("2014-09-30"))
+    courts = statuses["partner_returns:courts"]   # no start, but declared suspended
+    assert (courts["state"], courts["suspended_since"]) == ("suspended", D("2014-09-30"))
 
 
 def test_latest_rejection_by_received_at(status_warehouses):
