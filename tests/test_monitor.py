@@ -264,3 +264,17 @@ def test_a_channel_that_fails_is_retried_at_the_next_check(monitored_home: Path,
     assert [m.title for m, _ in retry.sent] == [
         "[Coventry] police_crime has stopped: 2014-07, 2014-08 overdue"]
     assert not again.sent and len(hook.messages) == 1
+
+
+@pytest.mark.parametrize("url", [
+    "mailtos://user:secret@smtp.example.org?to=oncall@example.org",
+    # Teams through a Power Automate workflow (Microsoft retired the old connectors).
+    "workflows://prod-00.westeurope.logic.azure.com/a1b2c3d4e5f6/Sig123abc",
+    "slack://T1JJ3T3L2/A1BRTD4JD/TIiajkdnlazkcOXrIdevi7FQ",
+    "json://hooks.example.org/csp",
+])
+def test_documented_channel_urls_are_understood(url: str) -> None:
+    import apprise
+
+    # Reaching Teams or Slack needs the internet; that Apprise accepts the URL is checkable.
+    assert apprise.Apprise().add(url)
