@@ -18,6 +18,12 @@ from typing import Any
 import yaml
 
 CONTRACTS_DIR = Path(__file__).with_name("contracts")
+# Reference lists named in a contract (``reference: {file: ..., column: ...}``) are paths
+# relative to the repository root, e.g. the dbt seed of Home Office offence classes.
+REPO_ROOT = Path(__file__).resolve().parents[1]
+# Excel cannot hold more than 32,767 characters in a cell, so a longer field in an export
+# means a runaway quote or a damaged file, not data.
+DEFAULT_MAX_FIELD_LENGTH = 32767
 
 # Contract type -> warehouse column type. Flags (Y/N) and Yes/No become booleans.
 SQL_TYPES: dict[str, str] = {
@@ -46,6 +52,8 @@ class Column:
     maximum: float | None = None
     thousands: str | None = None
     suppressible: bool = False
+    reference: tuple[str, ...] | None = None  # the codes of a reference list
+    reference_name: str | None = None  # where that list comes from, for messages
 
     @property
     def loaded(self) -> bool:
@@ -73,6 +81,12 @@ class Table:
     footer: str | None = None
     suppression_marker: str | None = None
     record_key: tuple[str, ...] = ()
+    # The column whose dates place a row in a period, and the share of rows (with a valid
+    # date) that must fall inside the period named in the file name.
+    period_column: str | None = None
+    period_majority: float | None = None
+    no_future_dates: bool = False
+    max_field_length: int = DEFAULT_MAX_FIELD_LENGTH
 
     @property
     def source_names(self) -> list[str]:
@@ -116,6 +130,7 @@ class FeedContract:
     tables: tuple[Table, ...]
     encoding: str | None = None
     byte_order_mark: str | None = None  # required | forbidden
+    ends_with_newline: bool = False  # a CSV cut short (partial upload) ends mid-line
     pseudonym_domain: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -188,8 +203,22 @@ def _add_months(year: int, month: int, months: int) -> tuple[int, int]:
     return index // 12, index % 12 + 1
 
 
+@cache
+def load_reference(file: str, column: str) -> tuple[str, ...]:
+    """The codes in ``column`` of a reference CSV (path relative to the repository root)."""
+    import csv
+
+    path = REPO_ROOT / file
+    with path.open(encoding="utf-8-sig", newline="") as handle:
+        reader = csv.DictReader(handle)
+        if column not in (reader.fieldnames or []):
+            raise ValueError(f"reference list {file} has no column {column!r}")
+        return tuple(sorted({row[column].strip() for row in reader if row[column].strip()}))
+
+
 def _column(raw: dict[str, Any]) -> Column:
     allowed = raw.get("allowed")
+    reference = raw.get("reference")
     return Column(
         source=raw["source"],
         name=raw["name"],
@@ -203,6 +232,8 @@ def _column(raw: dict[str, Any]) -> Column:
         maximum=raw.get("max"),
         thousands=raw.get("thousands"),
         suppressible=bool(raw.get("suppressible", False)),
+        reference=load_reference(reference["file"], reference["column"]) if reference else None,
+        reference_name=reference["file"] if reference else None,
     )
 
 
@@ -217,6 +248,10 @@ def _table(raw: dict[str, Any], feed_key: list[str]) -> Table:
         footer=raw.get("footer"),
         suppression_marker=raw.get("suppression_marker"),
         record_key=tuple(raw.get("record_key", feed_key)),
+        period_column=raw.get("period_column"),
+        period_majority=raw.get("period_majority"),
+        no_future_dates=bool(raw.get("no_future_dates", False)),
+        max_field_length=int(raw.get("max_field_length", DEFAULT_MAX_FIELD_LENGTH)),
     )
 
 
@@ -236,6 +271,7 @@ def load_contract(path: Path) -> FeedContract:
         tables=tuple(_table(t, raw["record_key"]) for t in raw["tables"]),
         encoding=raw.get("encoding"),
         byte_order_mark=raw.get("byte_order_mark"),
+        ends_with_newline=bool(raw.get("ends_with_newline", False)),
         pseudonym_domain=raw.get("pseudonym_domain"),
         extra={k: v for k, v in raw.items() if k not in known and k != "tables"},
     )

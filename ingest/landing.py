@@ -12,6 +12,7 @@ import hashlib
 import json
 import os
 import shutil
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -42,7 +43,7 @@ class Outcome:
     feed: str
     file_name: str
     sha256: str
-    action: str  # loaded | duplicate | rejected
+    action: str  # loaded | duplicate | rejected | waiting
     delivery_id: int | None = None
     period: str | None = None
     rows: int = 0
@@ -108,33 +109,57 @@ def is_archived(home: Path, feed: str, sha256: str) -> bool:
 
 def quarantine(home: Path, source: Path, feed: str, sha256: str, problems: list[Problem],
                partner: str) -> Path:
-    """Move a rejected file out of landing, with a reason.json a partner can act on."""
+    """Move a rejected file out of landing, with a reason.json a partner can act on.
+
+    Safe to repeat (a crash may interrupt it): the same bytes are never copied twice and
+    their first reason is kept.
+    """
     folder = home / "quarantine" / feed
     target = folder / source.name
-    if target.exists():
+    if target.exists() and sha256_of(target) != sha256:
         # Keep every rejected version: the earlier one may be what a partner asks about.
         target = folder / f"{source.stem}.{sha256[:12]}{source.suffix}"
-    _copy_atomically(source, target)
-    reason = {
-        "file": source.name,
-        "feed": feed,
-        "partner": partner,
-        "sha256": sha256,
-        "rejected_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "rule": problems[0].rule,
-        "message": problems[0].message,
-        "summary": describe(problems),
-        "problems": [p.as_dict() for p in problems],
-        "what_to_do": "Correct the file and drop it in the landing folder again; nothing from "
-                      "this file has been loaded.",
-    }
     reason_path = target.with_name(target.name + ".reason.json")
-    reason_path.write_text(json.dumps(reason, indent=2, default=str), encoding="utf-8")
-    # The conventional name too, for the latest rejection in the folder.
-    (folder / "reason.json").write_text(json.dumps(reason, indent=2, default=str),
-                                        encoding="utf-8")
-    source.unlink()
+    if not (target.exists() and reason_path.exists()):
+        _copy_atomically(source, target)
+        reason = {
+            "file": source.name,
+            "feed": feed,
+            "partner": partner,
+            "sha256": sha256,
+            "rejected_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            "rule": problems[0].rule,
+            "message": problems[0].message,
+            "summary": describe(problems),
+            "problems": [p.as_dict() for p in problems],
+            "what_to_do": "Correct the file and drop it in the landing folder again; nothing "
+                          "from this file has been loaded.",
+        }
+        text = json.dumps(reason, indent=2, default=str)
+        reason_path.write_text(text, encoding="utf-8")
+        # The conventional name too, for the latest rejection in the folder.
+        (folder / "reason.json").write_text(text, encoding="utf-8")
+    source.unlink(missing_ok=True)
     return target
+
+
+def wait_until_stable(path: Path, quiet_seconds: float, timeout_seconds: float = 300.0) -> bool:
+    """Wait until a file has been left alone for ``quiet_seconds``; False if it never is.
+
+    A partner's copy that is still running keeps moving the modification time and size;
+    taking the file early would reject (or worse, load) half of it.
+    """
+    deadline = time.monotonic() + timeout_seconds
+    while True:
+        try:
+            age = time.time() - path.stat().st_mtime
+        except FileNotFoundError:
+            return False
+        if age >= quiet_seconds:
+            return True
+        if time.monotonic() + (quiet_seconds - age) > deadline:
+            return False
+        time.sleep(quiet_seconds - age)
 
 
 def ingest_file(
@@ -154,7 +179,8 @@ def ingest_file(
         known = find_delivery(con, feed, sha)
     if known is not None:
         if known.status == "rejected":
-            # The same bad bytes again: still bad, and the partner was told why.
+            # The same bad bytes again (or a quarantine cut short by a crash): still bad,
+            # and the partner was told why.
             quarantine(home, path, feed, sha, [Problem("duplicate_rejected",
                        f"identical to {known.file_name}, rejected earlier: "
                        f"{known.rejection_reason}")], contract.partner)
@@ -170,12 +196,13 @@ def ingest_file(
                 f"the file name {path.name!r} does not follow the agreed pattern "
                 f"{contract.file_name!r}, so its period is unknown",
             )])
-        result = read_delivery(path, contract, period, pseudonymiser)
+        result = read_delivery(path, contract, period, pseudonymiser, la_code=la_code)
     except RejectedFile as rejected:
-        quarantine(home, path, feed, sha, rejected.problems, contract.partner)
         summary = describe(rejected.problems)
+        # Recorded first: if the move below is cut short, the rerun knows these bytes.
         with connect(warehouse) as con:
             delivery_id = record_rejection(con, record, summary)
+        quarantine(home, path, feed, sha, rejected.problems, contract.partner)
         return Outcome(feed, path.name, sha, "rejected", delivery_id,
                        period.label if period else None, reason=summary,
                        problems=rejected.problems)
@@ -193,19 +220,33 @@ def ingest_feed(
     warehouse: Path,
     pseudonymiser: Pseudonymiser,
     la_code: str,
+    min_age_seconds: float = 0.0,
+    files: Iterable[str] | None = None,
 ) -> list[Outcome]:
-    """Ingest every file waiting in ``home/landing/<feed>/``, in arrival order."""
+    """Ingest the files waiting in ``home/landing/<feed>/`` (or just ``files``), in arrival order.
+
+    A file modified less than ``min_age_seconds`` ago is waited for; one still changing after
+    five minutes is left for the next run.
+    """
     contract = contract_for(feed)
-    return [
-        ingest_file(path, contract, home=home, warehouse=warehouse,
-                    pseudonymiser=pseudonymiser, la_code=la_code)
-        for path in landed_files(home / "landing", feed)
-    ]
+    outcomes = []
+    waiting = landed_files(home / "landing", feed)
+    if files is not None:
+        wanted = set(files)
+        waiting = [p for p in waiting if p.name in wanted]
+    for path in waiting:
+        if not wait_until_stable(path, min_age_seconds):
+            outcomes.append(Outcome(feed, path.name, "", "waiting",
+                                    reason="still being written; taken at the next run"))
+            continue
+        outcomes.append(ingest_file(path, contract, home=home, warehouse=warehouse,
+                                    pseudonymiser=pseudonymiser, la_code=la_code))
+    return outcomes
 
 
 def summarise(outcomes: Iterable[Outcome]) -> dict[str, int]:
     """Counts of outcomes by action."""
-    counts: dict[str, int] = {"loaded": 0, "duplicate": 0, "rejected": 0}
+    counts: dict[str, int] = {"loaded": 0, "duplicate": 0, "rejected": 0, "waiting": 0}
     for outcome in outcomes:
         counts[outcome.action] += 1
     return counts

@@ -16,6 +16,7 @@ import codecs
 import csv
 import io
 import re
+import sys
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -34,6 +35,12 @@ from ingest.pseudonymise import AGE_BAND_SQL, Pseudonymiser
 MAX_EXAMPLES = 20
 UTF8_BOM = codecs.BOM_UTF8
 DATE_FORMAT = "%d/%m/%Y"
+# A cell that labels a totals line rather than a record ("Total", "Totals:", "Grand total").
+TOTALS_LABEL = r"^\s*(grand\s+)?totals?\s*:?\s*$"
+# How far down a file or sheet to look for a misplaced header.
+HEADER_SEARCH_ROWS = 12
+# A run of characters that is UTF-8 read as Windows-1252 ("JosÃ©" for "José", "â€™" for "’").
+MOJIBAKE = re.compile("[\u00c2\u00c3][^\x00-\x7f]|\u00e2[^\x00-\x7f]{2}")
 MONTHS = [
     "January", "February", "March", "April", "May", "June",
     "July", "August", "September", "October", "November", "December",
@@ -84,8 +91,43 @@ def reject(rule: str, message: str, **kwargs: Any) -> RejectedFile:
 # ---------------------------------------------------------------------------------------------
 
 
+def _mojibake(text: str) -> tuple[str, str] | None:
+    """The first run of ``text`` that is UTF-8 misread as Windows-1252, and what it should say."""
+    for match in MOJIBAKE.finditer(text):
+        try:
+            meant = match.group().encode("cp1252").decode("utf-8")
+        except UnicodeError:
+            continue
+        return match.group(), meant
+    return None
+
+
+def _is_utf8(path: Path) -> bool:
+    """Whether the whole file is valid UTF-8 with at least one non-ASCII character."""
+    data = path.read_bytes()
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return not data.isascii()
+
+
+def _saved_as_utf8(contract: FeedContract) -> RejectedFile:
+    return reject(
+        "encoding",
+        f"the file is saved as UTF-8, but this feed is sent in {contract.encoding} "
+        "(Windows-1252): its accented letters and symbols would load garbled (e.g. "
+        "'é' as 'Ã©'); export it again as Windows-1252 ('CSV', not 'CSV UTF-8')",
+    )
+
+
 def _check_encoding(path: Path, contract: FeedContract) -> str:
-    """Check the byte-order mark and decodability; return the Python codec to read with."""
+    """Check the byte-order mark, decodability and completeness; return the codec to read with.
+
+    Also catches the ways a re-saved file goes wrong without failing to decode: a file meant
+    to be Windows-1252 saved as UTF-8, text that was UTF-8 read as Windows-1252 and saved
+    again (mojibake), a file of nothing but blank lines, and a file cut off mid-line.
+    """
     with path.open("rb") as handle:
         head = handle.read(len(UTF8_BOM) * 2)
     if not head:
@@ -106,14 +148,20 @@ def _check_encoding(path: Path, contract: FeedContract) -> str:
             f"{contract.encoding}",
         )
     codec = "utf-8-sig" if contract.encoding == "utf-8" else contract.encoding or "utf-8"
+    single_byte = codec not in ("utf-8", "utf-8-sig")
     decoder = codecs.getincrementaldecoder(codec)(errors="strict")
-    line_no, offset = 1, 0
+    # For a single-byte feed: does the file also read as UTF-8 (with non-ASCII in it)?
+    utf8_probe = codecs.getincrementaldecoder("utf-8")(errors="strict")
+    utf8_ok, non_ascii, has_content = True, False, False
+    line_no, offset, carry, last = 1, 0, "", b""
     with path.open("rb") as handle:
         while chunk := handle.read(1 << 20):
             try:
                 text = decoder.decode(chunk)
             except UnicodeDecodeError as error:
                 bad_at = offset + error.start
+                if single_byte and _is_utf8(path):
+                    raise _saved_as_utf8(contract) from None
                 raise reject(
                     "encoding",
                     f"the file is not valid {contract.encoding}: byte 0x{chunk[error.start]:02x} "
@@ -123,8 +171,47 @@ def _check_encoding(path: Path, contract: FeedContract) -> str:
                 ) from None
             if "\x00" in text:
                 raise reject("nul_bytes", "the file contains NUL bytes (a binary or damaged file)")
+            if single_byte:
+                non_ascii = non_ascii or not chunk.isascii()
+                if utf8_ok:
+                    try:
+                        utf8_probe.decode(chunk)
+                    except UnicodeDecodeError:
+                        utf8_ok = False
+            else:
+                found = _mojibake(carry + text)
+                if found:
+                    raise reject(
+                        "mojibake",
+                        f"the file holds garbled characters such as {found[0]!r} (about line "
+                        f"{line_no}), which is {found[1]!r} after being read with the wrong "
+                        "encoding and saved again; export the file afresh from the source "
+                        "system as UTF-8",
+                        row_count=1,
+                        examples=[{"line": line_no, "found": found[0], "meant": found[1]}],
+                    )
+                carry = text[-2:]
+            has_content = has_content or bool(text.strip())
             line_no += text.count("\n")
             offset += len(chunk)
+            last = chunk[-1:]
+    if single_byte and non_ascii and utf8_ok:
+        try:
+            utf8_probe.decode(b"", final=True)
+        except UnicodeDecodeError:
+            utf8_ok = False
+        if utf8_ok:
+            raise _saved_as_utf8(contract)
+    if not has_content:
+        raise reject("empty_file", "the file holds no header and no data, only blank lines")
+    if contract.ends_with_newline and last != b"\n":
+        raise reject(
+            "truncated",
+            f"the file ends part-way through line {line_no} (the last line has no line break): "
+            "it looks cut short, e.g. an upload that did not finish; send the whole file again",
+            row_count=1,
+            examples=[{"line": line_no}],
+        )
     return codec
 
 
@@ -144,12 +231,40 @@ def _utf8_copy(path: Path, codec: str) -> Iterator[Path]:
         yield target
 
 
+def _normal_name(name: str) -> str:
+    return " ".join(name.replace("\xa0", " ").split())
+
+
+def _trimmed(values: list[str]) -> list[str]:
+    values = list(values)
+    while values and values[-1].strip() == "":
+        values.pop()
+    return values
+
+
+def _find_header(rows: list[list[str]], table: Table) -> int | None:
+    """The 0-based index of the first of ``rows`` that is exactly the agreed header."""
+    for index, row in enumerate(rows[:HEADER_SEARCH_ROWS]):
+        if _trimmed(row) == table.source_names:
+            return index
+    return None
+
+
 def _check_header(found: list[str], table: Table, where: str) -> None:
     expected = table.source_names
     if found == expected:
         return
     missing = [c for c in expected if c not in found]
     extra = [c for c in found if c not in expected]
+    spaced = {e: m for e in extra for m in missing if _normal_name(e) == m}
+    if spaced:
+        raise reject(
+            "header",
+            f"the header {where} has stray or non-breaking spaces in column names: "
+            + ", ".join(f"{m!r} is written {e!r}" for e, m in spaced.items()),
+            column=next(iter(spaced.values())),
+            examples=[{"expected": expected, "found": found}],
+        )
     if missing or extra:
         detail = []
         if missing:
@@ -183,11 +298,7 @@ def _stage_csv(con: duckdb.DuckDBPyConnection, path: Path, table: Table, first_r
             [str(path), columns],
         )
     except duckdb.Error as error:
-        raise reject(
-            "csv_structure",
-            "the file is not a well-formed CSV with the agreed columns "
-            f"(a row with too many or too few fields, or an unclosed quote): {_first_line(error)}",
-        ) from None
+        raise _structure_problem(path, table, first_row, error) from None
     con.execute(
         f"create or replace temp table src as "
         f"select row_number() over () + {first_row - 1} as _row, * from src_raw"
@@ -198,12 +309,72 @@ def _first_line(error: Exception) -> str:
     return str(error).strip().splitlines()[0][:300]
 
 
+def _structure_problem(path: Path, table: Table, first_row: int, error: Exception
+                       ) -> RejectedFile:
+    """Name the first malformed row of a CSV that DuckDB refused, and say what it looks like."""
+    width = len(table.columns)
+    bad: list[tuple[int, int]] = []  # (row, fields)
+    total = 0
+    limit = csv.field_size_limit()
+    csv.field_size_limit(sys.maxsize)
+    try:
+        with path.open(encoding="utf-8-sig", newline="") as handle:
+            reader = csv.reader(handle, strict=True)
+            next(reader, None)
+            for index, record in enumerate(reader):
+                total = index + 1
+                if len(record) != width:
+                    bad.append((first_row + index, len(record)))
+    except csv.Error as parse_error:
+        row = first_row + total
+        return reject(
+            "csv_structure",
+            f"the file is not a well-formed CSV from row {row}: {parse_error} (an unclosed or "
+            "stray quote?)",
+            row_count=1,
+            examples=[{"row": row}],
+        )
+    finally:
+        csv.field_size_limit(limit)
+    if not bad:
+        return reject("csv_structure", "the file is not a well-formed CSV with the agreed "
+                      f"columns: {_first_line(error)}")
+    last_row = first_row + total - 1
+    trailing = [r for r, _ in bad] == list(range(bad[0][0], last_row + 1))
+    if trailing and len(bad) <= 5:
+        return reject(
+            "footer_rows",
+            f"the data is followed by {len(bad)} line(s) that are not data rows (a footnote, "
+            f"a source line or a totals line?) from row {bad[0][0]}: send the data rows only",
+            row_count=len(bad),
+            examples=[{"row": r, "fields": n} for r, n in bad],
+        )
+    return reject(
+        "csv_structure",
+        f"{len(bad)} row(s) do not have the agreed {width} fields (a row with too many or too "
+        f"few fields, or an unquoted comma), first at row {bad[0][0]} with {bad[0][1]}",
+        row_count=len(bad),
+        examples=[{"row": r, "fields": n} for r, n in bad[:MAX_EXAMPLES]],
+    )
+
+
 def _stage_csv_file(con: duckdb.DuckDBPyConnection, path: Path, contract: FeedContract) -> None:
     table = contract.tables[0]
     codec = _check_encoding(path, contract)
     with path.open("r", encoding=codec, newline="") as handle:
         header_line = handle.readline()
-    _check_header(next(csv.reader([header_line]), []), table, "on line 1")
+        header = next(csv.reader([header_line]), [])
+        if header != table.source_names:
+            top = [header] + [next(csv.reader([handle.readline()]), [])
+                              for _ in range(HEADER_SEARCH_ROWS)]
+            found_at = _find_header(top, table)
+            if found_at:
+                raise reject(
+                    "layout",
+                    f"the header is on line {found_at + 1}, but it must be on line 1: remove "
+                    "the title or blank lines above it",
+                )
+    _check_header(header, table, "on line 1")
     with _utf8_copy(path, codec) as utf8:
         _stage_csv(con, utf8, table, first_row=2)
 
@@ -216,6 +387,14 @@ def _stage_titled_csv(
     codec = _check_encoding(path, contract)
     lines = path.read_text(encoding=codec).splitlines()
     header_at = table.header_row - 1
+    found_at = _find_header([next(csv.reader([line]), []) for line in lines], table)
+    if found_at is not None and found_at != header_at:
+        raise reject(
+            "layout",
+            f"the header is on line {found_at + 1}, but the agreed layout has it on line "
+            f"{table.header_row} (the title on line 1, the period on line {table.period_row}, "
+            "then a blank line): title or blank lines were added or removed",
+        )
     if len(lines) <= header_at:
         raise reject("layout", f"the file has fewer than {table.header_row} lines")
     if not lines[0].strip() or "," in lines[0].strip().rstrip(","):
@@ -236,6 +415,12 @@ def _stage_titled_csv(
             "layout",
             f"line {trailing[0][0]} follows a blank line after the data but is not the "
             "'Notes:' block",
+        )
+    if table.footer == "notes" and not trailing:
+        raise reject(
+            "layout",
+            "the file ends without the blank line and 'Notes:' block that follow the table: "
+            "it may be cut short, or the notes were removed",
         )
     with tempfile.TemporaryDirectory(prefix="csp-") as tmp:
         block = Path(tmp) / "data.csv"
@@ -315,10 +500,24 @@ def _stage_workbook(
         workbook.close()
 
 
+def _empty_row(values: tuple[Any, ...]) -> bool:
+    return all(v is None or (isinstance(v, str) and not v.strip()) for v in values)
+
+
 def _register_sheet(
     con: duckdb.DuckDBPyConnection, rows: list[tuple[Any, ...]], table: Table, period: Period
 ) -> None:
     where = f"in sheet {table.sheet!r}"
+    as_text = [[str(v) if v is not None else "" for v in r] for r in rows]
+    found_at = _find_header(as_text, table)
+    if found_at is not None and found_at != table.header_row - 1:
+        above = (f"the title on row {table.title_row}, then blank rows down to the header"
+                 if table.title_row else "nothing above it")
+        raise reject(
+            "layout",
+            f"the header {where} is on row {found_at + 1}, but the agreed layout has it on row "
+            f"{table.header_row} ({above})",
+        )
     if len(rows) < table.header_row:
         raise reject("layout", f"sheet {table.sheet!r} has no header on row {table.header_row}")
     if table.title_row:
@@ -337,9 +536,30 @@ def _register_sheet(
         header.pop()
     _check_header(header, table, f"{where} (row {table.header_row})")
     records: list[list[str | None]] = []
-    for values in rows[table.header_row:]:
-        if all(v is None or (isinstance(v, str) and not v.strip()) for v in values):
-            break  # the data ends at the first empty row
+    body = rows[table.header_row:]
+    for offset, values in enumerate(body):
+        if _empty_row(values):
+            # The data ends at the first empty row, and nothing may follow it: rows below a
+            # gap are either data that would be lost or a footnote / totals line.
+            for later, rest in enumerate(body[offset + 1:], start=offset + 1):
+                if not _empty_row(rest):
+                    row_no = table.header_row + 1 + later
+                    first = next((v for v in rest if v not in (None, "")), "")
+                    if re.match(TOTALS_LABEL, str(first), re.IGNORECASE):
+                        raise reject(
+                            "totals_row",
+                            f"row {row_no} {where} is a totals row ({str(first).strip()!r}); "
+                            "send the case rows only, without totals",
+                            row_count=1, examples=[{"row": row_no}],
+                        )
+                    raise reject(
+                        "layout",
+                        f"row {row_no} {where} has values below the blank row "
+                        f"{table.header_row + 1 + offset}: the table must be one block with "
+                        "nothing under it (no notes, totals or further cases)",
+                        row_count=1, examples=[{"row": row_no}],
+                    )
+            break
         cells = list(values) + [None] * (len(table.columns) - len(values))
         if any(v not in (None, "") for v in cells[len(table.columns):]):
             raise reject("layout", f"a row {where} has values beyond the agreed columns")
@@ -381,13 +601,22 @@ def _column_rules(column: Column, table: Table, period: Period) -> list[tuple[st
         rules.append(("date_format", f"{present} and not ({valid})",
                       f"{label} must hold dates written dd/mm/yyyy (or real Excel dates in a "
                       f"workbook)"))
+        parsed = f"try_strptime({c}, '{DATE_FORMAT}')::date"
+        not_future = ""
+        if table.no_future_dates:
+            today = date.today()
+            rules.append((
+                "future_date",
+                f"{present} and ({valid}) and {parsed} > date '{today}'",
+                f"{label} has dates in the future (after today, {today:%d/%m/%Y})",
+            ))
+            not_future = f" and {parsed} <= date '{today}'"
         if column.not_after_period:
             # A later month's file repeats earlier crimes with their original dates (a crime
             # cancelled after review), so only a date after the file's period is wrong.
-            parsed = f"try_strptime({c}, '{DATE_FORMAT}')::date"
             rules.append((
                 "date_after_period",
-                f"{present} and ({valid}) and {parsed} > date '{period.end}'",
+                f"{present} and ({valid}) and {parsed} > date '{period.end}'{not_future}",
                 f"{label} has dates after the end of the file's period {period.label} "
                 f"({period.end:%d/%m/%Y})",
             ))
@@ -408,6 +637,11 @@ def _column_rules(column: Column, table: Table, period: Period) -> list[tuple[st
         rules.append(("allowed_values", f"{present} and {c} not in {_sql_list(column.allowed)}",
                       f"{label} has values outside the agreed list "
                       f"({', '.join(column.allowed)})"))
+    if column.reference:
+        rules.append(("unknown_code",
+                      f"{present} and trim({c}) not in {_sql_list(column.reference)}",
+                      f"{label} has codes that are not in the reference list "
+                      f"{Path(column.reference_name or '').name}"))
     numeric = f"try_cast(replace({c}, ',', '') as double)"
     if column.minimum is not None:
         rules.append(("range", f"{present} and {numeric} < {column.minimum}",
@@ -446,6 +680,8 @@ def check_table(
     if total == 0:
         where = f" in sheet {table.sheet!r}" if table.sheet else ""
         return [Problem("no_data", f"the file has a header but no data rows{where}")]
+    problems.extend(_row_problems(con, relation, table))
+    problems.extend(_period_problems(con, relation, table, period))
     for column in table.columns:
         for rule, condition, message in _column_rules(column, table, period):
             count, examples = _examples(con, relation, condition, column)
@@ -454,6 +690,70 @@ def check_table(
                                         count, examples))
     problems.extend(_key_problems(con, relation, table))
     return problems
+
+
+def _row_problems(con: duckdb.DuckDBPyConnection, relation: str, table: Table) -> list[Problem]:
+    """Rows that are not records at all: totals lines, and fields no export could produce."""
+    problems: list[Problem] = []
+    totals = " or ".join(
+        f"regexp_matches(coalesce({c.name}, ''), {_sql_str(TOTALS_LABEL)}, 'i')"
+        for c in table.columns
+    )
+    count, examples = _examples(con, relation, totals, None)
+    if count:
+        rows = [r for (r,) in con.execute(
+            f"select _row from {relation} where {totals} order by _row limit {MAX_EXAMPLES}"
+        ).fetchall()]
+        problems.append(Problem(
+            "totals_row",
+            f"{count} row(s) are totals lines ('Total'), not records, e.g. row {rows[0]}: "
+            "send the record rows only, without totals",
+            None, count, [{"row": r} for r in rows],
+        ))
+    for column in table.columns:
+        condition = f"length({column.name}) > {table.max_field_length}"
+        count, examples = _examples(con, relation, condition, None)
+        if count:
+            rows = [r for (r,) in con.execute(
+                f"select _row from {relation} where {condition} order by _row "
+                f"limit {MAX_EXAMPLES}").fetchall()]
+            problems.append(Problem(
+                "field_too_long",
+                f"column {column.source!r} has values longer than {table.max_field_length:,} "
+                f"characters (more than an Excel cell holds: a runaway quote or a damaged "
+                f"export?): {count} row(s)",
+                column.source, count, [{"row": r} for r in rows],
+            ))
+    return problems
+
+
+def _period_problems(
+    con: duckdb.DuckDBPyConnection, relation: str, table: Table, period: Period
+) -> list[Problem]:
+    """Most rows must be dated in the period the file name gives (``period_majority``)."""
+    if not table.period_column or table.period_majority is None:
+        return []
+    column = table.column(table.period_column)
+    parsed = f"try_strptime({column.name}, '{DATE_FORMAT}')::date"
+    inside, dated, commonest = con.execute(
+        f"""
+        select count(*) filter (where d between date '{period.start}' and date '{period.end}'),
+               count(d),
+               mode(strftime(d, '%Y-%m'))
+        from (select {parsed} as d from {relation})
+        """
+    ).fetchone()
+    if not dated or inside / dated >= table.period_majority:
+        return []
+    return [Problem(
+        "period_mismatch",
+        f"the file name gives the period {period.label}, but only {inside} of {dated} rows "
+        f"have a {column.source!r} in it (most are in {commonest}): is the period in the file "
+        f"name right?",
+        column.source, dated - inside,
+        [{"period_in_name": period.label, "rows_in_period": inside, "rows_dated": dated,
+          "most_common_month": commonest}],
+    )]
 
 
 def _key_problems(con: duckdb.DuckDBPyConnection, relation: str, table: Table) -> list[Problem]:
@@ -536,9 +836,19 @@ def _blank_to_null(con: duckdb.DuckDBPyConnection, relation: str, table: Table) 
 
 
 def read_delivery(
-    path: Path, contract: FeedContract, period: Period, pseudonymiser: Pseudonymiser
+    path: Path,
+    contract: FeedContract,
+    period: Period,
+    pseudonymiser: Pseudonymiser,
+    *,
+    la_code: str | None,
 ) -> ReadResult:
-    """Read, check and type one delivered file; RejectedFile lists every problem found."""
+    """Read, check and type one delivered file; RejectedFile lists every problem found.
+
+    Two layers: the contract's rules in SQL over every row of the file, then the feed's
+    expectation suite (Great Expectations) over the typed rows, for the rules that compare
+    columns or need the partnership (``la_code``; None skips the suite, for parser tests).
+    """
     with duckdb.connect(":memory:") as con:
         con.create_function(
             "pseudonymise",
@@ -569,6 +879,13 @@ def read_delivery(
             ).fetch_arrow_table()
             for table in contract.tables
         }
+    if la_code is not None:
+        # Imported here: expectations builds on this module, and GX is slow to import.
+        from expectations.validate import validate_delivery
+
+        problems = validate_delivery(contract, tables, period, la_code=la_code)
+        if problems:
+            raise RejectedFile(problems)
     return ReadResult(tables)
 
 

@@ -1,6 +1,7 @@
 """The ``csp`` command line.
 
     csp build --home DIR [--as-of YYYY-MM-DD] [--la-code CODE] [--strict]
+    csp ingest  --home DIR [--la-code CODE] [--strict]
     csp status  --home DIR [--as-of YYYY-MM-DD] [--json]
     csp monitor --home DIR [--as-of YYYY-MM-DD]
     csp demo  [--home DIR]
@@ -64,6 +65,21 @@ def command_build(args: argparse.Namespace) -> int:
     if not result.success:
         return EXIT_FAILED
     return EXIT_FAILED if args.strict and result.rejected else EXIT_OK
+
+
+def command_ingest(args: argparse.Namespace) -> int:
+    """Load what is waiting in landing into the raw layer (no dbt, no exports)."""
+    from ingest.landing import summarise
+    from orchestration.pipeline import run_ingest
+
+    settings = load_settings(args.home, args.as_of, args.la_code)
+    outcomes = run_ingest(settings)
+    counts = summarise(outcomes)
+    print(", ".join(f"{n} {action}" for action, n in counts.items()))
+    for outcome in outcomes:
+        if outcome.action == "rejected":
+            print(f"  REJECTED {outcome.feed}/{outcome.file_name}: {outcome.reason}")
+    return EXIT_FAILED if args.strict and counts["rejected"] else EXIT_OK
 
 
 def command_demo(args: argparse.Namespace) -> int:
@@ -176,6 +192,12 @@ def build_parser() -> argparse.ArgumentParser:
     build.add_argument("--strict", action="store_true",
                        help="exit non-zero when any file was quarantined")
     build.set_defaults(handler=command_build)
+
+    ingest = commands.add_parser("ingest", help="load landing into the raw layer only")
+    _add_common(ingest)
+    ingest.add_argument("--strict", action="store_true",
+                        help="exit non-zero when any file was quarantined")
+    ingest.set_defaults(handler=command_ingest)
 
     status = commands.add_parser("status", help="each feed's delivery status on a date")
     _add_common(status)

@@ -48,6 +48,7 @@ class Settings:
     la_name: str
     calendar: tuple[CalendarEntry, ...]
     alert_urls: tuple[str, ...] = ()
+    stable_seconds: float = 2.0
     raw: dict[str, Any] = field(default_factory=dict, compare=False)
 
     @property
@@ -155,7 +156,10 @@ def load_settings(
     alert_urls = tuple(u.strip() for u in urls.split(",") if u.strip()) if urls else tuple(
         config.get("alerts", {}).get("urls", [])
     )
+    stable = os.environ.get("CSP_STABLE_SECONDS") or config.get("landing", {}).get(
+        "stable_seconds", 2)
     return Settings(
+        stable_seconds=float(stable),
         home=home_path,
         as_of=parse_date(as_of_value, "--as-of / CSP_AS_OF"),
         la_code=code.strip(),

@@ -21,7 +21,7 @@ from dagster_dbt import DagsterDbtTranslator, DbtCliResource, dbt_assets
 
 from exports.indicators import write_indicator_exports
 from ingest.contracts import FeedContract, all_contracts
-from ingest.landing import ingest_file, is_archived, landed_files, sha256_of, summarise
+from ingest.landing import ingest_feed, is_archived, landed_files, sha256_of, summarise
 from ingest.pseudonymise import load_pseudonymiser
 from ingest.warehouse import connect, ensure_raw_schema, write_configuration
 from orchestration.config import Settings, load_settings
@@ -134,28 +134,30 @@ def build_ingest_asset(contract: FeedContract) -> dg.AssetsDefinition:
         for table in contract.tables
     ]
 
-    @dg.multi_asset(name=f"ingest_{contract.feed}", specs=specs, pool=POOL)
+    expectations_check = dg.AssetCheckSpec(
+        f"{contract.feed}_expectations",
+        asset=specs[0].key,
+        blocking=True,
+        description="Every delivery of this run met the feed's contract and expectation suite "
+                    "(a file that did not is quarantined with its reason, and warns here).",
+    )
+
+    @dg.multi_asset(name=f"ingest_{contract.feed}", specs=specs, pool=POOL,
+                    check_specs=[expectations_check])
     def _ingest(
         context: dg.AssetExecutionContext, config: IngestConfig, csp: CspResource
     ) -> Iterator[dg.MaterializeResult]:
         settings = csp.settings()
-        pseudonymiser = load_pseudonymiser(settings.home)
-        folder = settings.landing / contract.feed
-        paths = ([folder / name for name in config.files] if config.files
-                 else landed_files(settings.landing, contract.feed))
-        outcomes = []
-        for path in paths:
-            if not path.is_file():
-                context.log.info(f"{path.name}: no longer in landing (already taken)")
-                continue
-            outcome = ingest_file(path, contract, home=settings.home,
-                                  warehouse=settings.warehouse, pseudonymiser=pseudonymiser,
-                                  la_code=settings.la_code)
+        outcomes = ingest_feed(
+            contract.feed, home=settings.home, warehouse=settings.warehouse,
+            pseudonymiser=load_pseudonymiser(settings.home), la_code=settings.la_code,
+            min_age_seconds=settings.stable_seconds, files=config.files or None,
+        )
+        for outcome in outcomes:
             log = context.log.warning if outcome.action == "rejected" else context.log.info
             log(f"{contract.feed}: {outcome.file_name} {outcome.action}"
                 + (f" ({outcome.reason})" if outcome.reason else "")
                 + (f", {outcome.rows} rows" if outcome.rows else ""))
-            outcomes.append(outcome)
         counts = summarise(outcomes)
         if counts["rejected"] and settings.alert_urls:
             notify_quarantined(settings)
@@ -164,6 +166,18 @@ def build_ingest_asset(contract: FeedContract) -> dg.AssetsDefinition:
                 **counts,
                 "deliveries": dg.MetadataValue.json([o.as_dict() for o in outcomes]),
             })
+        rejected = [o for o in outcomes if o.action == "rejected"]
+        # A rejected file is the gate working: warn (visible, not blocking), so every other
+        # feed and figure is still built from what was good.
+        yield dg.AssetCheckResult(
+            check_name=expectations_check.name,
+            asset_key=expectations_check.asset_key,
+            passed=not rejected,
+            severity=dg.AssetCheckSeverity.WARN,
+            metadata={"rejected": dg.MetadataValue.json(
+                [{"file": o.file_name, "rule": o.problems[0].rule if o.problems else None,
+                  "reason": o.reason} for o in rejected])},
+        )
 
     return _ingest
 
@@ -365,10 +379,12 @@ def landing_sensor(context: dg.SensorEvaluationContext, csp: CspResource) -> dg.
         for path in landed_files(settings.landing, feed):
             stat = path.stat()
             cached = seen.get(str(path))
-            if cached and cached[:2] == [stat.st_size, stat.st_mtime_ns]:
-                sha = cached[2]
-            else:
-                sha = sha256_of(path)
+            if not (cached and cached[:2] == [stat.st_size, stat.st_mtime_ns]):
+                # First sight, or still changing: remember it and look again next tick, so
+                # a file being copied in is never taken half-written.
+                cursor[str(path)] = [stat.st_size, stat.st_mtime_ns, None]
+                continue
+            sha = cached[2] or sha256_of(path)
             cursor[str(path)] = [stat.st_size, stat.st_mtime_ns, sha]
             if is_archived(settings.home, feed, sha):
                 continue  # already delivered: no run, not even a no-op one

@@ -6,13 +6,16 @@ once, as data, and checked against the built warehouse by ``csp demo`` and by th
 
 from __future__ import annotations
 
+import os
 import shutil
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import datetime, time, timedelta
 from pathlib import Path
 
 import duckdb
 
+from ingest.contracts import contract_for
 from ingest.pseudonymise import create_key_file, default_key_file
 from orchestration.config import CONFIG_FILE, Settings
 
@@ -65,7 +68,24 @@ def prepare_demo_home(home: Path) -> Iterator[str]:
 
     write_demo_landing(home / "landing")
     files = sorted((home / "landing").glob("*/*"))
+    stamp_arrivals(files)
     yield f"Wrote {len(files)} demonstration files into {home / 'landing'}"
+
+
+def stamp_arrivals(files: list[Path]) -> None:
+    """Date each file as if it had arrived a few days before it was due.
+
+    Arrival order (modification time) breaks ties between deliveries, and a file that has
+    just been written looks like one still being copied in.
+    """
+    for path in files:
+        contract = contract_for(path.parent.name)
+        period = contract.period_from_file_name(path.name)
+        if period is None:
+            continue
+        due = period.end + timedelta(days=contract.due_days_after_period_end)
+        arrived = datetime.combine(due - timedelta(days=4), time(9, 0)).timestamp()
+        os.utime(path, (arrived, arrived))
 
 
 @dataclass(frozen=True)

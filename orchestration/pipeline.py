@@ -7,15 +7,20 @@ as one launched from ``dagster dev``.
 
 from __future__ import annotations
 
+import fcntl
+import os
 import sys
 import time
-from contextlib import nullcontext, redirect_stdout
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, nullcontext, redirect_stdout
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import dagster as dg
 
+from ingest.contracts import all_contracts
+from ingest.landing import Outcome, ingest_feed
 from ingest.pseudonymise import load_pseudonymiser
 from orchestration.config import Settings
 
@@ -90,8 +95,79 @@ def _first_failure(result: dg.ExecuteInProcessResult) -> str | None:
     return None
 
 
+@contextmanager
+def home_lock(home: Path, announce: Callable[[str], None] = print) -> Iterator[None]:
+    """One build or ingest at a time per home: a second one waits for the first to finish.
+
+    DuckDB allows one writer; two builds interleaving their steps would make dbt fail on the
+    other's connection. The lock is an OS file lock, released even if the process is killed.
+    """
+    home.mkdir(parents=True, exist_ok=True)
+    path = home / ".csp.lock"
+    with path.open("a+") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.seek(0)
+            holder = handle.read().strip() or "another process"
+            announce(f"Another csp build or ingest is running on {home} ({holder}); waiting "
+                     "for it to finish...")
+            fcntl.flock(handle, fcntl.LOCK_EX)
+        handle.seek(0)
+        handle.truncate()
+        handle.write(f"pid {os.getpid()}, since {time.strftime('%Y-%m-%d %H:%M:%S')}")
+        handle.flush()
+        try:
+            yield
+        finally:
+            handle.seek(0)
+            handle.truncate()
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+CLI_TAG = "csp/cli"
+
+
+def reclaim_abandoned_runs(instance: dg.DagsterInstance) -> list[str]:
+    """Fail the command-line runs left 'started' by a killed process, and free their slots.
+
+    A killed build never releases its claim on the 'warehouse' pool, and the next build would
+    wait for it for ever. Only call this holding the home lock: then no other command-line
+    run can be alive. Runs launched from the Dagster UI are left to Dagster.
+    """
+    from dagster._core.storage.dagster_run import DagsterRunStatus
+
+    stale = instance.get_run_records(filters=dg.RunsFilter(
+        statuses=[DagsterRunStatus.STARTED, DagsterRunStatus.STARTING,
+                  DagsterRunStatus.NOT_STARTED],
+        tags={CLI_TAG: "true"},
+    ))
+    for record in stale:
+        run = record.dagster_run
+        instance.report_run_failed(run, "abandoned: the csp process running it was killed")
+        instance.event_log_storage.free_concurrency_slots_for_run(run.run_id)
+    return [r.dagster_run.run_id for r in stale]
+
+
+def run_ingest(settings: Settings) -> list[Outcome]:
+    """Load what is waiting in landing into the raw layer, without rebuilding the marts."""
+    pseudonymiser = load_pseudonymiser(settings.home)
+    outcomes: list[Outcome] = []
+    with home_lock(settings.home):
+        for feed in all_contracts():
+            outcomes += ingest_feed(feed, home=settings.home, warehouse=settings.warehouse,
+                                    pseudonymiser=pseudonymiser, la_code=settings.la_code,
+                                    min_age_seconds=settings.stable_seconds)
+    return outcomes
+
+
 def run_build(settings: Settings, log_level: str = "WARNING") -> BuildResult:
     """Ingest what is waiting in landing, build the warehouse and write the exports."""
+    with home_lock(settings.home):
+        return _run_build_locked(settings, log_level)
+
+
+def _run_build_locked(settings: Settings, log_level: str) -> BuildResult:
     # Refuse before anything is read: no key, no personal data loaded.
     load_pseudonymiser(settings.home)
     from orchestration.dbt import dbt_resource
@@ -111,6 +187,7 @@ def run_build(settings: Settings, log_level: str = "WARNING") -> BuildResult:
     with (log_path.open("w", encoding="utf-8") if quiet else nullcontext(sys.stdout)) as sink, \
             redirect_stdout(sink), \
             dg.DagsterInstance.from_config(str(settings.dagster_home)) as instance:
+        reclaim_abandoned_runs(instance)
         result = dg.materialize(
             [*ALL_ASSETS, *DELIVERY_CHECKS],
             instance=instance,
@@ -122,7 +199,8 @@ def run_build(settings: Settings, log_level: str = "WARNING") -> BuildResult:
             raise_on_error=False,
             # The command line prints its own summary; Dagster's debug stream is for the UI.
             run_config={"loggers": {"console": {"config": {"log_level": log_level}}}},
-            tags={"csp/as_of": settings.as_of.isoformat(), "csp/la_code": settings.la_code},
+            tags={"csp/as_of": settings.as_of.isoformat(), "csp/la_code": settings.la_code,
+                  CLI_TAG: "true"},
         )
         steps = _step_durations(instance, result.run_id)
     return BuildResult(

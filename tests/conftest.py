@@ -12,6 +12,9 @@ REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"
 EXAMPLES = SHARED / "feeds" / "examples"
 TEST_KEY = "test-key-0123456789abcdef-not-for-production"
+# Files written by a test are complete at once: don't wait for them to settle (a test that is
+# about waiting sets its own value).
+os.environ["CSP_STABLE_SECONDS"] = "0"
 
 
 @pytest.fixture

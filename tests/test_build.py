@@ -5,6 +5,7 @@ generator's own ground truth. Real files, a real DuckDB file, Dagster and dbt in
 from __future__ import annotations
 
 import csv
+import json
 import os
 import shutil
 from datetime import date
@@ -35,9 +36,9 @@ def _period_of(path: Path) -> str:
     return stem.split("_")[-1]
 
 
-def _build(home: Path, as_of: str) -> None:
-    code = main(["build", "--home", str(home), "--as-of", as_of, "--la-code", LA])
-    assert code == 0
+def _build(home: Path, as_of: str, *extra: str, expect: int = 0) -> None:
+    code = main(["build", "--home", str(home), "--as-of", as_of, "--la-code", LA, *extra])
+    assert code == expect
 
 
 def _indicators(home: Path) -> dict[tuple[str, str], dict[str, str]]:
@@ -101,7 +102,13 @@ def scenario(tmp_path_factory: pytest.TempPathFactory) -> dict:
     reference = {r["ho_class"]: r["violence_with_injury"] == "true" for r in csv.DictReader(
         (SHARED / "feeds/reference/ho_offence_classes.csv").open())}
     change = _revise(home / "landing" / "police_crime" / REVISED, reference)
-    _build(home, "2015-03-01")
+    # And a malformed revision of a good file: quarantined, while the good delivery stays
+    # current and everything else is built (--strict says so in the exit code).
+    good = (staging / "rny_treatment" / "rny_treatment_2014-09.csv").read_bytes()
+    assert b",Probation," in good
+    (home / "landing" / "rny_treatment" / "rny_treatment_2014-09.csv").write_bytes(
+        good.replace(b",Probation,", b",Probaton,", 1))
+    _build(home, "2015-03-01", "--strict", expect=1)
     return {"home": home, "truth": truth, "round_one": round_one, "final": _indicators(home),
             "change": change}
 
@@ -196,6 +203,17 @@ def test_duplicate_and_revision_are_in_the_manifest(scenario: dict) -> None:
         assert lost == 0  # every counted crime comes from a current delivery
         archive = list((home / "archive" / "police_crime").iterdir())
         assert len(archive) == 19  # 18 months + the revision
+
+
+def test_a_malformed_file_is_quarantined_and_the_rest_still_built(scenario: dict) -> None:
+    home = scenario["home"]
+    folder = home / "quarantine" / "rny_treatment"
+    assert (folder / "rny_treatment_2014-09.csv").exists()
+    reason = json.loads((folder / "rny_treatment_2014-09.csv.reason.json").read_text())
+    assert reason["rule"] == "allowed_values" and "Probaton" in reason["summary"]
+    assert not (home / "landing" / "rny_treatment" / "rny_treatment_2014-09.csv").exists()
+    # Its feed's figures come from the good files (checked against the ground truth above).
+    assert scenario["final"][("SM_CJ_REFERRALS", "2014/15 Q2")]["data_status"] == "ok"
 
 
 def test_no_personal_data_anywhere_in_the_warehouse(scenario: dict) -> None:

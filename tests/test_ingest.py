@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import threading
+import time
 from datetime import date
 from pathlib import Path
 
@@ -181,3 +183,23 @@ def test_raw_tables_carry_no_free_text_or_raw_identifiers() -> None:
                 if column.pii == "drop":
                     assert column.name not in ddl
             assert "delivery_id" in ddl and "source_row" in ddl
+
+
+def test_a_file_still_being_copied_in_is_waited_for(home: Path) -> None:
+    data = example("police_crime_2014-07.csv").read_bytes()
+    target = home / "landing" / "police_crime" / "police_crime_2014-07.csv"
+    target.parent.mkdir(parents=True)
+    target.write_bytes(data[: len(data) // 2])  # half a file, cut mid-row
+
+    def finish_copy() -> None:
+        time.sleep(0.6)
+        with target.open("ab") as handle:
+            handle.write(data[len(data) // 2:])
+
+    copier = threading.Thread(target=finish_copy)
+    copier.start()
+    [outcome] = ingest_feed("police_crime", home=home, warehouse=home / "warehouse.duckdb",
+                            pseudonymiser=load_pseudonymiser(home), la_code=LA,
+                            min_age_seconds=1.0)
+    copier.join()
+    assert outcome.action == "loaded" and outcome.rows == 8

@@ -50,7 +50,11 @@ def test_landing_sensor_requests_one_run_per_delivery(home: Path) -> None:
     drop(home, "police_crime", example("police_crime_2014-07.csv"), "police_crime_2014-08.csv")
     resources = {"csp": CspResource(home=str(home), la_code=LA)}
     with dg.instance_for_test() as instance:
-        context = dg.build_sensor_context(instance=instance, resources=resources)
+        first = landing_sensor(dg.build_sensor_context(instance=instance, resources=resources))
+        # Seen once: not yet known to be completely written, so no run yet.
+        assert first.run_requests == []
+        context = dg.build_sensor_context(instance=instance, resources=resources,
+                                          cursor=first.cursor)
         result = landing_sensor(context)
         keys = sorted(r.run_key for r in result.run_requests)
         assert len(keys) == 3 and len(set(keys)) == 2
@@ -73,6 +77,12 @@ def test_landing_sensor_requests_one_run_per_delivery(home: Path) -> None:
         after = landing_sensor(dg.build_sensor_context(instance=instance, cursor=again.cursor,
                                                        resources=resources))
         assert {r.run_key.split(":")[0] for r in after.run_requests} == {"police_crime"}
+        # A file that changes between ticks is waited for again.
+        copy = home / "landing" / "police_crime" / "police_crime_2014-08.csv"
+        copy.write_bytes(copy.read_bytes() + b"\r\n")
+        changed = landing_sensor(dg.build_sensor_context(instance=instance, cursor=after.cursor,
+                                                         resources=resources))
+        assert [r.tags["csp/file"] for r in changed.run_requests] == ["police_crime_2014-07.csv"]
 
 
 def test_settings_precedence_and_refusals(home: Path, monkeypatch: pytest.MonkeyPatch) -> None:

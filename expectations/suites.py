@@ -1,0 +1,246 @@
+"""One Great Expectations suite per raw table, built from the feed contract and ``rules.RULES``.
+
+A suite has two halves:
+
+* the contract's own rules, column by column: required columns not null, allowed value sets,
+  min/max ranges, dates not after the period, and the record key unique within the file;
+* the feed-specific rules of ``expectations/rules.py`` (cross-column, period, reference list,
+  partnership and formula checks).
+
+Every expectation carries ``meta`` naming its rule id, the column the partner must look at and
+a plain-English message, so ``expectations.validate`` can turn a failed expectation into a
+rejection a partner can act on without knowing anything about Great Expectations.
+
+Suites do not depend on the delivery: the period bounds and the partnership's LA code are
+suite *parameters* (``{"$PARAMETER": name}``) filled in at run time by ``suite_parameters``, so
+each suite is built once per process and reused for every delivery.
+
+Great Expectations takes ~2.5 s to import, so it is imported inside the functions that need it
+(``import_gx``), never when this module is imported.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from expectations.rules import (
+    FORMULAS,
+    PERIOD_BOUNDS,
+    Rule,
+    reference_codes,
+    rules_for,
+)
+from ingest.contracts import Column, FeedContract, Period, Table
+
+if TYPE_CHECKING:  # only for annotations: importing GX for real costs seconds
+    import pandas as pd
+    from great_expectations.core import ExpectationSuite
+    from great_expectations.expectations import Expectation
+
+# Rule ids of the contract-derived expectations: the same vocabulary as the SQL checks of
+# ingest/readers.py, so a partner sees one name per kind of mistake whichever layer found it.
+REQUIRED = "required"
+ALLOWED_VALUES = "allowed_values"
+RANGE = "range"
+DATE_AFTER_PERIOD = "date_after_period"
+DUPLICATE_KEY = "duplicate_key"
+
+# Prefix of helper columns computed before validation (see add_derived_columns). The leading
+# underscores keep them clear of any contract column name.
+HELPER_PREFIX = "__"
+
+
+def import_gx() -> Any:
+    """Import Great Expectations quietly and return the module.
+
+    Analytics are switched off before the import (GX reads the variable at import time and
+    would otherwise try to reach its usage-statistics service from a partnership's server), and
+    its loggers are turned down to warnings so a validation does not chatter into run logs.
+    """
+    os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
+    import great_expectations as gx
+
+    logging.getLogger("great_expectations").setLevel(logging.WARNING)
+    return gx
+
+
+def helper_column(rule: Rule) -> str:
+    """Name of the helper column a ``matches`` rule is validated on."""
+    return f"{HELPER_PREFIX}{rule.id}__{rule.column}"
+
+
+def add_derived_columns(frame: pd.DataFrame, table: str) -> pd.DataFrame:
+    """Add the helper columns the table's ``matches`` rules need (in place; returns ``frame``).
+
+    GX's row-level custom SQL (``UnexpectedRowsExpectation``) has no pandas implementation
+    (``No provider found for unexpected_rows_query.table using PandasExecutionEngine``), so a
+    formula check is a column of absolute errors, computed here, and an ordinary range
+    expectation on it. Rows missing any input (suppressed ``..`` rates) get a blank error,
+    which GX does not judge.
+    """
+    import numpy as np
+
+    for rule in rules_for(table):
+        if rule.check != "matches":
+            continue
+        expected = FORMULAS[rule.formula](*(frame[c].astype("float64") for c in rule.inputs))
+        error = (frame[rule.column].astype("float64") - expected).abs()
+        frame[helper_column(rule)] = error.replace([np.inf, -np.inf], np.nan)
+    return frame
+
+
+def suite_parameters(period: Period, la_code: str) -> dict[str, Any]:
+    """Run-time values of the suite parameters, for one delivery of one partnership."""
+    parameters: dict[str, Any] = {
+        name: bound(period.start, period.end) for name, bound in PERIOD_BOUNDS.items()
+    }
+    # `contains` rules compare against a set, so the LA code travels as a one-item list.
+    parameters["la_code"] = [la_code]
+    return parameters
+
+
+def suite_name(contract: FeedContract, table: Table) -> str:
+    """Stable name of a table's suite (and of its validation definition)."""
+    return f"{contract.feed}.{table.name}"
+
+
+def _meta(rule: str, column: Column, message: str, **extra: Any) -> dict[str, Any]:
+    return {"rule": rule, "column": column.name, "message": message, **extra}
+
+
+def _bound(value: Any) -> Any:
+    """A rule bound as GX takes it: a number, or a reference to a period parameter."""
+    if isinstance(value, str):
+        if value not in PERIOD_BOUNDS:
+            raise ValueError(f"unknown period bound {value!r}; known: {', '.join(PERIOD_BOUNDS)}")
+        return {"$PARAMETER": value}
+    return value
+
+
+def contract_expectations(table: Table, covered: set[str]) -> list[Expectation]:
+    """Expectations the contract states column by column, plus the record key.
+
+    ``covered`` holds columns whose range a feed-specific rule already checks (e.g.
+    ``dash_score`` 0-27): the contract's range is then left to that rule, so one mistake
+    gives one problem, under its specific id.
+    """
+    gxe = import_gx().expectations
+    out: list[Expectation] = []
+    for column in table.loaded_columns:
+        label = f"column {column.source!r}"
+        if column.required:
+            out.append(gxe.ExpectColumnValuesToNotBeNull(
+                column=column.name,
+                meta=_meta(REQUIRED, column, f"{label} is blank but must have a value")))
+        if column.pii == "age_band":
+            continue  # typed into an age band: the contract's date rules no longer apply
+        if column.allowed:
+            out.append(gxe.ExpectColumnValuesToBeInSet(
+                column=column.name, value_set=list(column.allowed),
+                meta=_meta(ALLOWED_VALUES, column, f"{label} has values outside the agreed "
+                           f"list ({', '.join(column.allowed)})")))
+        if column.name in covered:
+            continue
+        if column.minimum is not None or column.maximum is not None:
+            parts = []
+            if column.minimum is not None:
+                parts.append(f"below {column.minimum:g}")
+            if column.maximum is not None:
+                parts.append(f"above {column.maximum:g}")
+            out.append(gxe.ExpectColumnValuesToBeBetween(
+                column=column.name, min_value=column.minimum, max_value=column.maximum,
+                meta=_meta(RANGE, column, f"{label} must not be {' or '.join(parts)}")))
+        if column.not_after_period:
+            out.append(gxe.ExpectColumnValuesToBeBetween(
+                column=column.name, max_value={"$PARAMETER": "period_end"},
+                meta=_meta(DATE_AFTER_PERIOD, column,
+                           f"{label} has dates after the end of the file's period",
+                           maximum="period_end")))
+    keys = [k for k in table.record_key if k in {c.name for c in table.loaded_columns}]
+    if keys:
+        sources = " + ".join(repr(table.column(k).source) for k in keys)
+        meta = {"rule": DUPLICATE_KEY, "column": keys[0], "key": keys,
+                "message": f"the record key {sources} appears more than once in the file"}
+        if len(keys) == 1:
+            out.append(gxe.ExpectColumnValuesToBeUnique(column=keys[0], meta=meta))
+        else:
+            out.append(gxe.ExpectCompoundColumnsToBeUnique(column_list=keys, meta=meta))
+    return out
+
+
+def rule_expectation(rule: Rule, table: Table) -> Expectation:
+    """The GX expectation that checks one feed-specific rule."""
+    gxe = import_gx().expectations
+    column = table.column(rule.column)
+    message = f"column {column.source!r} {rule.message}"
+    meta: dict[str, Any] = {"rule": rule.id, "column": rule.column, "message": message,
+                            "check": rule.check}
+    # Other columns the rule reads are shown beside each example, so the partner sees why.
+    shown = [c for c in rule.columns if c != rule.column and c in {x.name for x in table.columns}]
+    if shown:
+        meta["show"] = shown
+    if rule.check == "between":
+        meta.update(minimum=rule.minimum, maximum=rule.maximum)
+        return gxe.ExpectColumnValuesToBeBetween(
+            column=rule.column, min_value=_bound(rule.minimum), max_value=_bound(rule.maximum),
+            meta=meta)
+    if rule.check == "in_reference":
+        return gxe.ExpectColumnValuesToBeInSet(
+            column=rule.column, value_set=list(reference_codes(rule.reference)), meta=meta)
+    if rule.check in ("not_after", "not_before"):
+        # A >= B (or_equal): for not_after the other column is A, for not_before the rule's.
+        a, b = ((rule.other, rule.column) if rule.check == "not_after"
+                else (rule.column, rule.other))
+        return gxe.ExpectColumnPairValuesAToBeGreaterThanB(
+            column_A=a, column_B=b, or_equal=True, ignore_row_if="either_value_is_missing",
+            meta=meta)
+    if rule.check in ("present_when", "blank_when"):
+        # A pandas row condition: only the rows it selects are judged.
+        condition = rule.when or f"{rule.other}.notnull()"
+        expect = (gxe.ExpectColumnValuesToNotBeNull if rule.check == "present_when"
+                  else gxe.ExpectColumnValuesToBeNull)
+        return expect(column=rule.column, row_condition=condition, condition_parser="pandas",
+                      meta=meta)
+    if rule.check == "contains":
+        return gxe.ExpectColumnDistinctValuesToContainSet(
+            column=rule.column, value_set={"$PARAMETER": rule.parameter}, meta=meta)
+    if rule.check == "matches":
+        meta["inputs"] = list(rule.inputs)
+        meta["formula"] = rule.formula
+        return gxe.ExpectColumnValuesToBeBetween(
+            column=helper_column(rule), min_value=0,
+            # A hair over the tolerance: the difference is published to one decimal place and
+            # floating point must not turn an exact 0.1 into a rejection.
+            max_value=rule.tolerance + 1e-9, meta=meta)
+    raise ValueError(f"rule {rule.id!r}: unknown check {rule.check!r}")
+
+
+def build_suite(contract: FeedContract, table: Table, name: str | None = None) -> ExpectationSuite:
+    """The expectation suite of one raw table of a feed (not yet added to any context)."""
+    gx = import_gx()
+    rules = rules_for(table.name)
+    covered = {r.column for r in rules if r.check == "between"}
+    suite = gx.ExpectationSuite(
+        name=name or suite_name(contract, table),
+        meta={"feed": contract.feed, "table": table.name},
+    )
+    expectations = contract_expectations(table, covered)
+    expectations += [rule_expectation(rule, table) for rule in rules]
+    for order, expectation in enumerate(expectations):
+        # GX returns results in its own order; problems are reported in the suite's.
+        expectation.meta = {**(expectation.meta or {}), "order": order}
+        suite.add_expectation(expectation)
+    return suite
+
+
+def build_suites(contracts: Mapping[str, FeedContract]) -> dict[str, ExpectationSuite]:
+    """Every table's suite, keyed by suite name (for documentation and data docs)."""
+    return {
+        suite_name(contract, table): build_suite(contract, table)
+        for contract in contracts.values()
+        for table in contract.tables
+    }
+
