@@ -153,7 +153,7 @@ def contract_expectations(table: Table, covered: set[str]) -> list[Expectation]:
             out.append(gxe.ExpectColumnValuesToBeBetween(
                 column=column.name, min_value=column.minimum, max_value=column.maximum,
                 meta=_meta(RANGE, column, f"{label} must not be {' or '.join(parts)}")))
-        if column.not_after_period:
+        if column.not_after_period and column.type == "date":
             out.append(gxe.ExpectColumnValuesToBeBetween(
                 column=column.name, max_value={"$PARAMETER": "period_end"},
                 meta=_meta(DATE_AFTER_PERIOD, column,

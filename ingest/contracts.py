@@ -33,6 +33,7 @@ SQL_TYPES: dict[str, str] = {
     "number": "double",
     "flag": "boolean",
     "yes_no": "boolean",
+    "quarter": "varchar",  # a financial quarter written '2014/15 Q2'
 }
 
 
@@ -87,6 +88,10 @@ class Table:
     period_majority: float | None = None
     no_future_dates: bool = False
     max_field_length: int = DEFAULT_MAX_FIELD_LENGTH
+    # Indicator returns: the column holding indicator codes, checked against the catalogue
+    # (code -> owning partner and unit) for ownership and for percentages' consistency.
+    owner_column: str | None = None
+    catalogue: tuple[tuple[str, str, str], ...] = ()
 
     @property
     def source_names(self) -> list[str]:
@@ -134,12 +139,27 @@ class FeedContract:
     pseudonym_domain: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
+    @property
+    def partners(self) -> tuple[str, ...]:
+        """Partners that each send this feed on a calendar of their own (partner returns)."""
+        return tuple(self.extra.get("partners", ()))
+
+    def partner_from_file_name(self, file_name: str) -> str | None:
+        """The partner a file name names, for feeds sent by several partners."""
+        match = re.fullmatch(self.file_name, file_name)
+        if not match or "partner" not in match.groupdict():
+            return None
+        partner = match["partner"]
+        return partner if partner in self.partners else None
+
     def period_from_file_name(self, file_name: str) -> Period | None:
         """The period a file covers, read from its name; None when the name breaks the contract."""
         match = re.fullmatch(self.file_name, file_name)
         if not match:
             return None
         parts = match.groupdict()
+        if "partner" in parts and parts["partner"] not in self.partners:
+            return None
         try:
             if "quarter" in parts:
                 fy_start = int(parts["fy_start"])
@@ -203,6 +223,16 @@ def _add_months(year: int, month: int, months: int) -> tuple[int, int]:
     return index // 12, index % 12 + 1
 
 
+def load_catalogue(spec: dict[str, str]) -> tuple[tuple[str, str, str], ...]:
+    """(code, owner, unit) of every indicator in the catalogue CSV a contract names."""
+    import csv
+
+    path = REPO_ROOT / spec["file"]
+    with path.open(newline="", encoding="utf-8-sig") as handle:
+        return tuple((row[spec["code"]], row[spec["owner"]] or "", row[spec["unit"]])
+                     for row in csv.DictReader(handle))
+
+
 @cache
 def load_reference(file: str, column: str) -> tuple[str, ...]:
     """The codes in ``column`` of a reference CSV (path relative to the repository root)."""
@@ -250,6 +280,8 @@ def _table(raw: dict[str, Any], feed_key: list[str]) -> Table:
         record_key=tuple(raw.get("record_key", feed_key)),
         period_column=raw.get("period_column"),
         period_majority=raw.get("period_majority"),
+        owner_column=raw.get("owner_column"),
+        catalogue=load_catalogue(raw["catalogue"]) if raw.get("catalogue") else (),
         no_future_dates=bool(raw.get("no_future_dates", False)),
         max_field_length=int(raw.get("max_field_length", DEFAULT_MAX_FIELD_LENGTH)),
     )

@@ -187,7 +187,9 @@ def ingest_file(
         return Outcome(feed, path.name, sha, "duplicate", known.delivery_id,
                        reason=f"same bytes as {known.file_name} (delivery {known.delivery_id})")
     period = contract.period_from_file_name(path.name)
-    record = DeliveryRecord(feed, contract.partner, path.name, sha, period,
+    # A feed sent by several partners names the sender in the file name.
+    partner = contract.partner_from_file_name(path.name) or contract.partner
+    record = DeliveryRecord(feed, partner, path.name, sha, period,
                             datetime.now(timezone.utc).replace(tzinfo=None), la_code)
     try:
         if period is None:
@@ -196,13 +198,14 @@ def ingest_file(
                 f"the file name {path.name!r} does not follow the agreed pattern "
                 f"{contract.file_name!r}, so its period is unknown",
             )])
-        result = read_delivery(path, contract, period, pseudonymiser, la_code=la_code)
+        result = read_delivery(path, contract, period, pseudonymiser, la_code=la_code,
+                               partner=partner)
     except RejectedFile as rejected:
         summary = describe(rejected.problems)
         # Recorded first: if the move below is cut short, the rerun knows these bytes.
         with connect(warehouse) as con:
             delivery_id = record_rejection(con, record, summary)
-        quarantine(home, path, feed, sha, rejected.problems, contract.partner)
+        quarantine(home, path, feed, sha, rejected.problems, partner)
         return Outcome(feed, path.name, sha, "rejected", delivery_id,
                        period.label if period else None, reason=summary,
                        problems=rejected.problems)

@@ -620,6 +620,17 @@ def _column_rules(column: Column, table: Table, period: Period) -> list[tuple[st
                 f"{label} has dates after the end of the file's period {period.label} "
                 f"({period.end:%d/%m/%Y})",
             ))
+    elif column.type == "quarter":
+        # 'yyyy/yy Qn' with consecutive years; labels of one width sort in time order.
+        valid = (f"regexp_full_match({c}, '\\d{{4}}/\\d{{2}} Q[1-4]') and "
+                 f"(try_cast(substr({c}, 1, 4) as integer) + 1) % 100 = "
+                 f"try_cast(substr({c}, 6, 2) as integer)")
+        rules.append(("quarter_format", f"{present} and not ({valid})",
+                      f"{label} must hold financial quarters written like '2014/15 Q2'"))
+        if column.not_after_period:
+            rules.append(("period_after_file",
+                          f"{present} and ({valid}) and {c} > {_sql_str(period.label)}",
+                          f"{label} has quarters after the file's own quarter {period.label}"))
     elif column.type == "integer":
         pattern = r"-?\d{1,3}(,\d{3})+|-?\d+" if column.thousands else r"-?\d+"
         rules.append(("integer", f"{present} and not regexp_full_match({c}, '{pattern}')",
@@ -655,7 +666,7 @@ def _column_rules(column: Column, table: Table, period: Period) -> list[tuple[st
 def _examples(
     con: duckdb.DuckDBPyConnection, relation: str, condition: str, column: Column | None
 ) -> tuple[int, list[dict[str, Any]]]:
-    count = con.execute(f"select count(*) from {relation} where {condition}").fetchone()[0]
+    count = con.execute(f"select count(*) from {relation} where {condition}").fetchall()[0][0]
     if not count:
         return 0, []
     if column is None:
@@ -672,11 +683,12 @@ def _examples(
 
 
 def check_table(
-    con: duckdb.DuckDBPyConnection, relation: str, table: Table, period: Period
+    con: duckdb.DuckDBPyConnection, relation: str, table: Table, period: Period,
+    partner: str | None = None,
 ) -> list[Problem]:
     """Every contract rule broken by the staged relation, with counts and example rows."""
     problems: list[Problem] = []
-    total = con.execute(f"select count(*) from {relation}").fetchone()[0]
+    total = con.execute(f"select count(*) from {relation}").fetchall()[0][0]
     if total == 0:
         where = f" in sheet {table.sheet!r}" if table.sheet else ""
         return [Problem("no_data", f"the file has a header but no data rows{where}")]
@@ -689,6 +701,49 @@ def check_table(
                 problems.append(Problem(rule, f"{message}: {count} row(s)", column.source,
                                         count, examples))
     problems.extend(_key_problems(con, relation, table))
+    problems.extend(_catalogue_problems(con, relation, table, partner))
+    return problems
+
+
+def _catalogue_problems(
+    con: duckdb.DuckDBPyConnection, relation: str, table: Table, partner: str | None
+) -> list[Problem]:
+    """Indicator returns: known codes, owned by the sender, percentages agreeing with parts."""
+    if not table.owner_column or not table.catalogue:
+        return []
+    rows = ", ".join(f"({_sql_str(c)}, {_sql_str(o)}, {_sql_str(u)})"
+                     for c, o, u in table.catalogue)
+    con.execute(f"create or replace temp table catalogue as "
+                f"select * from (values {rows}) as t(code, owner, unit)").fetchall()
+    code = table.column(table.owner_column)
+    joined = (f"(select r.*, c.owner, c.unit from {relation} r "
+              f"left join catalogue c on trim(r.{code.name}) = c.code)")
+    number = "try_cast({} as double)"
+    num, den, val = (number.format(n) for n in ("numerator", "denominator", "value"))
+    rules = [
+        ("unknown_code", f"{code.name} is not null and unit is null",
+         f"column {code.source!r} has codes that are not in the indicator catalogue"),
+        ("not_owner", f"unit is not null and coalesce(owner, '') <> {_sql_str(partner or '')}",
+         f"column {code.source!r} has indicators that {partner or 'this partner'} does not "
+         "own, so may not return"),
+        ("ratio_parts_missing",
+         f"unit = 'percent' and ({num} is null or {den} is null or {den} = 0)",
+         "percentages need a Numerator and a non-zero Denominator"),
+        ("ratio_inconsistent",
+         f"unit = 'percent' and {den} > 0 and abs({val} - 100 * {num} / {den}) > 0.1",
+         "'Value' must equal 100 × Numerator / Denominator (to within 0.1)"),
+        ("count_with_parts",
+         f"unit = 'count' and (numerator is not null or denominator is not null)",
+         "counts give 'Value' only: leave Numerator and Denominator blank"),
+        ("integer", f"unit = 'count' and {val} <> round({val})",
+         "counts must be whole numbers"),
+    ]
+    problems = []
+    for rule, condition, message in rules:
+        count, examples = _examples(con, joined, condition, code)
+        if count:
+            problems.append(Problem(rule, f"{message}: {count} row(s)", code.source, count,
+                                    examples))
     return problems
 
 
@@ -742,7 +797,7 @@ def _period_problems(
                mode(strftime(d, '%Y-%m'))
         from (select {parsed} as d from {relation})
         """
-    ).fetchone()
+    ).fetchall()[0]
     if not dated or inside / dated >= table.period_majority:
         return []
     return [Problem(
@@ -842,6 +897,7 @@ def read_delivery(
     pseudonymiser: Pseudonymiser,
     *,
     la_code: str | None,
+    partner: str | None = None,
 ) -> ReadResult:
     """Read, check and type one delivered file; RejectedFile lists every problem found.
 
@@ -870,7 +926,7 @@ def read_delivery(
         for table in contract.tables:
             relation = relations[table.name]
             _blank_to_null(con, relation, table)
-            problems.extend(check_table(con, relation, table, period))
+            problems.extend(check_table(con, relation, table, period, partner))
         if problems:
             raise RejectedFile(problems)
         tables = {

@@ -4,7 +4,9 @@
     csp ingest  --home DIR [--la-code CODE] [--strict]
     csp status  --home DIR [--as-of YYYY-MM-DD] [--json]
     csp monitor --home DIR [--as-of YYYY-MM-DD]
+    csp template --partner NAME --quarter "2014/15 Q3" [--home DIR | --output DIR]
     csp demo  [--home DIR]
+    csp report  --home DIR --quarter "2014/15 Q2" [--public]
 """
 
 from __future__ import annotations
@@ -80,6 +82,23 @@ def command_ingest(args: argparse.Namespace) -> int:
         if outcome.action == "rejected":
             print(f"  REJECTED {outcome.feed}/{outcome.file_name}: {outcome.reason}")
     return EXIT_FAILED if args.strict and counts["rejected"] else EXIT_OK
+
+
+def command_template(args: argparse.Namespace) -> int:
+    """Write a pre-filled quarterly return for one partner."""
+    from exports.return_template import write_return_template
+
+    if args.output:
+        folder = Path(args.output)
+    else:
+        folder = Path(args.home) / "exports" / "templates" if args.home else Path.cwd()
+    try:
+        path = write_return_template(args.partner, args.quarter, folder)
+    except ValueError as error:
+        print(f"csp template: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    print(f"Wrote {path}: send it to {args.partner}; it is read back as it is.")
+    return EXIT_OK
 
 
 def command_demo(args: argparse.Namespace) -> int:
@@ -169,6 +188,28 @@ def command_monitor(args: argparse.Namespace) -> int:
     return EXIT_FAILED if result.failed else EXIT_OK
 
 
+def command_report(args: argparse.Namespace) -> int:
+    """Write the quarter's report, board pack and analyst exports from the built warehouse."""
+    from exports.report import write_quarter_outputs
+    from exports.report_data import ReportError
+    from orchestration.pipeline import home_lock
+
+    settings = load_settings(args.home, args.as_of, args.la_code)
+    try:
+        # dbt docs opens the warehouse: never alongside a build on the same home.
+        with home_lock(settings.home):
+            written = write_quarter_outputs(settings, args.quarter, public=args.public)
+    except ReportError as error:
+        print(f"csp report: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    for name, path in written.items():
+        if not name.startswith(("marts/", "docs/")):
+            print(f"  {name:<14}{path} ({path.stat().st_size:,} bytes)")
+    print(f"  marts         {settings.exports / 'marts'} (Parquet and CSV)")
+    print(f"  dbt docs      {settings.exports / 'docs' / 'static_index.html'}")
+    return EXIT_OK
+
+
 def _add_common(command: argparse.ArgumentParser) -> None:
     command.add_argument("--home", help="the partnership's folder (or CSP_HOME)")
     command.add_argument("--as-of", help="'today' for every due-date decision, YYYY-MM-DD "
@@ -207,6 +248,21 @@ def build_parser() -> argparse.ArgumentParser:
     monitor = commands.add_parser("monitor", help="send the alerts that are due")
     _add_common(monitor)
     monitor.set_defaults(handler=command_monitor)
+
+    template = commands.add_parser("template", help="a pre-filled partner return workbook")
+    template.add_argument("--partner", required=True,
+                          help="probation, iom, gangs, courts or yot")
+    template.add_argument("--quarter", required=True, help="e.g. '2014/15 Q3'")
+    template.add_argument("--home", help="write into HOME/exports/templates/")
+    template.add_argument("--output", help="folder to write into (default: here, or the home)")
+    template.set_defaults(handler=command_template)
+
+    report = commands.add_parser("report", help="the quarter's report, board pack and exports")
+    _add_common(report)
+    report.add_argument("--quarter", required=True, help='financial quarter, e.g. "2014/15 Q2"')
+    report.add_argument("--public", action="store_true",
+                        help="also write the public report and CSV (small counts protected)")
+    report.set_defaults(handler=command_report)
 
     demo = commands.add_parser("demo", help="build the Wolverhampton 2014 demonstration")
     demo.add_argument("--home", default="demo-home", help="folder for the demo (default ./demo-home)")

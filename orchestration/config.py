@@ -103,8 +103,30 @@ def read_config_file(home: Path) -> dict[str, Any]:
         raise ConfigError(f"{path} is not valid TOML: {error}") from None
 
 
+def _calendar_entry(feed: str, partner: str, cadence: str, due_days: int,
+                    options: dict[str, Any], where: str) -> CalendarEntry:
+    since = options.get("suspended_since")
+    start = options.get("calendar_start")
+    if since is not None and not options.get("suspension_reason"):
+        raise ConfigError(f"[{where}] suspended_since needs a suspension_reason")
+    return CalendarEntry(
+        feed=feed,
+        partner=partner,
+        cadence=cadence,
+        due_days_after_period_end=int(options.get("due_days_after_period_end", due_days)),
+        calendar_start=parse_date(start, f"[{where}] calendar_start") if start else None,
+        suspended_since=parse_date(since, f"[{where}] suspended_since") if since else None,
+        suspension_reason=options.get("suspension_reason"),
+    )
+
+
 def feed_calendar(config: dict[str, Any]) -> tuple[CalendarEntry, ...]:
-    """Each feed's calendar: the contract's cadence and due rule, overridden by configuration."""
+    """Each feed's calendar: the contract's cadence and due rule, overridden by configuration.
+
+    A feed sent by several partners (partner returns) has one calendar per partner, so one
+    partner's missing return is late on its own. ``[feeds.<feed>]`` options apply to every
+    partner and ``[feeds.<feed>.<partner>]`` to one.
+    """
     feeds_config: dict[str, Any] = config.get("feeds", {})
     unknown = set(feeds_config) - set(all_contracts())
     if unknown:
@@ -112,20 +134,21 @@ def feed_calendar(config: dict[str, Any]) -> tuple[CalendarEntry, ...]:
     entries = []
     for feed, contract in all_contracts().items():
         options = feeds_config.get(feed, {})
-        since = options.get("suspended_since")
-        start = options.get("calendar_start")
-        if since is not None and not options.get("suspension_reason"):
-            raise ConfigError(f"[feeds.{feed}] suspended_since needs a suspension_reason")
-        entries.append(CalendarEntry(
-            feed=feed,
-            partner=options.get("partner", contract.partner),
-            cadence=contract.cadence,
-            due_days_after_period_end=int(options.get(
-                "due_days_after_period_end", contract.due_days_after_period_end)),
-            calendar_start=parse_date(start, f"[feeds.{feed}] calendar_start") if start else None,
-            suspended_since=parse_date(since, f"[feeds.{feed}] suspended_since") if since else None,
-            suspension_reason=options.get("suspension_reason"),
-        ))
+        if not contract.partners:
+            entries.append(_calendar_entry(
+                feed, options.get("partner", contract.partner), contract.cadence,
+                contract.due_days_after_period_end, options, f"feeds.{feed}"))
+            continue
+        shared = {k: v for k, v in options.items() if not isinstance(v, dict)}
+        unknown_partners = {k for k, v in options.items() if isinstance(v, dict)} - set(
+            contract.partners)
+        if unknown_partners:
+            raise ConfigError(f"[feeds.{feed}] names unknown partner(s): "
+                              f"{', '.join(sorted(unknown_partners))}")
+        for partner in contract.partners:
+            entries.append(_calendar_entry(
+                feed, partner, contract.cadence, contract.due_days_after_period_end,
+                {**shared, **options.get(partner, {})}, f"feeds.{feed}.{partner}"))
     return tuple(entries)
 
 

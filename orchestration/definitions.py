@@ -25,7 +25,7 @@ from ingest.landing import ingest_feed, is_archived, landed_files, sha256_of, su
 from ingest.pseudonymise import load_pseudonymiser
 from ingest.warehouse import connect, ensure_raw_schema, write_configuration
 from orchestration.config import Settings, load_settings
-from orchestration.feed_status import feed_status
+from orchestration.feed_status import FeedStatus, feed_statuses
 from orchestration.monitor import (
     load_state,
     notify_quarantined,
@@ -269,20 +269,25 @@ def build_delivery_check(contract: FeedContract) -> dg.AssetChecksDefinition:
     def _check(csp: CspResource) -> dg.AssetCheckResult:
         settings = csp.settings()
         deliveries, _ = load_state(settings)
-        entry = next(e for e in settings.calendar if e.feed == contract.feed)
-        status = feed_status(entry, [d for d in deliveries if d.feed == contract.feed],
-                             settings.as_of)
+        entries = [e for e in settings.calendar if e.feed == contract.feed]
+        # One status per calendar: per partner where each partner sends on its own.
+        statuses = feed_statuses(entries, deliveries, settings.as_of)
+
+        def name(status: FeedStatus) -> str:
+            return status.feed if len(statuses) == 1 else f"{status.feed}:{status.partner}"
+
         metadata = {
-            "state": status.state,
             "as_of": settings.as_of.isoformat(),
-            "last_period": status.last_period or "",
-            "next_due": f"{status.next_period} by {status.next_due}" if status.next_due else "",
-            "overdue": ", ".join(f"{p.label} (due {p.due})" for p in status.overdue) or "none",
+            "state": ", ".join(f"{name(st)} {st.state}" for st in statuses),
+            "next_due": ", ".join(f"{name(st)} {st.next_period} by {st.next_due}"
+                                  for st in statuses if st.next_due) or "",
+            "overdue": ", ".join(f"{name(st)} {p.label} (due {p.due})"
+                                 for st in statuses for p in st.overdue) or "none",
         }
-        if status.state in ("late", "stopped"):
+        if any(st.state in ("late", "stopped") for st in statuses):
             return dg.AssetCheckResult(passed=False, severity=dg.AssetCheckSeverity.ERROR,
                                        metadata=metadata)
-        if status.due_soon:
+        if any(st.due_soon for st in statuses):
             return dg.AssetCheckResult(passed=False, severity=dg.AssetCheckSeverity.WARN,
                                        metadata=metadata)
         return dg.AssetCheckResult(passed=True, metadata=metadata)

@@ -132,6 +132,30 @@ PUBLISHED_FIGURES: list[PublishedFigure] = [
         _indicator("VA_SCREENED", "2014/15 Q2", "ytd_value"),
         lambda r: r == (1354,), "idva_caseload"),
     PublishedFigure(
+        "employment 44.7% year to date against 45% (Amber)",
+        _indicator("RR_EMPLOYMENT", "2014/15 Q2", "ytd_value, rag_status"),
+        lambda r: r == (44.7, "Amber"), "partner_returns"),
+    PublishedFigure(
+        "accommodation 86.4% year to date against 87% (Amber)",
+        _indicator("RR_ACCOMMODATION", "2014/15 Q2", "ytd_value, rag_status"),
+        lambda r: r == (86.4, "Amber"), "partner_returns"),
+    PublishedFigure(
+        "Q1 and Q2: 68 prolific, 60 HCCU, 10 DA and 39 gang-related offenders managed by IOM",
+        "select list(value order by indicator_code) from fct_indicator_quarter "
+        "where fiscal_quarter = '2014/15 Q2' and indicator_code in "
+        "('RR_IOM_DA', 'RR_IOM_GANG', 'RR_IOM_HCCU', 'RR_IOM_PROLIFIC')",
+        lambda r: r == ([10, 39, 60, 68],), "partner_returns"),
+    PublishedFigure(
+        "7 referrals to gang exit services and 4 crisis call-outs",
+        "select list(ytd_value order by indicator_code) from fct_indicator_quarter "
+        "where fiscal_quarter = '2014/15 Q2' and indicator_code in "
+        "('GY_CRISIS_CALLOUTS', 'GY_GANG_REFERRALS')",
+        lambda r: r == ([4, 7],), "partner_returns"),
+    PublishedFigure(
+        "successful domestic abuse prosecution rate 70%",
+        _indicator("VA_PROSECUTION_SUCCESS", "2014/15 Q2", "ytd_value"),
+        lambda r: r == (70.0,), "partner_returns"),
+    PublishedFigure(
         "PPV up 107 offences (+16.8%), 1 April to 31 October on last year",
         PPV_APR_OCT,
         lambda r: r[0] - r[1] == 107 and round(100 * (r[0] - r[1]) / r[1], 1) == 16.8,

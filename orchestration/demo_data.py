@@ -34,6 +34,9 @@ from typing import Iterable, Mapping, Sequence
 import openpyxl
 
 __all__ = [
+    "PARTNER_CODES",
+    "partner_return_figures",
+    "write_partner_returns",
     "ALL",
     "FEEDS",
     "Calibration",
@@ -1089,6 +1092,106 @@ def _demo_calibration() -> Calibration:
     )
 
 
+# --------------------------------------------------------------------------------------
+# Partner returns (SPEC.md section 5)
+# --------------------------------------------------------------------------------------
+
+PARTNER_CODES: dict[str, tuple[str, ...]] = {
+    "probation": ("RR_EMPLOYMENT", "RR_ACCOMMODATION"),
+    "iom": ("RR_IOM_PROLIFIC", "RR_IOM_HCCU", "RR_IOM_DA", "RR_IOM_GANG"),
+    "gangs": ("GY_GANG_REFERRALS", "GY_CRISIS_CALLOUTS"),
+    "courts": ("VA_COURT_PERPETRATORS", "VA_PROSECUTION_SUCCESS"),
+    "yot": ("GY_YOUTH_FTE",),
+}
+PERCENT_CODES = {"RR_EMPLOYMENT", "RR_ACCOMMODATION", "VA_PROSECUTION_SUCCESS"}
+# Typical quarterly sizes: (numerator share, denominator) for percentages, value for counts.
+_RETURN_SHAPES: dict[str, tuple[float, int]] = {
+    "RR_EMPLOYMENT": (0.44, 95), "RR_ACCOMMODATION": (0.86, 95),
+    "VA_PROSECUTION_SUCCESS": (0.70, 125), "RR_IOM_PROLIFIC": (0, 66), "RR_IOM_HCCU": (0, 58),
+    "RR_IOM_DA": (0, 9), "RR_IOM_GANG": (0, 40), "GY_GANG_REFERRALS": (0, 4),
+    "GY_CRISIS_CALLOUTS": (0, 3), "VA_COURT_PERPETRATORS": (0, 225), "GY_YOUTH_FTE": (0, 30),
+}
+# The 4 December 2014 report: (numerator, denominator) or value, for 2014/15 Q1 and Q2.
+_DEMO_RETURNS: dict[str, dict[str, tuple[int, int] | int]] = {
+    # 42 / 94 = 44.7% year to date (target 45%: Amber)
+    "RR_EMPLOYMENT": {"2014/15 Q1": (20, 46), "2014/15 Q2": (22, 48)},
+    # 70 / 81 = 86.4% year to date (target 87%: Amber)
+    "RR_ACCOMMODATION": {"2014/15 Q1": (35, 40), "2014/15 Q2": (35, 41)},
+    # IOM cohort managed in Q1 and Q2 ('latest': the Q2 figure is the year to date)
+    "RR_IOM_PROLIFIC": {"2014/15 Q1": 66, "2014/15 Q2": 68},
+    "RR_IOM_HCCU": {"2014/15 Q1": 57, "2014/15 Q2": 60},
+    "RR_IOM_DA": {"2014/15 Q1": 8, "2014/15 Q2": 10},
+    "RR_IOM_GANG": {"2014/15 Q1": 41, "2014/15 Q2": 39},
+    # 7 referrals to gang exit services, 4 crisis call-outs, year to date
+    "GY_GANG_REFERRALS": {"2014/15 Q1": 3, "2014/15 Q2": 4},
+    "GY_CRISIS_CALLOUTS": {"2014/15 Q1": 1, "2014/15 Q2": 3},
+    # 175 / 250 = 70.0% successful prosecutions year to date
+    "VA_PROSECUTION_SUCCESS": {"2014/15 Q1": (84, 120), "2014/15 Q2": (91, 130)},
+}
+
+
+def _quarters(first: str, last: str) -> list[str]:
+    out, (fy, q) = [], (int(first[:4]), int(first[-1]))
+    while f"{fy}/{(fy + 1) % 100:02d} Q{q}" <= last:
+        out.append(f"{fy}/{(fy + 1) % 100:02d} Q{q}")
+        fy, q = (fy, q + 1) if q < 4 else (fy + 1, 1)
+    return out
+
+
+def partner_return_figures(quarters: Sequence[str], seed: int,
+                           fixed: Mapping[str, Mapping[str, tuple[int, int] | int]] | None = None
+                           ) -> dict[str, dict[str, IndicatorValue]]:
+    """Every partner-return indicator for every quarter: fixed figures where given, else
+    plausible ones drawn from the seed (deterministic)."""
+    rng = random.Random(seed)
+    figures: dict[str, dict[str, IndicatorValue]] = defaultdict(dict)
+    for codes in PARTNER_CODES.values():
+        for code in codes:
+            share, size = _RETURN_SHAPES[code]
+            for quarter in quarters:
+                given = (fixed or {}).get(code, {}).get(quarter)
+                if code in PERCENT_CODES:
+                    if given is None:
+                        denominator = max(1, size + rng.randint(-10, 10))
+                        numerator = round(denominator * min(1, max(0, share + rng.uniform(-.05, .05))))
+                        given = (numerator, denominator)
+                    figures[code][quarter] = _pct(*given)
+                else:
+                    if given is None:
+                        given = max(0, size + rng.randint(-max(1, size // 6), max(1, size // 6)))
+                    figures[code][quarter] = _count(given)
+    return dict(figures)
+
+
+def write_partner_returns(landing: Path, figures: Mapping[str, Mapping[str, IndicatorValue]],
+                          quarters: Sequence[str],
+                          partners: Sequence[str] = tuple(PARTNER_CODES)) -> list[Path]:
+    """One return per partner per quarter, laid out as SPEC.md section 5 describes."""
+    folder = landing / "partner_returns"
+    folder.mkdir(parents=True, exist_ok=True)
+    written = []
+    for partner in partners:
+        for quarter in quarters:
+            wb = openpyxl.Workbook()
+            sheet = wb.active
+            sheet.title = "Return"
+            sheet.append(["Indicator Code", "Period", "Numerator", "Denominator", "Value",
+                          "Notes"])
+            for code in PARTNER_CODES[partner]:
+                figure = figures[code][quarter]
+                if code in PERCENT_CODES:
+                    sheet.append([code, quarter, figure.numerator, figure.denominator,
+                                  round(100 * figure.numerator / figure.denominator, 1), None])
+                else:
+                    sheet.append([code, quarter, None, None, figure.value, None])
+            fy, q = quarter[:4], quarter[-1]
+            path = folder / f"partner_return_{partner}_{fy}-{quarter[5:7]}_Q{q}.xlsx"
+            stamp = datetime(int(fy) + (q == "4"), {"1": 7, "2": 10, "3": 1, "4": 4}[q], 10)
+            _deterministic_xlsx(wb, path, stamp)
+            written.append(path)
+    return written
+
+
 def write_demo_landing(landing: Path) -> GroundTruth:
     """Write the bundled Wolverhampton demonstration: every file due by 4 December 2014.
 
@@ -1096,7 +1199,14 @@ def write_demo_landing(landing: Path) -> GroundTruth:
     MoJ tables 2012-06 to 2013-12. Calibrated so that the report's published figures come
     out exactly under the latest-row-wins rules.
     """
-    return generate_landing(landing, la_code=DEMO_LA_CODE, la_name=DEMO_LA_NAME,
-                            first_month=DEMO_FIRST_MONTH, last_month=DEMO_LAST_MONTH,
-                            seed=DEMO_SEED, calibration=_demo_calibration(),
-                            moj_until=DEMO_MOJ_UNTIL)
+    truth = generate_landing(landing, la_code=DEMO_LA_CODE, la_name=DEMO_LA_NAME,
+                             first_month=DEMO_FIRST_MONTH, last_month=DEMO_LAST_MONTH,
+                             seed=DEMO_SEED, calibration=_demo_calibration(),
+                             moj_until=DEMO_MOJ_UNTIL)
+    # Every partner's return from 2012/13 Q1 to 2014/15 Q2 (Q3's are due in January).
+    quarters = _quarters("2012/13 Q1", "2014/15 Q2")
+    figures = partner_return_figures(quarters, DEMO_SEED, _DEMO_RETURNS)
+    truth.files["partner_returns"] = write_partner_returns(landing, figures, quarters)
+    for code, by_quarter in figures.items():
+        truth.indicators[code] = dict(by_quarter)
+    return truth

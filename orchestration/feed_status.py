@@ -32,6 +32,7 @@ class Delivered:
     received_at: datetime
     status: str  # loaded | superseded | rejected
     file_name: str
+    partner: str | None = None
 
 
 @dataclass(frozen=True)
@@ -155,11 +156,19 @@ def feed_status(
 def feed_statuses(
     calendar: Iterable[CalendarEntry], deliveries: Iterable[Delivered], as_of: date
 ) -> list[FeedStatus]:
-    """The status of every feed in the calendar."""
-    by_feed: dict[str, list[Delivered]] = {}
+    """The status of every feed in the calendar (of every partner, where each has its own)."""
+    calendar = list(calendar)
+    per_partner = {e.feed for e in calendar if sum(c.feed == e.feed for c in calendar) > 1}
+    by_key: dict[tuple[str, str | None], list[Delivered]] = {}
     for delivery in deliveries:
-        by_feed.setdefault(delivery.feed, []).append(delivery)
-    return [feed_status(entry, by_feed.get(entry.feed, []), as_of) for entry in calendar]
+        partner = (delivery.partner or "").lower() if delivery.feed in per_partner else None
+        by_key.setdefault((delivery.feed, partner), []).append(delivery)
+    return [
+        feed_status(entry, by_key.get(
+            (entry.feed, (entry.partner or "").lower() if entry.feed in per_partner else None),
+            []), as_of)
+        for entry in calendar
+    ]
 
 
 def read_deliveries(con: Any) -> list[Delivered]:
@@ -169,7 +178,7 @@ def read_deliveries(con: Any) -> list[Delivered]:
     for a rebuilt past quarter is today; the as-of date judges due dates, not arrivals.
     """
     rows = con.execute(
-        "select feed, period_label, period_start, received_at, status, file_name "
+        "select feed, period_label, period_start, received_at, status, file_name, partner "
         "from raw.deliveries order by delivery_id"
     ).fetchall()
     return [Delivered(*row) for row in rows]

@@ -78,8 +78,9 @@ def _failed_delivery_checks(result: dg.ExecuteInProcessResult) -> list[str]:
         if evaluation.passed or not evaluation.check_name.endswith("_on_time"):
             continue
         metadata = {k: v.value for k, v in evaluation.metadata.items()}
-        failed.append(f"{evaluation.check_name}: {metadata.get('state')}, overdue "
-                      f"{metadata.get('overdue')}" if metadata.get("state") in ("late", "stopped")
+        overdue = metadata.get("overdue", "none")
+        failed.append(f"{evaluation.check_name}: {metadata.get('state')}; overdue {overdue}"
+                      if overdue != "none"
                       else f"{evaluation.check_name}: due soon ({metadata.get('next_due')})")
     return failed
 

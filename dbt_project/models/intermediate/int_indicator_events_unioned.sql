@@ -1,10 +1,10 @@
-{#- Every counted event or contribution of every feed. Partner returns join here once
-    raw.partner_returns exists: a staging model plus one more select in this union. -#}
+{#- Every counted event or contribution of every feed. -#}
 {%- set event_models = [
     'int_crimes_counted',
     'int_treatment_episodes_counted',
     'int_idva_cases_counted',
     'int_reoffending_rates_selected',
+    'int_partner_returns_selected',
 ] -%}
 
 with

@@ -1,0 +1,114 @@
+"""The analysts' exports: every mart as Parquet and CSV, and the dbt docs site.
+
+    exports/marts/<table>.parquet   typed, as in the warehouse
+    exports/marts/<table>.csv       text cells escaped against formula injection
+    exports/docs/                   dbt docs (index.html + manifest.json + catalog.json, and
+                                    static_index.html: one file that opens without a server)
+
+The docs carry the lineage from each mart back to its source feed (the DAG view).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import duckdb
+
+from exports.disclosure import escape_sql
+
+if TYPE_CHECKING:
+    from orchestration.config import Settings
+
+MART_PREFIXES = ("dim_", "fct_")
+DOCS_FILES = ("index.html", "static_index.html", "manifest.json", "catalog.json")
+TEXT_TYPES = ("VARCHAR",)
+
+
+def mart_tables(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """The marts: tables of schema ``main`` named dim_* or fct_*."""
+    return [name for (name,) in con.execute(
+        "select table_name from information_schema.tables "
+        "where table_schema = 'main' and table_type = 'BASE TABLE' order by table_name"
+    ).fetchall() if name.startswith(MART_PREFIXES)]
+
+
+def escaped_select(con: duckdb.DuckDBPyConnection, table: str) -> str:
+    """SELECT of a mart with every text column escaped (for CSV)."""
+    columns = con.execute(
+        "select column_name, data_type from information_schema.columns "
+        "where table_schema = 'main' and table_name = ? order by ordinal_position", [table]
+    ).fetchall()
+    expressions = []
+    for name, data_type in columns:
+        quoted = '"' + name.replace('"', '""') + '"'
+        expressions.append(f"{escape_sql(name)} as {quoted}" if data_type in TEXT_TYPES
+                           else quoted)
+    return f'select {", ".join(expressions)} from main."{table}"'
+
+
+def _copy(con: duckdb.DuckDBPyConnection, query: str, target: Path, options: str) -> None:
+    partial = target.with_name(f".{target.name}.partial")
+    con.execute(f"copy ({query}) to '{partial}' {options}")
+    partial.replace(target)
+
+
+def write_mart_exports(warehouse: Path, folder: Path) -> list[Path]:
+    """Every mart as ``<table>.parquet`` and ``<table>.csv`` under ``folder``."""
+    folder.mkdir(parents=True, exist_ok=True)
+    written = []
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        for table in mart_tables(con):
+            parquet, csv = folder / f"{table}.parquet", folder / f"{table}.csv"
+            _copy(con, f'select * from main."{table}"', parquet, "(format parquet)")
+            _copy(con, escaped_select(con, table), csv, "(format csv, header true)")
+            written += [parquet, csv]
+    return written
+
+
+def dbt_docs_args(settings: Settings, target_path: Path) -> list[str]:
+    """The ``dbt docs generate`` command line (the pipeline's project, profile and vars)."""
+    from orchestration.dbt import DBT_EXECUTABLE, DBT_PROJECT_DIR, dbt_vars
+
+    return [str(DBT_EXECUTABLE), "docs", "generate", "--static",
+            "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR),
+            "--target-path", str(target_path), "--vars", dbt_vars(settings.as_of,
+                                                                  settings.la_code),
+            "--quiet"]
+
+
+def write_dbt_docs(settings: Settings, folder: Path) -> list[Path]:
+    """``dbt docs generate --static`` on the built warehouse, copied to ``folder``.
+
+    dbt writes compiled SQL beside the docs, so it works in ``<home>/dbt/docs-target`` and
+    only the site's files are copied out. The caller holds the home lock: dbt opens the
+    warehouse, and DuckDB allows one writer.
+    """
+    from orchestration.dbt import dbt_environment
+
+    work = settings.home / "dbt" / "docs-target"
+    env = {**os.environ, **dbt_environment(settings.warehouse, settings.dbt_logs)}
+    result = subprocess.run(dbt_docs_args(settings, work), env=env, capture_output=True,
+                            text=True, check=False)
+    if result.returncode != 0:
+        raise RuntimeError(f"dbt docs generate failed:\n{result.stdout}\n{result.stderr}")
+    folder.mkdir(parents=True, exist_ok=True)
+    written = []
+    for name in DOCS_FILES:
+        if (work / name).is_file():
+            shutil.copyfile(work / name, folder / name)
+            written.append(folder / name)
+    return written
+
+
+def write_analyst_exports(settings: Settings, docs: bool = True) -> dict[str, Path]:
+    """Marts as Parquet and CSV under ``exports/marts/``, dbt docs under ``exports/docs/``."""
+    marts = settings.exports / "marts"
+    written = {f"marts/{p.name}": p for p in write_mart_exports(settings.warehouse, marts)}
+    if docs:
+        written.update({f"docs/{p.name}": p for p in
+                        write_dbt_docs(settings, settings.exports / "docs")})
+    return written

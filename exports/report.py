@@ -1,0 +1,232 @@
+"""The quarterly performance report: one self-contained HTML file (plotly.js inlined).
+
+    write_report(warehouse, exports, "2014/15 Q2")               → report-2014-15-Q2.html
+    write_report(..., public=True)                               → + report-2014-15-Q2-public.html
+                                                                   + indicators-2014-15-Q2-public.csv
+    write_quarter_outputs(settings, "2014/15 Q2", public=...)    → the above, the board pack and
+                                                                   the analyst exports
+
+Reading is in ``exports/report_data.py``; this module only renders what it is given.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import jinja2
+from markupsafe import Markup
+
+from exports.charts import chart_html
+from exports.disclosure import METHOD_NOTE, escape_cell
+from exports.report_data import (
+    Indicator,
+    ReportData,
+    public_version,
+    quarter_label,
+    read_report_data,
+)
+from exports.wording import (
+    STATUS_WORDS,
+    direction_word,
+    headline,
+    latest_position,
+    number,
+    rag_word,
+)
+
+if TYPE_CHECKING:
+    from orchestration.config import Settings
+
+TEMPLATES = Path(__file__).resolve().parent / "templates"
+POLARITY_WORDS = {"higher_is_better": "higher is better", "lower_is_better": "lower is better",
+                  "none": "no better direction"}
+
+
+def _plotly_js() -> str:
+    from plotly.offline import get_plotlyjs
+
+    # Nothing in the bundle may close the inline <script> early.
+    return get_plotlyjs().replace("</script", "<\\/script")
+
+
+def _anchor(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
+
+
+def _rag_css(word: str) -> str:
+    return word.lower() if word in ("Green", "Amber", "Red") else "none"
+
+
+def _chart_label(indicator: Indicator) -> str:
+    points = indicator.chart_points
+    shown = [f"{p['fiscal_quarter']} {number(p.get('value'), indicator.unit, 'no figure')}"
+             for p in points]
+    target = (f"; target {number(indicator.target, indicator.unit)}"
+              if indicator.target is not None else "")
+    return (f"Trend chart of {indicator.name}, {points[0]['fiscal_quarter']} to "
+            f"{points[-1]['fiscal_quarter']}: " + ", ".join(shown) + target + ".")
+
+
+def _item(indicator: Indicator, quarter: str) -> dict[str, Any]:
+    row, unit = indicator.row, indicator.unit
+    rag = rag_word(indicator)
+    anchor = _anchor(indicator.code)
+    return {
+        "indicator": indicator,
+        "anchor": anchor,
+        "value": number(row.get("value"), unit),
+        "prev_year": number(row.get("prev_year_value"), unit),
+        "ytd": number(row.get("ytd_value"), unit),
+        "ytd_prev": number(row.get("ytd_prev_value"), unit),
+        "target": number(indicator.target, unit, "None"),
+        "rag": rag,
+        "rag_css": _rag_css(rag),
+        "direction": direction_word(indicator),
+        "polarity": POLARITY_WORDS.get(indicator.polarity, indicator.polarity),
+        "headline": headline(indicator, quarter),
+        "latest": latest_position(indicator),
+        "chart": Markup(chart_html(indicator, f"chart-{anchor}")),  # noqa: S704 (plotly's own)
+        "chart_label": _chart_label(indicator),
+        "points": [{
+            "quarter": p["fiscal_quarter"],
+            "value": number(p.get("value"), unit, "–"),
+            "prev": number(p.get("prev_year_value"), unit, "–"),
+            "status": STATUS_WORDS.get(p.get("data_status"), p.get("data_status")),
+            "note": p.get("status_note") or "",
+        } for p in indicator.chart_points],
+    }
+
+
+def summary_sentence(data: ReportData) -> str:
+    """'Of 24 indicators, 0 are Green, ...; 12 have complete data for the quarter ...'"""
+    rag = data.rag_counts()
+    status = data.status_counts()
+    rated = rag["Green"] + rag["Amber"] + rag["Red"]
+    parts = [f"{len(data.indicators)} indicators are reported for {data.quarter}."]
+    if rated:
+        parts.append(f"Of the {rated} rated against a target, {rag['Green']} "
+                     f"{'is' if rag['Green'] == 1 else 'are'} Green, {rag['Amber']} Amber and "
+                     f"{rag['Red']} Red.")
+    else:
+        parts.append("None can be rated against a target this quarter.")
+    absent = [f"{n} {STATUS_WORDS[s].split(' (')[0].lower()}" for s, n in status.items()
+              if s != "ok" and n]
+    parts.append(f"{status['ok']} have complete data for the quarter"
+                 + (f"; {', '.join(absent)}." if absent else "."))
+    return " ".join(parts)
+
+
+def render_report(data: ReportData) -> str:
+    """The report as one HTML document."""
+    environment = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(TEMPLATES)),
+        autoescape=jinja2.select_autoescape(["html", "j2"]),
+        undefined=jinja2.StrictUndefined,
+    )
+    template = environment.get_template("report.html.j2")
+    priorities = [(number_, priority, _anchor(priority),
+                   [_item(i, data.quarter) for i in items])
+                  for number_, (priority, items) in enumerate(data.priorities, start=2)]
+    title = (f"{data.la_name} Community Safety Partnership: performance report, "
+             f"{data.quarter}" + (" (public version)" if data.public else ""))
+    return template.render(
+        data=data, title=title, quarter_words=quarter_label(data.quarter),
+        plotly_js=Markup(_plotly_js()),  # noqa: S704 (plotly's own bundle)
+        rag_counts=data.rag_counts(), status_counts=data.status_counts(),
+        status_words=STATUS_WORDS, priorities=priorities,
+        summary_sentence=summary_sentence(data), method_note=METHOD_NOTE,
+    )
+
+
+def _write_atomically(target: Path, text: str, newline: str | None = None) -> Path:
+    target.parent.mkdir(parents=True, exist_ok=True)
+    partial = target.with_name(f".{target.name}.partial")
+    with partial.open("w", encoding="utf-8", newline=newline) as handle:
+        handle.write(text)
+    partial.replace(target)
+    return target
+
+
+PUBLIC_CSV_COLUMNS = [
+    "indicator_code", "indicator_name", "priority", "fiscal_quarter", "data_status", "unit",
+    "value", "numerator", "denominator", "ytd_value", "ytd_prev_value", "prev_year_value",
+    "target", "rag_status", "direction", "status_note",
+]
+
+
+def _csv_number(value: Any, unit: str) -> Any:
+    """Plain numbers as indicators.csv writes them: 86, 44.7; [c] stays; empty for none."""
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return value
+    if unit == "count":
+        return int(round(float(value)))
+    return round(float(value), 1)
+
+
+def public_csv(data: ReportData) -> str:
+    """The quarter's indicators under disclosure control, every text cell escaped."""
+    if not data.public:
+        raise ValueError("public_csv needs the public version (report_data.public_version)")
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(PUBLIC_CSV_COLUMNS)
+    for _, items in data.priorities:
+        for indicator in items:
+            row = indicator.row
+            parts_unit = "count" if indicator.unit == "percent" else indicator.unit
+            values = {
+                "indicator_code": indicator.code, "indicator_name": indicator.name,
+                "priority": indicator.priority, "fiscal_quarter": data.quarter,
+                "data_status": indicator.status, "unit": indicator.unit,
+                "value": _csv_number(row.get("value"), indicator.unit),
+                "numerator": _csv_number(row.get("numerator"), parts_unit),
+                "denominator": _csv_number(row.get("denominator"), parts_unit),
+                "ytd_value": _csv_number(row.get("ytd_value"), indicator.unit),
+                "ytd_prev_value": _csv_number(row.get("ytd_prev_value"), indicator.unit),
+                "prev_year_value": _csv_number(row.get("prev_year_value"), indicator.unit),
+                "target": _csv_number(indicator.target, indicator.unit),
+                "rag_status": row.get("rag_status") or "",
+                "direction": row.get("direction") or "",
+                "status_note": row.get("status_note") or "",
+            }
+            writer.writerow([escape_cell(values[c]) for c in PUBLIC_CSV_COLUMNS])
+    return buffer.getvalue()
+
+
+def write_report(warehouse: Path, exports: Path, quarter: str, public: bool = False,
+                 la_code: str | None = None, la_name: str | None = None,
+                 data: ReportData | None = None) -> dict[str, Path]:
+    """Write report-<quarter>.html (and the public report and CSV with ``public``)."""
+    data = data or read_report_data(warehouse, quarter, la_code=la_code, la_name=la_name)
+    written = {"report": _write_atomically(exports / f"report-{data.slug}.html",
+                                           render_report(data))}
+    if public:
+        safe = public_version(data)
+        written["public_report"] = _write_atomically(
+            exports / f"report-{data.slug}-public.html", render_report(safe))
+        written["public_csv"] = _write_atomically(
+            exports / f"indicators-{data.slug}-public.csv", public_csv(safe), newline="")
+    return written
+
+
+def write_quarter_outputs(settings: Settings, quarter: str, public: bool = False,
+                          analyst: bool = True) -> dict[str, Path]:
+    """Everything ``csp report`` writes: the report(s), the board pack, the analyst exports."""
+    from exports.analyst import write_analyst_exports
+    from exports.board_pack import write_board_pack
+
+    # A name only when configured (else the warehouse's dim_area names the partnership).
+    name = settings.la_name if settings.la_name != settings.la_code else None
+    data = read_report_data(settings.warehouse, quarter, la_code=settings.la_code, la_name=name)
+    written = write_report(settings.warehouse, settings.exports, quarter, public=public,
+                           data=data)
+    written["board_pack"] = write_board_pack(data, settings.exports)
+    if analyst:
+        written.update(write_analyst_exports(settings))
+    return written
