@@ -20,6 +20,7 @@ import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, dbt_assets
 
 from exports.indicators import write_indicator_exports
+from exports.publish import publish_warehouse
 from ingest.contracts import FeedContract, all_contracts
 from ingest.landing import ingest_feed, is_archived, landed_files, sha256_of, summarise
 from ingest.pseudonymise import load_pseudonymiser
@@ -95,7 +96,7 @@ def partnership_configuration(context: dg.AssetExecutionContext, csp: CspResourc
 ]:
     """Write the configuration tables the indicator logic reads."""
     settings = csp.settings()
-    with connect(settings.warehouse) as con:
+    with connect(settings.warehouse_target) as con:
         ensure_raw_schema(con)
         write_configuration(con, settings.la_code, settings.la_name, settings.calendar)
     suspended = [e.feed for e in settings.calendar if e.suspended_since]
@@ -149,7 +150,7 @@ def build_ingest_asset(contract: FeedContract) -> dg.AssetsDefinition:
     ) -> Iterator[dg.MaterializeResult]:
         settings = csp.settings()
         outcomes = ingest_feed(
-            contract.feed, home=settings.home, warehouse=settings.warehouse,
+            contract.feed, home=settings.home, warehouse=settings.warehouse_target,
             pseudonymiser=load_pseudonymiser(settings.home), la_code=settings.la_code,
             min_age_seconds=settings.stable_seconds, files=config.files or None,
         )
@@ -197,7 +198,7 @@ INGEST_ASSETS = [build_ingest_asset(c) for c in all_contracts().values()]
 def deliveries(csp: CspResource) -> dg.MaterializeResult:
     """Report the manifest after every ingest, so the graph has one join point before dbt."""
     settings = csp.settings()
-    with connect(settings.warehouse) as con:
+    with connect(settings.warehouse_target) as con:
         ensure_raw_schema(con)
         rows = con.execute(
             "select status, count(*) from raw.deliveries group by status order by status"
@@ -225,7 +226,8 @@ def csp_dbt_models(
 ) -> Iterator[Any]:
     """dbt build: seeds, staging, intermediate and marts, with dbt tests as asset checks."""
     settings = csp.settings()
-    os.environ.update(dbt_environment(settings.warehouse, settings.dbt_logs))
+    os.environ.update(dbt_environment(settings.warehouse, settings.dbt_logs, settings.target,
+                                      settings.postgres.with_role(settings.pg_transformer_role)))
     invocation = dbt.cli(
         dbt_build_args(settings.as_of, settings.la_code),
         context=context,
@@ -245,14 +247,35 @@ def csp_dbt_models(
 def indicator_exports(context: dg.AssetExecutionContext, csp: CspResource) -> dg.MaterializeResult:
     """Write the analysts' CSV contract from the finished marts."""
     settings = csp.settings()
-    written = write_indicator_exports(settings.warehouse, settings.exports)
+    written = write_indicator_exports(
+        settings.postgres if settings.target == "postgres" else settings.warehouse,
+        settings.exports)
     for path in written.values():
         context.log.info(f"wrote {path}")
     return dg.MaterializeResult(metadata={name: str(p) for name, p in written.items()})
 
 
+@dg.asset(
+    key=["published", "warehouse"],
+    deps=[indicator_exports.key],
+    group_name="exports",
+    kinds={"duckdb"},
+    pool=POOL,
+    description="published/warehouse.duckdb: a finished copy for analysts and the report, "
+                "swapped in atomically so readers never block a build.",
+)
+def published_warehouse(csp: CspResource) -> dg.MaterializeResult:
+    """Publish the built warehouse for readers."""
+    settings = csp.settings()
+    if settings.target == "postgres":  # readers query Postgres itself (csp_analyst)
+        return dg.MaterializeResult(metadata={"skipped": "target is postgres"})
+    path = publish_warehouse(settings.warehouse, settings.home)
+    return dg.MaterializeResult(metadata={"path": str(path),
+                                          "bytes": path.stat().st_size})
+
+
 ALL_ASSETS = [partnership_configuration, *INGEST_ASSETS, deliveries, csp_dbt_models,
-              indicator_exports]
+              indicator_exports, published_warehouse]
 
 
 def build_delivery_check(contract: FeedContract) -> dg.AssetChecksDefinition:

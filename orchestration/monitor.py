@@ -251,14 +251,28 @@ def read_rejections(con) -> list[tuple]:
 
 
 def load_state(settings: Settings) -> tuple[list[Delivered], list[tuple]]:
-    """Deliveries and rejections from the warehouse (read-only, briefly)."""
+    """Deliveries and rejections: from the warehouse, or its published copy while a build
+    holds the warehouse (DuckDB lets no other process in while it writes)."""
+    import duckdb
+
+    from exports.publish import published_path
     from ingest.warehouse import connect, ensure_raw_schema
 
+    if settings.target == "postgres":  # no single-writer lock there: read it directly
+        with connect(settings.warehouse_target) as con:
+            ensure_raw_schema(con)
+            return read_deliveries(con), read_rejections(con)
     if not settings.warehouse.exists():
         with connect(settings.warehouse) as con:
             ensure_raw_schema(con)
-    with connect(settings.warehouse, read_only=True) as con:
-        return read_deliveries(con), read_rejections(con)
+    for path in (settings.warehouse, published_path(settings.home)):
+        try:
+            with connect(path, read_only=True) as con:
+                return read_deliveries(con), read_rejections(con)
+        except duckdb.IOException:
+            continue  # locked by a running build: try the published copy
+    raise RuntimeError(f"{settings.warehouse} is locked by a running build and nothing has "
+                       "been published yet; try again when the build has finished")
 
 
 def run_monitor(settings: Settings) -> MonitorResult:
