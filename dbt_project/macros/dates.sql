@@ -33,3 +33,15 @@
 {% macro date_text(expression) -%}
     cast({{ expression }} as {{ dbt.type_string() }})
 {%- endmacro %}
+
+{#- The start and end of a feed's delivery period inside a financial quarter: the quarter
+    itself for quarterly feeds, or the month at `month_offset` (0-2) for monthly ones.
+    Shared by the calendar models so both cut periods the same way. -#}
+{% macro feed_period_bounds(cadence, quarter_start, quarter_end, month_offset) -%}
+        {{ add_months(quarter_start, month_offset) }} as period_start,
+        case
+            when {{ cadence }} = 'monthly'
+                then {{ add_days(add_months(quarter_start, month_offset ~ ' + 1'), -1) }}
+            else {{ quarter_end }}
+        end as period_end
+{%- endmacro %}

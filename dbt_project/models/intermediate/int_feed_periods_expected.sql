@@ -41,12 +41,8 @@ periods as (
         calendars.effective_calendar_start,
         quarters.quarter_start,
         quarters.fiscal_quarter,
-        {{ add_months('quarters.quarter_start', 'month_offsets.month_offset') }} as period_start,
-        case
-            when calendars.cadence = 'monthly'
-                then {{ add_days(add_months('quarters.quarter_start', 'month_offsets.month_offset + 1'), -1) }}
-            else quarters.quarter_end
-        end as period_end
+        {{ feed_period_bounds('calendars.cadence', 'quarters.quarter_start', 'quarters.quarter_end',
+                                'month_offsets.month_offset') }}
 
     from calendars
     inner join quarters

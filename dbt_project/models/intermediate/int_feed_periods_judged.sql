@@ -77,12 +77,8 @@ periods as (
         calendars_spanned.last_period_start,
         calendars_spanned.suspended_since,
         quarters.fiscal_quarter,
-        {{ add_months('quarters.quarter_start', 'month_offsets.month_offset') }} as period_start,
-        case
-            when calendars_spanned.cadence = 'monthly'
-                then {{ add_days(add_months('quarters.quarter_start', 'month_offsets.month_offset + 1'), -1) }}
-            else quarters.quarter_end
-        end as period_end
+        {{ feed_period_bounds('calendars_spanned.cadence', 'quarters.quarter_start', 'quarters.quarter_end',
+                                'month_offsets.month_offset') }}
 
     from calendars_spanned
     inner join quarters
