@@ -106,8 +106,11 @@ def write_dbt_docs(settings: Settings, folder: Path) -> list[Path]:
 
 def write_analyst_exports(settings: Settings, docs: bool = True) -> dict[str, Path]:
     """Marts as Parquet and CSV under ``exports/marts/``, dbt docs under ``exports/docs/``."""
+    from exports.publish import reader_path
+
     marts = settings.exports / "marts"
-    written = {f"marts/{p.name}": p for p in write_mart_exports(settings.warehouse, marts)}
+    written = {f"marts/{p.name}": p for p in write_mart_exports(reader_path(settings.home),
+                                                                 marts)}
     if docs:
         written.update({f"docs/{p.name}": p for p in
                         write_dbt_docs(settings, settings.exports / "docs")})

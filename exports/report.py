@@ -220,12 +220,14 @@ def write_quarter_outputs(settings: Settings, quarter: str, public: bool = False
     """Everything ``csp report`` writes: the report(s), the board pack, the analyst exports."""
     from exports.analyst import write_analyst_exports
     from exports.board_pack import write_board_pack
+    from exports.publish import reader_path
 
     # A name only when configured (else the warehouse's dim_area names the partnership).
     name = settings.la_name if settings.la_name != settings.la_code else None
-    data = read_report_data(settings.warehouse, quarter, la_code=settings.la_code, la_name=name)
-    written = write_report(settings.warehouse, settings.exports, quarter, public=public,
-                           data=data)
+    # Readers use the published copy (exports/publish.py), never the file a build writes.
+    warehouse = reader_path(settings.home)
+    data = read_report_data(warehouse, quarter, la_code=settings.la_code, la_name=name)
+    written = write_report(warehouse, settings.exports, quarter, public=public, data=data)
     written["board_pack"] = write_board_pack(data, settings.exports)
     if analyst:
         written.update(write_analyst_exports(settings))

@@ -339,14 +339,24 @@ def _parts(rows: list[dict], code: str, year: str) -> tuple[float | None, float 
 
 def _feed_lines(con: duckdb.DuckDBPyConnection, la_code: str,
                 indicators: list[Indicator]) -> list[FeedLine]:
-    status = {r["feed"]: r for r in _records(
-        con, "select * from main.fct_feed_status where la_code = ?", [la_code])}
-    feeds = {r["feed"]: r for r in _records(con, "select * from main.dim_feed")}
-    names = list(dict.fromkeys([*feeds, *(i.feed for i in indicators)]))
+    """One line per feed calendar row (``feed`` or ``feed:partner``), in the warehouse's order.
+
+    A feed some indicator needs but with no calendar row yet (never configured nor
+    delivered) gets a line too, 'not started'.
+    """
+    status = {r["feed_key"]: r for r in _records(
+        con, "select * from main.fct_feed_status where la_code = ? order by feed_key", [la_code])}
+    dims = {r["feed_key"]: r for r in _records(
+        con, "select * from main.dim_feed order by feed_key")}
+    keys = list(dict.fromkeys([*status, *dims]))
+    keys += [f for f in dict.fromkeys(i.feed for i in indicators)
+             if not any(k.split(":")[0] == f for k in keys)]
     lines = []
-    for name in names:
-        st, dim = status.get(name, {}), feeds.get(name, {})
-        mine = [i for i in indicators if i.feed == name]
+    for key in keys:
+        st, dim = status.get(key, {}), dims.get(key, {})
+        feed, _, partner_key = key.partition(":")
+        mine = [i for i in indicators if i.feed == feed
+                and (not partner_key or i.owner == partner_key)]
         statuses = sorted({i.status for i in mine}, key=lambda s: STATUSES.index(s)
                           if s in STATUSES else 99)
         # The feed's worst status in the quarter speaks for it.
@@ -354,8 +364,7 @@ def _feed_lines(con: duckdb.DuckDBPyConnection, la_code: str,
         note = next((i.row.get("status_note") for i in mine
                      if i.status == worst and i.row.get("status_note")), None)
         lines.append(FeedLine(
-            feed=name, partner=st.get("partner") or dim.get("partner") or
-            next((i.owner for i in mine if i.owner), None),
+            feed=key, partner=st.get("partner") or dim.get("partner") or partner_key or None,
             cadence=st.get("cadence") or dim.get("cadence"),
             state=st.get("state") or "not started",
             last_period=st.get("last_period"), next_period=st.get("next_period"),

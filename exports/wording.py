@@ -117,6 +117,10 @@ def _target_clause(indicator: Indicator, value: Any) -> str | None:
     if indicator.target is None or value is None or is_suppressed(value):
         return None
     rag = indicator.row.get("rag_status")
+    if indicator.public:
+        # Rounded figures can sit on the other side of the target from the real ones.
+        return (f"against a target of {number(indicator.target, indicator.unit)} "
+                f"({rag or NOT_RATED}, rated on the unrounded figures)")
     gap = float(value) - float(indicator.target)
     unit_word = "" if indicator.unit == "count" else " percentage points"
     if rag == "Green":
