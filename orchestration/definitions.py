@@ -11,7 +11,8 @@ Everything that opens the DuckDB file is in the concurrency pool ``warehouse``, 
 
 import json
 import os
-from datetime import timedelta
+from datetime import date, timedelta
+from pathlib import Path
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -21,7 +22,7 @@ from dagster_dbt import DagsterDbtTranslator, DbtCliResource, dbt_assets
 
 from exports.indicators import write_indicator_exports
 from exports.publish import publish_warehouse
-from ingest.contracts import FeedContract, all_contracts
+from ingest.contracts import FeedContract, all_contracts, parse_quarter_label, quarter_label
 from ingest.landing import ingest_feed, is_archived, landed_files, sha256_of, summarise
 from ingest.pseudonymise import load_pseudonymiser
 from ingest.warehouse import connect, ensure_raw_schema, write_configuration
@@ -372,9 +373,62 @@ def alert_on_run_failure(context: dg.RunFailureSensorContext) -> None:
     error = context.failure_event.message or "run failed"
     notify_run_failure(settings, context.dagster_run.run_id, context.dagster_run.job_name, error)
 
+# Financial-year quarters (DESIGN.md pinned fact): 2014-07-01 is 2014/15 Q2.
+QUARTERS = dg.TimeWindowPartitionsDefinition(
+    start="2012-04-01", cron_schedule="0 0 1 1,4,7,10 *", fmt="%Y-%m-%d",
+    timezone="Europe/London",
+)
+
+
+@dg.asset(
+    key=["exports", "quarterly_report"],
+    deps=[published_warehouse.key],
+    partitions_def=QUARTERS,
+    group_name="exports",
+    kinds={"html", "xlsx", "parquet"},
+    pool=POOL,
+    description="The quarter's report (and public version), board pack and analyst exports.",
+)
+def quarterly_report(context: dg.AssetExecutionContext, csp: CspResource) -> dg.MaterializeResult:
+    """The report of the partition's quarter, from the published warehouse."""
+    from exports.report import write_quarter_outputs
+
+    quarter = quarter_label(date.fromisoformat(context.partition_key))
+    written = write_quarter_outputs(csp.settings(), quarter, public=True)
+    return dg.MaterializeResult(metadata={"quarter": quarter, **{
+        name: str(path) for name, path in written.items() if isinstance(path, Path)}})
+
+
+report_job = dg.define_asset_job("quarterly_report_job", selection=[quarterly_report],
+                                 partitions_def=QUARTERS)
+
+
+def working_day_of_month(day: date) -> int:
+    """1 for the month's first weekday, 2 for the second... (bank holidays not counted out)."""
+    return sum(1 for d in range(1, day.day + 1) if date(day.year, day.month, d).weekday() < 5)
+
+
+@dg.schedule(
+    job=report_job,
+    # Weekdays early in the month after each quarter: the function picks the fifth.
+    cron_schedule="0 8 1-10 1,4,7,10 1-5",
+    execution_timezone="Europe/London",
+    default_status=dg.DefaultScheduleStatus.RUNNING,
+    description="The quarter's report on the fifth working day after it ends.",
+)
+def quarterly_report_schedule(context: dg.ScheduleEvaluationContext):
+    """Report the quarter just ended, on the fifth working day of the next month."""
+    day = context.scheduled_execution_time.date()
+    if working_day_of_month(day) != 5:
+        return dg.SkipReason(f"{day} is not the fifth working day of the month")
+    ended = parse_quarter_label(quarter_label(day.replace(day=1) - timedelta(days=1)))
+    return dg.RunRequest(run_key=f"report:{ended.start:%Y-%m-%d}",
+                         partition_key=ended.start.strftime("%Y-%m-%d"))
+
+
 build_job = dg.define_asset_job(
     "csp_build",
-    selection=dg.AssetSelection.all(),
+    selection=dg.AssetSelection.assets(*ALL_ASSETS),
     description="Ingest what is waiting in landing, rebuild the warehouse and the exports.",
 )
 
@@ -427,10 +481,10 @@ def landing_sensor(context: dg.SensorEvaluationContext, csp: CspResource) -> dg.
 
 
 defs = dg.Definitions(
-    assets=ALL_ASSETS,
+    assets=[*ALL_ASSETS, quarterly_report],
     asset_checks=DELIVERY_CHECKS,
-    jobs=[build_job, monitor_job],
-    schedules=[morning_monitor],
+    jobs=[build_job, monitor_job, report_job],
+    schedules=[morning_monitor, quarterly_report_schedule],
     sensors=[landing_sensor, alert_on_run_failure],
     resources={
         "csp": CspResource(),

@@ -146,3 +146,19 @@ def test_morning_schedule_runs_the_monitor_for_its_own_day(home: Path) -> None:
     assert result.success
     # July arrived; as of 16 September, August (due 15 September) is overdue.
     assert hook.titles == ["[E08000031] police_crime is late: 2014-08 overdue"]
+
+
+@pytest.mark.parametrize("day, partition", [
+    (date(2014, 10, 6), None),  # the fourth working day of October 2014
+    (date(2014, 10, 7), "2014-07-01"),  # the fifth: report 2014/15 Q2
+    (date(2015, 1, 7), "2014-10-01"),  # Thursday 1st .. Wednesday 7th: 2014/15 Q3
+])
+def test_quarterly_report_runs_on_the_fifth_working_day(day: date, partition: str | None) -> None:
+    from orchestration.definitions import quarterly_report_schedule
+
+    when = datetime(day.year, day.month, day.day, 8, tzinfo=ZoneInfo("Europe/London"))
+    result = quarterly_report_schedule(dg.build_schedule_context(scheduled_execution_time=when))
+    if partition is None:
+        assert isinstance(result, dg.SkipReason)
+    else:
+        assert result.partition_key == partition

@@ -299,3 +299,22 @@ def test_not_expected_note() -> None:
     assert headline(indicator, QUARTER) == data_note(indicator) == (
         "Data not available: no data is expected for this quarter "
         "(partner_returns has never delivered).")
+
+
+def test_dagster_materialises_a_quarter_partition_of_the_report(report_home: Path) -> None:
+    import dagster as dg
+
+    from orchestration.definitions import CspResource, quarterly_report
+
+    report = report_home / "exports" / "report-2014-15-Q2.html"
+    before = report.stat().st_mtime_ns
+    result = dg.materialize(
+        [quarterly_report], partition_key="2014-07-01",
+        resources={"csp": CspResource(home=str(report_home), as_of="2014-12-04",
+                                      la_code="E08000031")},
+    )
+    assert result.success
+    [event] = result.get_asset_materialization_events()
+    assert event.materialization.metadata["quarter"].value == "2014/15 Q2"
+    assert report.stat().st_mtime_ns > before
+    assert (report_home / "exports" / "report-2014-15-Q2-public.html").exists()
