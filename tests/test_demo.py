@@ -71,3 +71,20 @@ def test_demo_refuses_a_folder_that_is_not_a_demo_home(tmp_path: Path) -> None:
     with pytest.raises(SystemExit):
         main(["demo", "--home", str(tmp_path)])
     assert (tmp_path / "precious.txt").exists()
+
+
+def test_no_key_material_in_the_repository_or_the_warehouse(demo_home: Path) -> None:
+    import subprocess
+
+    key = (demo_home / "keys" / "pseudonymisation.key").read_text().strip()
+    assert len(key) >= 32
+    needles = [key.encode(), key.upper().encode()]
+    places = [demo_home / "warehouse.duckdb", demo_home / "published" / "warehouse.duckdb",
+              *sorted((demo_home / "exports").rglob("*.*"))]
+    repo = Path(__file__).resolve().parents[1]
+    tracked = subprocess.run(["git", "ls-files"], cwd=repo, capture_output=True, text=True,
+                             check=True).stdout.split()
+    places += [repo / name for name in tracked]
+    assert not [name for name in tracked if name.endswith(".key")]
+    leaks = [str(p) for p in places if p.is_file() and any(n in p.read_bytes() for n in needles)]
+    assert leaks == []
