@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 HOME_DIR ?= $(CURDIR)/demo-home
 
-.PHONY: install run test test-slow dev clean
+.PHONY: install system-deps run test test-slow dev clean
 
 install: $(STAMP)
 
@@ -20,7 +20,11 @@ $(STAMP): requirements.lock pyproject.toml
 run: install
 	$(BIN)/csp demo --home $(HOME_DIR)
 
-test: install
+# Chromium and PostgreSQL, for the tests that use them for real (installed when missing).
+system-deps:
+	bash .ci/system-deps.sh
+
+test: install system-deps
 	$(BIN)/python -m pytest -q
 
 test-slow: install

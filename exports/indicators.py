@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import duckdb
 
@@ -68,10 +69,51 @@ def indicators_query(con: duckdb.DuckDBPyConnection, csv_text: bool) -> str:
             "order by indicator_code, quarter_start")
 
 
-def write_indicator_exports(warehouse: Path, exports: Path) -> dict[str, Path]:
-    """indicators.csv, indicators.parquet and feed_deliveries.csv from the built warehouse."""
+# Postgres types as DuckDB holds the same mart columns, so the rendering below is shared.
+DUCKDB_TYPES = {"double precision": "double", "real": "double", "numeric": "double",
+                "integer": "integer", "smallint": "integer", "bigint": "bigint",
+                "boolean": "boolean", "date": "date",
+                "timestamp without time zone": "timestamp"}
+EXPORTED_MARTS = ("fct_indicator_quarter", "fct_feed_delivery")
+
+
+def marts_from_postgres(target: Any) -> duckdb.DuckDBPyConnection:
+    """An in-memory DuckDB holding the exported marts read from Postgres (psycopg2).
+
+    The CSV is then written by the same SQL as on DuckDB, so both targets give the same bytes.
+    """
+    from ingest.warehouse import connect_postgres
+
+    con = duckdb.connect()
+    with connect_postgres(target, read_only=True) as pg:
+        for table in EXPORTED_MARTS:
+            columns = pg.execute(
+                "select column_name, data_type from information_schema.columns "
+                "where table_schema = 'marts' and table_name = ? order by ordinal_position",
+                [table]).fetchall()
+            if not columns:
+                raise RuntimeError(f"marts.{table} is missing from the Postgres warehouse")
+            definition = ", ".join(f'"{name}" {DUCKDB_TYPES.get(kind, "varchar")}'
+                                   for name, kind in columns)
+            con.execute(f"create table main.{table} ({definition})")
+            rows = pg.execute(f"select * from marts.{table}").fetchall()
+            if rows:
+                marks = ", ".join("?" for _ in columns)
+                con.executemany(f"insert into main.{table} values ({marks})",
+                                [list(row) for row in rows])
+    return con
+
+
+def write_indicator_exports(warehouse: Any, exports: Path) -> dict[str, Path]:
+    """indicators.csv, indicators.parquet and feed_deliveries.csv from the built warehouse.
+
+    ``warehouse`` is the DuckDB file, or a ``PostgresTarget`` (then the marts are read with
+    psycopg2 and rendered by the same SQL, in memory).
+    """
     written: dict[str, Path] = {}
-    with duckdb.connect(str(warehouse), read_only=True) as con:
+    opened = (duckdb.connect(str(warehouse), read_only=True) if isinstance(warehouse, Path)
+              else marts_from_postgres(warehouse))
+    with opened as con:
         for name, fmt in (("indicators.csv", "csv"), ("indicators.parquet", "parquet")):
             _copy_query_to(con, indicators_query(con, csv_text=fmt == "csv"), exports / name, fmt)
             written[name] = exports / name

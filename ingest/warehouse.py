@@ -6,11 +6,13 @@ with its manifest row, so a crash leaves it absent, never half there.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import pyarrow as pa
@@ -65,8 +67,16 @@ def raw_table_ddl(table: Table) -> str:
 
 
 @contextmanager
-def connect(path: Path, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
-    """A short-lived connection: DuckDB allows one writer, so never hold one open for long."""
+def connect(path: "Path | PostgresTarget", read_only: bool = False) -> Iterator[Any]:
+    """A short-lived connection: DuckDB allows one writer, so never hold one open for long.
+
+    ``path`` is the DuckDB file, or a ``PostgresTarget`` for the Postgres warehouse (then the
+    connection is a ``PostgresConnection`` with the same ``execute`` as DuckDB's).
+    """
+    if isinstance(path, PostgresTarget):
+        with connect_postgres(path, read_only=read_only) as pg:
+            yield pg
+        return
     path.parent.mkdir(parents=True, exist_ok=True)
     con = duckdb.connect(str(path), read_only=read_only)
     try:
@@ -77,6 +87,9 @@ def connect(path: Path, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConn
 
 def ensure_raw_schema(con: duckdb.DuckDBPyConnection) -> None:
     """Create the raw schema, manifest, configuration and every feed table if missing."""
+    if isinstance(con, PostgresConnection):
+        _ensure_raw_schema_postgres(con)
+        return
     con.execute("create schema if not exists raw")
     con.execute(DELIVERIES_DDL)
     for ddl in CONFIG_DDL:
@@ -158,7 +171,12 @@ def load_delivery(
     An earlier delivery for the same period is marked superseded in the same transaction; its
     rows stay in the raw table (history), and staging reads only current deliveries.
     """
-    con.execute("begin transaction")
+    if isinstance(con, PostgresConnection):
+        # Concurrent loaders must not take the same delivery id (max + 1).
+        con.execute("begin transaction")
+        con.execute("lock table raw.deliveries in share row exclusive mode")
+    else:
+        con.execute("begin transaction")
     try:
         row_count = sum(t.num_rows for t in tables.values())
         delivery_id = _insert_manifest_row(con, record, row_count, "loaded")
@@ -173,6 +191,9 @@ def load_delivery(
         )
         for table in contract.tables:
             batch = tables[table.name]
+            if isinstance(con, PostgresConnection):
+                con.copy_rows(f"raw.{table.name}", delivery_id, batch)
+                continue
             con.register("delivery_batch", batch)
             names = ", ".join(["delivery_id"] + batch.column_names)
             con.execute(
@@ -227,6 +248,137 @@ def write_configuration(
                 for e in calendar
             ],
         )
+        con.execute("commit")
+    except BaseException:
+        con.execute("rollback")
+        raise
+
+
+# --- Postgres ------------------------------------------------------------------------------
+# The same raw layer on PostgreSQL (CSP_TARGET=postgres): the same tables, manifest and
+# one-transaction-per-delivery rule; rows go in with COPY ... FROM STDIN.
+
+POSTGRES_TYPES = {"double": "double precision"}
+
+
+@dataclass(frozen=True)
+class PostgresTarget:
+    """Where the Postgres warehouse is: a libpq DSN ('' means the PG* variables) and the role
+    to act as (``set role``), e.g. csp_loader for the ingest."""
+
+    dsn: str = ""
+    role: str | None = None
+
+    def parameters(self) -> dict[str, str]:
+        """host, port, user, password, dbname: from the DSN, else the libpq variables."""
+        import os
+
+        from psycopg2.extensions import parse_dsn
+
+        parsed = parse_dsn(self.dsn) if self.dsn else {}
+        fallback = {"host": "PGHOST", "port": "PGPORT", "user": "PGUSER",
+                    "password": "PGPASSWORD", "dbname": "PGDATABASE"}
+        return {key: str(parsed.get(key) or os.environ.get(variable, ""))
+                for key, variable in fallback.items()}
+
+    def with_role(self, role: str | None) -> "PostgresTarget":
+        """The same server, acting as another role."""
+        return PostgresTarget(self.dsn, role)
+
+
+class PostgresConnection:
+    """A psycopg2 connection in autocommit mode with DuckDB's ``execute`` (``?`` parameters),
+    so the raw-layer functions above run unchanged: ``begin``/``commit`` are explicit."""
+
+    def __init__(self, raw: Any) -> None:
+        self.raw = raw
+
+    @staticmethod
+    def _sql(sql: str, parameters: Sequence[Any] | None) -> str:
+        return sql if parameters is None else sql.replace("%", "%%").replace("?", "%s")
+
+    def execute(self, sql: str, parameters: Sequence[Any] | None = None) -> Any:
+        cursor = self.raw.cursor()
+        cursor.execute(self._sql(sql, parameters), parameters)
+        return cursor
+
+    def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        with self.raw.cursor() as cursor:
+            cursor.executemany(self._sql(sql, ()), rows)
+
+    def copy_rows(self, table: str, delivery_id: int, batch: pa.Table) -> None:
+        """COPY a delivery's rows (tagged with its id) into a raw table, as CSV."""
+        import io
+
+        import pyarrow.compute as pc
+        import pyarrow.csv as pacsv
+
+        tagged = batch.add_column(0, "delivery_id",
+                                  pa.array([delivery_id] * batch.num_rows, pa.int32()))
+        # Every value quoted, null an empty unquoted field: COPY's CSV reads back null as null,
+        # '' as '' and never takes a value for its end-of-data marker.
+        for index, field in enumerate(tagged.schema):
+            if pa.types.is_timestamp(field.type):
+                tagged = tagged.set_column(index, field.name, pc.cast(
+                    tagged.column(index), pa.timestamp("us")))
+        buffer = io.BytesIO()
+        pacsv.write_csv(tagged, buffer, pacsv.WriteOptions(include_header=False,
+                                                           quoting_style="all_valid"))
+        buffer.seek(0)
+        names = ", ".join(tagged.column_names)
+        with self.raw.cursor() as cursor:
+            cursor.copy_expert(f"copy {table} ({names}) from stdin with (format csv)", buffer)
+
+    def close(self) -> None:
+        self.raw.close()
+
+
+@contextmanager
+def connect_postgres(target: PostgresTarget, read_only: bool = False) -> Iterator[
+    PostgresConnection
+]:
+    """A short-lived autocommit connection to the Postgres warehouse, as ``target.role``."""
+    import psycopg2
+
+    raw = psycopg2.connect(target.dsn)
+    raw.autocommit = True
+    con = PostgresConnection(raw)
+    try:
+        if target.role:
+            try:
+                con.execute(f'set role "{target.role}"')
+            except psycopg2.Error as error:
+                raise RuntimeError(
+                    f"cannot act as role {target.role} on Postgres ({str(error).strip()}): "
+                    "run `csp db init` once as the database owner") from error
+        if read_only:
+            con.execute("set default_transaction_read_only = on")
+        yield con
+    finally:
+        con.close()
+
+
+def postgres_ddl(ddl: str) -> str:
+    """A raw-layer CREATE TABLE in Postgres' spelling of the types."""
+    for duck, pg in POSTGRES_TYPES.items():
+        ddl = re.sub(rf"\b{duck}\b", pg, ddl)
+    return ddl
+
+
+def _ensure_raw_schema_postgres(con: PostgresConnection) -> None:
+    exists = con.execute(
+        "select 1 from information_schema.schemata where schema_name = 'raw'").fetchone()
+    if not exists:  # `csp db init` creates it, owned by csp_loader
+        con.execute("create schema if not exists raw")
+    statements = [DELIVERIES_DDL, *CONFIG_DDL]
+    for contract in all_contracts().values():
+        statements += [raw_table_ddl(table) for table in contract.tables]
+    con.execute("begin transaction")
+    try:
+        # Two loaders creating the same table at once would collide on pg_type: one at a time.
+        con.execute("select pg_advisory_xact_lock(hashtext('csp raw schema'))")
+        for ddl in statements:
+            con.execute(postgres_ddl(ddl))
         con.execute("commit")
     except BaseException:
         con.execute("rollback")

@@ -267,6 +267,10 @@ def build_parser() -> argparse.ArgumentParser:
     demo = commands.add_parser("demo", help="build the Wolverhampton 2014 demonstration")
     demo.add_argument("--home", default="demo-home", help="folder for the demo (default ./demo-home)")
     demo.set_defaults(handler=command_demo)
+
+    from orchestration.db import add_db_commands  # csp db init (Postgres roles and schemas)
+
+    add_db_commands(commands)
     return parser
 
 

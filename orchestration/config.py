@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from ingest.contracts import all_contracts
-from ingest.warehouse import CalendarEntry
+from ingest.warehouse import CalendarEntry, PostgresTarget
 
 CONFIG_FILE = "csp.toml"
 
@@ -50,6 +50,25 @@ class Settings:
     alert_urls: tuple[str, ...] = ()
     stable_seconds: float = 2.0
     raw: dict[str, Any] = field(default_factory=dict, compare=False)
+    # "duckdb" (the file under home) or "postgres" (CSP_PG_DSN, else the libpq PG* variables).
+    target: str = "duckdb"
+    pg_dsn: str = ""
+    # Roles the ingest and dbt act as on Postgres (`csp db init` creates them); "" = the
+    # DSN's own user.
+    pg_loader_role: str = "csp_loader"
+    pg_transformer_role: str = "csp_transformer"
+
+    @property
+    def postgres(self) -> PostgresTarget:
+        """The Postgres warehouse, as the DSN's own user."""
+        return PostgresTarget(self.pg_dsn)
+
+    @property
+    def warehouse_target(self) -> "Path | PostgresTarget":
+        """Where the raw layer is written: the DuckDB file, or Postgres as the loader role."""
+        if self.target == "postgres":
+            return self.postgres.with_role(self.pg_loader_role or None)
+        return self.warehouse
 
     @property
     def landing(self) -> Path:
@@ -181,7 +200,15 @@ def load_settings(
     )
     stable = os.environ.get("CSP_STABLE_SECONDS") or config.get("landing", {}).get(
         "stable_seconds", 2)
+    target = (os.environ.get("CSP_TARGET") or config.get("warehouse", {}).get("target")
+              or "duckdb").strip().lower()
+    if target not in ("duckdb", "postgres"):
+        raise ConfigError(f"CSP_TARGET must be duckdb or postgres, not {target!r}")
     return Settings(
+        target=target,
+        pg_dsn=os.environ.get("CSP_PG_DSN", ""),
+        pg_loader_role=os.environ.get("CSP_PG_LOADER_ROLE", "csp_loader"),
+        pg_transformer_role=os.environ.get("CSP_PG_TRANSFORMER_ROLE", "csp_transformer"),
         stable_seconds=float(stable),
         home=home_path,
         as_of=parse_date(as_of_value, "--as-of / CSP_AS_OF"),

@@ -17,6 +17,8 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from dagster_dbt import DbtCliResource
 
+    from ingest.warehouse import PostgresTarget
+
 DBT_PROJECT_DIR = Path(__file__).resolve().parents[1] / "dbt_project"
 MANIFEST_PATH = DBT_PROJECT_DIR / "target" / "manifest.json"
 # The dbt installed beside this Python, whether or not the venv is on PATH.
@@ -35,14 +37,30 @@ def dbt_build_args(as_of: date, la_code: str) -> list[str]:
     return ["build", "--vars", dbt_vars(as_of, la_code)]
 
 
-def dbt_environment(warehouse: Path, log_path: Path, target: str = "duckdb") -> dict[str, str]:
-    """Environment variables the dbt profile reads (the same ones the ingest uses)."""
-    return {
+def dbt_environment(warehouse: Path, log_path: Path, target: str = "duckdb",
+                    postgres: "PostgresTarget | None" = None) -> dict[str, str]:
+    """Environment variables the dbt profile reads (the same ones the ingest uses).
+
+    On Postgres the connection comes from ``postgres`` (its DSN, else the libpq PG*
+    variables), and dbt acts as its role (csp_transformer).
+    """
+    env = {
         "CSP_WAREHOUSE_PATH": str(warehouse),
         "CSP_TARGET": target,
         "DBT_LOG_PATH": str(log_path),
         "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
     }
+    if target == "postgres" and postgres is not None:
+        parameters = postgres.parameters()
+        env.update({
+            "CSP_PG_HOST": parameters["host"] or "localhost",
+            "CSP_PG_PORT": parameters["port"] or "5432",
+            "CSP_PG_USER": parameters["user"] or os.environ.get("USER", "postgres"),
+            "CSP_PG_PASSWORD": parameters["password"],
+            "CSP_PG_DBNAME": parameters["dbname"] or "csp",
+            "CSP_PG_ROLE": postgres.role or "",
+        })
+    return env
 
 
 def _newest_project_file() -> float:

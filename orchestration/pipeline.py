@@ -156,7 +156,7 @@ def run_ingest(settings: Settings) -> list[Outcome]:
     outcomes: list[Outcome] = []
     with home_lock(settings.home):
         for feed in all_contracts():
-            outcomes += ingest_feed(feed, home=settings.home, warehouse=settings.warehouse,
+            outcomes += ingest_feed(feed, home=settings.home, warehouse=settings.warehouse_target,
                                     pseudonymiser=pseudonymiser, la_code=settings.la_code,
                                     min_age_seconds=settings.stable_seconds)
     return outcomes
