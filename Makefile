@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 HOME_DIR ?= $(CURDIR)/demo-home
 
-.PHONY: install system-deps run test test-slow dev clean
+.PHONY: install system-deps pg-up run test test-postgres test-slow dev clean
 
 install: $(STAMP)
 
@@ -26,6 +26,13 @@ system-deps:
 
 test: install system-deps
 	$(BIN)/python -m pytest -q
+
+# A throwaway PostgreSQL on 127.0.0.1 for trying the Postgres target: eval "$$(make -s pg-up)"
+pg-up: system-deps
+	@bash .ci/postgres.sh
+
+test-postgres: install system-deps
+	$(BIN)/python -m pytest -q tests/postgres
 
 test-slow: install
 	$(BIN)/python -m pytest -q -m slow

@@ -352,7 +352,9 @@ def test_demo_inventory(demo: tuple[Path, GroundTruth]) -> None:
     assert sorted(p.name for p in (landing / "moj_reoffending").iterdir()) == [
         f"moj_reoffending_{m}.csv" for m in
         ("2012-06", "2012-09", "2012-12", "2013-03", "2013-06", "2013-09", "2013-12")]
-    assert set(truth.files) == set(FEEDS)
+    assert set(truth.files) == set(FEEDS) | {"partner_returns"}
+    # Five partners' returns for 2012/13 Q1 to 2014/15 Q2.
+    assert len(list((landing / "partner_returns").iterdir())) == 5 * 10
     # Realistic volumes for a city of about 250,000 people.
     assert 1500 <= truth.data_rows["police_crime"] / 31 <= 1900
     assert 80 <= truth.data_rows["rny_treatment"] / 31 <= 120
