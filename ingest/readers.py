@@ -733,7 +733,7 @@ def _catalogue_problems(
          f"unit = 'percent' and {den} > 0 and abs({val} - 100 * {num} / {den}) > 0.1",
          "'Value' must equal 100 × Numerator / Denominator (to within 0.1)"),
         ("count_with_parts",
-         f"unit = 'count' and (numerator is not null or denominator is not null)",
+         "unit = 'count' and (numerator is not null or denominator is not null)",
          "counts give 'Value' only: leave Numerator and Denominator blank"),
         ("integer", f"unit = 'count' and {val} <> round({val})",
          "counts must be whole numbers"),

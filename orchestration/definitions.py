@@ -14,7 +14,6 @@ import os
 from datetime import date, timedelta
 from pathlib import Path
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import dagster as dg

@@ -8,7 +8,6 @@ import sys
 from pathlib import Path
 
 import duckdb
-import pytest
 
 from exports.publish import published_path
 from orchestration.cli import main
