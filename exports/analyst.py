@@ -47,7 +47,7 @@ def escaped_select(con: duckdb.DuckDBPyConnection, table: str) -> str:
         quoted = '"' + name.replace('"', '""') + '"'
         expressions.append(f"{escape_sql(name)} as {quoted}" if data_type in TEXT_TYPES
                            else quoted)
-    return f'select {", ".join(expressions)} from main."{table}"'
+    return f'select {", ".join(expressions)} from main."{table}" order by all'
 
 
 def _copy(con: duckdb.DuckDBPyConnection, query: str, target: Path, options: str) -> None:
@@ -56,16 +56,23 @@ def _copy(con: duckdb.DuckDBPyConnection, query: str, target: Path, options: str
     partial.replace(target)
 
 
-def write_mart_exports(warehouse: Path, folder: Path) -> list[Path]:
-    """Every mart as ``<table>.parquet`` and ``<table>.csv`` under ``folder``."""
+def write_mart_exports(warehouse: Path | duckdb.DuckDBPyConnection, folder: Path) -> list[Path]:
+    """Every mart as ``<table>.parquet`` and ``<table>.csv`` under ``folder``.
+
+    ``warehouse`` is a DuckDB file or an open connection (``exports.marts.open_marts``).
+    """
+    if isinstance(warehouse, Path):
+        with duckdb.connect(str(warehouse), read_only=True) as con:
+            return write_mart_exports(con, folder)
+    con = warehouse
     folder.mkdir(parents=True, exist_ok=True)
     written = []
-    with duckdb.connect(str(warehouse), read_only=True) as con:
-        for table in mart_tables(con):
-            parquet, csv = folder / f"{table}.parquet", folder / f"{table}.csv"
-            _copy(con, f'select * from main."{table}"', parquet, "(format parquet)")
-            _copy(con, escaped_select(con, table), csv, "(format csv, header true)")
-            written += [parquet, csv]
+    for table in mart_tables(con):
+        parquet, csv = folder / f"{table}.parquet", folder / f"{table}.csv"
+        # Ordered, so the same marts give the same files whichever target they were read from.
+        _copy(con, f'select * from main."{table}" order by all', parquet, "(format parquet)")
+        _copy(con, escaped_select(con, table), csv, "(format csv, header true)")
+        written += [parquet, csv]
     return written
 
 
@@ -87,10 +94,10 @@ def write_dbt_docs(settings: Settings, folder: Path) -> list[Path]:
     only the site's files are copied out. The caller holds the home lock: dbt opens the
     warehouse, and DuckDB allows one writer.
     """
-    from orchestration.dbt import dbt_environment
+    from orchestration.dbt import settings_dbt_environment
 
     work = settings.home / "dbt" / "docs-target"
-    env = {**os.environ, **dbt_environment(settings.warehouse, settings.dbt_logs)}
+    env = {**os.environ, **settings_dbt_environment(settings)}
     result = subprocess.run(dbt_docs_args(settings, work), env=env, capture_output=True,
                             text=True, check=False)
     if result.returncode != 0:
@@ -104,13 +111,14 @@ def write_dbt_docs(settings: Settings, folder: Path) -> list[Path]:
     return written
 
 
-def write_analyst_exports(settings: Settings, docs: bool = True) -> dict[str, Path]:
-    """Marts as Parquet and CSV under ``exports/marts/``, dbt docs under ``exports/docs/``."""
-    from exports.publish import reader_path
+def write_analyst_exports(settings: Settings, marts: duckdb.DuckDBPyConnection,
+                          docs: bool = True) -> dict[str, Path]:
+    """Marts as Parquet and CSV under ``exports/marts/``, dbt docs under ``exports/docs/``.
 
-    marts = settings.exports / "marts"
-    written = {f"marts/{p.name}": p for p in write_mart_exports(reader_path(settings.home),
-                                                                 marts)}
+    ``marts`` is what readers see (``exports.marts.open_marts``).
+    """
+    written = {f"marts/{p.name}": p for p in write_mart_exports(marts,
+                                                                 settings.exports / "marts")}
     if docs:
         written.update({f"docs/{p.name}": p for p in
                         write_dbt_docs(settings, settings.exports / "docs")})

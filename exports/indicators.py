@@ -7,6 +7,8 @@ from typing import Any
 
 import duckdb
 
+from exports.marts import marts_from_postgres
+
 # The columns of the contract first, in this order; the rest of the mart follows.
 CONTRACT_COLUMNS = [
     "indicator_code", "fiscal_quarter", "data_status", "value", "numerator", "denominator",
@@ -69,39 +71,7 @@ def indicators_query(con: duckdb.DuckDBPyConnection, csv_text: bool) -> str:
             "order by indicator_code, quarter_start")
 
 
-# Postgres types as DuckDB holds the same mart columns, so the rendering below is shared.
-DUCKDB_TYPES = {"double precision": "double", "real": "double", "numeric": "double",
-                "integer": "integer", "smallint": "integer", "bigint": "bigint",
-                "boolean": "boolean", "date": "date",
-                "timestamp without time zone": "timestamp"}
 EXPORTED_MARTS = ("fct_indicator_quarter", "fct_feed_delivery")
-
-
-def marts_from_postgres(target: Any) -> duckdb.DuckDBPyConnection:
-    """An in-memory DuckDB holding the exported marts read from Postgres (psycopg2).
-
-    The CSV is then written by the same SQL as on DuckDB, so both targets give the same bytes.
-    """
-    from ingest.warehouse import connect_postgres
-
-    con = duckdb.connect()
-    with connect_postgres(target, read_only=True) as pg:
-        for table in EXPORTED_MARTS:
-            columns = pg.execute(
-                "select column_name, data_type from information_schema.columns "
-                "where table_schema = 'marts' and table_name = ? order by ordinal_position",
-                [table]).fetchall()
-            if not columns:
-                raise RuntimeError(f"marts.{table} is missing from the Postgres warehouse")
-            definition = ", ".join(f'"{name}" {DUCKDB_TYPES.get(kind, "varchar")}'
-                                   for name, kind in columns)
-            con.execute(f"create table main.{table} ({definition})")
-            rows = pg.execute(f"select * from marts.{table}").fetchall()
-            if rows:
-                marks = ", ".join("?" for _ in columns)
-                con.executemany(f"insert into main.{table} values ({marks})",
-                                [list(row) for row in rows])
-    return con
 
 
 def write_indicator_exports(warehouse: Any, exports: Path) -> dict[str, Path]:
@@ -112,7 +82,7 @@ def write_indicator_exports(warehouse: Any, exports: Path) -> dict[str, Path]:
     """
     written: dict[str, Path] = {}
     opened = (duckdb.connect(str(warehouse), read_only=True) if isinstance(warehouse, Path)
-              else marts_from_postgres(warehouse))
+              else marts_from_postgres(warehouse, EXPORTED_MARTS))
     with opened as con:
         for name, fmt in (("indicators.csv", "csv"), ("indicators.parquet", "parquet")):
             _copy_query_to(con, indicators_query(con, csv_text=fmt == "csv"), exports / name, fmt)

@@ -39,6 +39,8 @@ from exports.wording import (
 )
 
 if TYPE_CHECKING:
+    import duckdb
+
     from orchestration.config import Settings
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
@@ -199,8 +201,8 @@ def public_csv(data: ReportData) -> str:
     return buffer.getvalue()
 
 
-def write_report(warehouse: Path, exports: Path, quarter: str, public: bool = False,
-                 la_code: str | None = None, la_name: str | None = None,
+def write_report(warehouse: Path | duckdb.DuckDBPyConnection, exports: Path, quarter: str,
+                 public: bool = False, la_code: str | None = None, la_name: str | None = None,
                  data: ReportData | None = None) -> dict[str, Path]:
     """Write report-<quarter>.html (and the public report and CSV with ``public``)."""
     data = data or read_report_data(warehouse, quarter, la_code=la_code, la_name=la_name)
@@ -217,18 +219,21 @@ def write_report(warehouse: Path, exports: Path, quarter: str, public: bool = Fa
 
 def write_quarter_outputs(settings: Settings, quarter: str, public: bool = False,
                           analyst: bool = True) -> dict[str, Path]:
-    """Everything ``csp report`` writes: the report(s), the board pack, the analyst exports."""
+    """Everything ``csp report`` writes: the report(s), the board pack, the analyst exports.
+
+    All of it is read as an analyst reads: the published DuckDB copy (never the file a build
+    writes), or on Postgres the marts as csp_analyst sees them (exports/marts.py).
+    """
     from exports.analyst import write_analyst_exports
     from exports.board_pack import write_board_pack
-    from exports.publish import reader_path
+    from exports.marts import open_marts
 
     # A name only when configured (else the warehouse's dim_area names the partnership).
     name = settings.la_name if settings.la_name != settings.la_code else None
-    # Readers use the published copy (exports/publish.py), never the file a build writes.
-    warehouse = reader_path(settings.home)
-    data = read_report_data(warehouse, quarter, la_code=settings.la_code, la_name=name)
-    written = write_report(warehouse, settings.exports, quarter, public=public, data=data)
-    written["board_pack"] = write_board_pack(data, settings.exports)
-    if analyst:
-        written.update(write_analyst_exports(settings))
+    with open_marts(settings) as marts:
+        data = read_report_data(marts, quarter, la_code=settings.la_code, la_name=name)
+        written = write_report(marts, settings.exports, quarter, public=public, data=data)
+        written["board_pack"] = write_board_pack(data, settings.exports)
+        if analyst:
+            written.update(write_analyst_exports(settings, marts))
     return written

@@ -229,96 +229,109 @@ def _latest_position(con: duckdb.DuckDBPyConnection, la_code: str, code: str,
     return {"through": through, "value": row[0], "previous": row[1]}
 
 
-def read_report_data(warehouse: Path, quarter: str, la_code: str | None = None,
-                     la_name: str | None = None, history: int = HISTORY_QUARTERS) -> ReportData:
-    """Read the chosen quarter's indicators, their history and the feeds' status."""
-    fy_start_year, quarter_number = parse_quarter(quarter)
+def read_report_data(warehouse: Path | duckdb.DuckDBPyConnection, quarter: str,
+                     la_code: str | None = None, la_name: str | None = None,
+                     history: int = HISTORY_QUARTERS) -> ReportData:
+    """Read the chosen quarter's indicators, their history and the feeds' status.
+
+    ``warehouse`` is a DuckDB file, or an open connection with the marts in ``main`` (see
+    ``exports.marts.open_marts``: the published copy, or the marts read from Postgres).
+    """
+    parse_quarter(quarter)  # a clear error for a malformed quarter before anything is opened
+    if isinstance(warehouse, duckdb.DuckDBPyConnection):
+        return _read_report_data(warehouse, quarter, la_code, la_name, history)
     if not Path(warehouse).is_file():
         raise ReportError(f"no warehouse at {warehouse}: run `csp build` first")
     with duckdb.connect(str(warehouse), read_only=True) as con:
-        quarter_row = _records(con, "select * from main.dim_quarter where fiscal_quarter = ?",
-                               [quarter])
-        if not quarter_row:
-            raise ReportError(f"{quarter} is not in dim_quarter")
-        codes = [r["la_code"] for r in _records(
-            con, "select distinct la_code from main.fct_indicator_quarter")]
-        if la_code is None:
-            if len(codes) != 1:
-                raise ReportError(f"the warehouse holds {len(codes)} partnerships; name one")
-            la_code = codes[0]
-        available = [r["fiscal_quarter"] for r in _records(con, """
-            select distinct fiscal_quarter, quarter_start from main.fct_indicator_quarter
-            where la_code = ? order by quarter_start""", [la_code])]
-        if quarter not in available:
-            span = f"{available[0]} to {available[-1]}" if available else "nothing"
-            raise ReportError(f"the warehouse has no indicators for {quarter} "
-                              f"(it holds {span})")
-        if la_name is None:
-            names = _records(con, "select la_name from main.dim_area where la_code = ?",
-                             [la_code])
-            la_name = names[0]["la_name"] if names else la_code
-        quarters = _records(con, """
-            select fiscal_quarter, quarter_start, quarter_end, financial_year, quarter_number
-            from main.dim_quarter where quarter_start <= ?
-            order by quarter_start desc limit ?""", [quarter_row[0]["quarter_start"], history + 4])
-        quarters.reverse()
-        rows = _records(con, """
-            select * from main.fct_indicator_quarter
-            where la_code = ? and quarter_start between ? and ?""",
-                        [la_code, quarters[0]["quarter_start"], quarter_row[0]["quarter_start"]])
-        by_key = {(r["indicator_code"], r["fiscal_quarter"]): r for r in rows}
-        # Every quarter of this year to date and last year's, for ratio parts.
-        year_rows = _records(con, """
-            select indicator_code, fiscal_quarter, financial_year, quarter_number, data_status,
-                   numerator, denominator, value
-            from main.fct_indicator_quarter
-            where la_code = ? and quarter_number <= ?
-              and financial_year in (?, ?) order by quarter_start""",
-                             [la_code, quarter_number, quarter_row[0]["financial_year"],
-                              f"{fy_start_year - 1}/{fy_start_year % 100:02d}"])
-        published = _records(con, """
-            select indicator_code, fiscal_quarter, value, ytd_value, rag_status
-            from main.fct_indicator_quarter
-            where la_code = ? and data_status = 'ok' and value is not null
-              and quarter_start <= ?
-            qualify row_number() over (partition by indicator_code
-                                       order by quarter_start desc) = 1""",
-                             [la_code, quarter_row[0]["quarter_start"]])
-        last_published = {r["indicator_code"]: r for r in published}
-        catalogue = _records(con, "select * from main.dim_indicator")
-        q_end = _clean(quarter_row[0]["quarter_end"])
-        q_start = _clean(quarter_row[0]["quarter_start"])
-        indicators = []
-        for entry in catalogue:
-            code = entry["indicator_code"]
-            current = {k: _clean(v) for k, v in by_key.get((code, quarter), {}).items()}
-            points = []
-            for q in quarters:
-                found = by_key.get((code, q["fiscal_quarter"]))
-                points.append({"fiscal_quarter": q["fiscal_quarter"],
-                               **({k: _clean(v) for k, v in found.items()} if found else
-                                  {"data_status": None, "value": None,
-                                   "status_note": "before the first period in the warehouse"})})
-            indicator = Indicator(
-                code=code, name=entry["indicator_name"], priority=entry["priority"],
-                feed=entry["feed"], owner=entry.get("owner"), unit=entry["unit"],
-                polarity=entry["polarity"], aggregation=entry["aggregation"],
-                target=entry.get("target"), definition=entry.get("definition"),
-                row=current, history=points, shown=min(history, len(points)),
-            )
-            if entry["aggregation"] == "ratio":
-                indicator.ytd_parts = _parts(year_rows, code, quarter_row[0]["financial_year"])
-                indicator.ytd_prev_parts = _parts(
-                    year_rows, code, f"{fy_start_year - 1}/{fy_start_year % 100:02d}")
-            found = last_published.get(code)
-            if found and found["fiscal_quarter"] != quarter:
-                indicator.last_published = found
-            if code in CRIME_FLAGS and current.get("data_status") == "ok":
-                indicator.latest_position = _latest_position(
-                    con, la_code, code, q_end, date(fy_start_year, 4, 1))
-            indicators.append(indicator)
-        feeds = _feed_lines(con, la_code, indicators)
-        as_of_rows = _records(con, "select max(as_of_date) as as_of from main.fct_feed_status")
+        return _read_report_data(con, quarter, la_code, la_name, history)
+
+
+def _read_report_data(con: duckdb.DuckDBPyConnection, quarter: str, la_code: str | None,
+                      la_name: str | None, history: int) -> ReportData:
+    fy_start_year, quarter_number = parse_quarter(quarter)
+    quarter_row = _records(con, "select * from main.dim_quarter where fiscal_quarter = ?",
+                           [quarter])
+    if not quarter_row:
+        raise ReportError(f"{quarter} is not in dim_quarter")
+    codes = [r["la_code"] for r in _records(
+        con, "select distinct la_code from main.fct_indicator_quarter")]
+    if la_code is None:
+        if len(codes) != 1:
+            raise ReportError(f"the warehouse holds {len(codes)} partnerships; name one")
+        la_code = codes[0]
+    available = [r["fiscal_quarter"] for r in _records(con, """
+        select distinct fiscal_quarter, quarter_start from main.fct_indicator_quarter
+        where la_code = ? order by quarter_start""", [la_code])]
+    if quarter not in available:
+        span = f"{available[0]} to {available[-1]}" if available else "nothing"
+        raise ReportError(f"the warehouse has no indicators for {quarter} "
+                          f"(it holds {span})")
+    if la_name is None:
+        names = _records(con, "select la_name from main.dim_area where la_code = ?",
+                         [la_code])
+        la_name = names[0]["la_name"] if names else la_code
+    quarters = _records(con, """
+        select fiscal_quarter, quarter_start, quarter_end, financial_year, quarter_number
+        from main.dim_quarter where quarter_start <= ?
+        order by quarter_start desc limit ?""", [quarter_row[0]["quarter_start"], history + 4])
+    quarters.reverse()
+    rows = _records(con, """
+        select * from main.fct_indicator_quarter
+        where la_code = ? and quarter_start between ? and ?""",
+                    [la_code, quarters[0]["quarter_start"], quarter_row[0]["quarter_start"]])
+    by_key = {(r["indicator_code"], r["fiscal_quarter"]): r for r in rows}
+    # Every quarter of this year to date and last year's, for ratio parts.
+    year_rows = _records(con, """
+        select indicator_code, fiscal_quarter, financial_year, quarter_number, data_status,
+               numerator, denominator, value
+        from main.fct_indicator_quarter
+        where la_code = ? and quarter_number <= ?
+          and financial_year in (?, ?) order by quarter_start""",
+                         [la_code, quarter_number, quarter_row[0]["financial_year"],
+                          f"{fy_start_year - 1}/{fy_start_year % 100:02d}"])
+    published = _records(con, """
+        select indicator_code, fiscal_quarter, value, ytd_value, rag_status
+        from main.fct_indicator_quarter
+        where la_code = ? and data_status = 'ok' and value is not null
+          and quarter_start <= ?
+        qualify row_number() over (partition by indicator_code
+                                   order by quarter_start desc) = 1""",
+                         [la_code, quarter_row[0]["quarter_start"]])
+    last_published = {r["indicator_code"]: r for r in published}
+    catalogue = _records(con, "select * from main.dim_indicator")
+    q_end = _clean(quarter_row[0]["quarter_end"])
+    q_start = _clean(quarter_row[0]["quarter_start"])
+    indicators = []
+    for entry in catalogue:
+        code = entry["indicator_code"]
+        current = {k: _clean(v) for k, v in by_key.get((code, quarter), {}).items()}
+        points = []
+        for q in quarters:
+            found = by_key.get((code, q["fiscal_quarter"]))
+            points.append({"fiscal_quarter": q["fiscal_quarter"],
+                           **({k: _clean(v) for k, v in found.items()} if found else
+                              {"data_status": None, "value": None,
+                               "status_note": "before the first period in the warehouse"})})
+        indicator = Indicator(
+            code=code, name=entry["indicator_name"], priority=entry["priority"],
+            feed=entry["feed"], owner=entry.get("owner"), unit=entry["unit"],
+            polarity=entry["polarity"], aggregation=entry["aggregation"],
+            target=entry.get("target"), definition=entry.get("definition"),
+            row=current, history=points, shown=min(history, len(points)),
+        )
+        if entry["aggregation"] == "ratio":
+            indicator.ytd_parts = _parts(year_rows, code, quarter_row[0]["financial_year"])
+            indicator.ytd_prev_parts = _parts(
+                year_rows, code, f"{fy_start_year - 1}/{fy_start_year % 100:02d}")
+        found = last_published.get(code)
+        if found and found["fiscal_quarter"] != quarter:
+            indicator.last_published = found
+        if code in CRIME_FLAGS and current.get("data_status") == "ok":
+            indicator.latest_position = _latest_position(
+                con, la_code, code, q_end, date(fy_start_year, 4, 1))
+        indicators.append(indicator)
+    feeds = _feed_lines(con, la_code, indicators)
+    as_of_rows = _records(con, "select max(as_of_date) as as_of from main.fct_feed_status")
     as_of = _clean(as_of_rows[0]["as_of"]) if as_of_rows else None
     return ReportData(
         la_code=la_code, la_name=la_name, quarter=quarter, quarter_start=q_start,

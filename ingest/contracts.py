@@ -17,6 +17,8 @@ from typing import Any
 
 import yaml
 
+from ingest.pseudonymise import DOMAINS
+
 CONTRACTS_DIR = Path(__file__).with_name("contracts")
 # Reference lists named in a contract (``reference: {file: ..., column: ...}``) are paths
 # relative to the repository root, e.g. the dbt seed of Home Office offence classes.
@@ -62,6 +64,11 @@ class Column:
         return self.pii != "drop"
 
     @property
+    def key_version_name(self) -> str:
+        """The raw column beside a token holding the label of the key that made it."""
+        return f"{self.name}_key_version"
+
+    @property
     def sql_type(self) -> str:
         """The warehouse type of the loaded column."""
         if self.pii == "age_band":
@@ -102,6 +109,11 @@ class Table:
     def loaded_columns(self) -> list[Column]:
         """Columns that reach the warehouse, in order."""
         return [c for c in self.columns if c.loaded]
+
+    @property
+    def token_columns(self) -> list[Column]:
+        """Columns replaced by keyed-hash tokens; each is stored beside its key's label."""
+        return [c for c in self.columns if c.pii == "pseudonymise"]
 
     def column(self, name: str) -> Column:
         """The column with warehouse name ``name``."""
@@ -291,7 +303,7 @@ def load_contract(path: Path) -> FeedContract:
     """Read one contract file."""
     raw = yaml.safe_load(path.read_text(encoding="utf-8"))
     known = {f for f in FeedContract.__dataclass_fields__}
-    return FeedContract(
+    contract = FeedContract(
         feed=raw["feed"],
         partner=raw["partner"],
         description=raw.get("description", ""),
@@ -307,6 +319,12 @@ def load_contract(path: Path) -> FeedContract:
         pseudonym_domain=raw.get("pseudonym_domain"),
         extra={k: v for k, v in raw.items() if k not in known and k != "tables"},
     )
+    has_tokens = any(t.token_columns for t in contract.tables)
+    if has_tokens and contract.pseudonym_domain not in DOMAINS:
+        # Each domain has a key of its own: a token column must say whose key makes it.
+        raise ValueError(f"{path.name}: pseudonym_domain must be one of {', '.join(DOMAINS)} "
+                         "when a column is pseudonymised")
+    return contract
 
 
 @cache

@@ -864,12 +864,23 @@ def _typed_expression(column: Column, table: Table, domain: str | None) -> str:
     return value
 
 
-def typed_select(relation: str, table: Table, domain: str | None) -> str:
-    """The SELECT that turns a staged relation into the raw table's columns."""
-    expressions = ",\n    ".join(
-        f"{_typed_expression(c, table, domain)} as {c.name}" for c in table.loaded_columns
-    )
+def typed_select(relation: str, table: Table, domain: str | None,
+                 key_label: str | None = None) -> str:
+    """The SELECT that turns a staged relation into the raw table's columns.
+
+    ``key_label`` (e.g. ``treatment/v2``) is written beside every token column.
+    """
+    columns = [f"{_typed_expression(c, table, domain)} as {c.name}" for c in table.loaded_columns]
+    columns += [f"{_sql_str(key_label or '')} as {c.key_version_name}"
+                for c in table.token_columns]
+    expressions = ",\n    ".join(columns)
     return f"select _row as source_row,\n    {expressions}\nfrom {relation}\norder by _row"
+
+
+def _key_label(pseudonymiser: Pseudonymiser, contract: FeedContract) -> str | None:
+    if not contract.pseudonym_domain:
+        return None
+    return pseudonymiser.key_for(contract.pseudonym_domain).label
 
 
 @dataclass
@@ -931,7 +942,8 @@ def read_delivery(
             raise RejectedFile(problems)
         tables = {
             table.name: con.sql(
-                typed_select(relations[table.name], table, contract.pseudonym_domain)
+                typed_select(relations[table.name], table, contract.pseudonym_domain,
+                             _key_label(pseudonymiser, contract))
             ).fetch_arrow_table()
             for table in contract.tables
         }

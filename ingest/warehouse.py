@@ -62,8 +62,45 @@ def raw_table_ddl(table: Table) -> str:
     """CREATE TABLE for a contract table: delivery id, source row, then the loaded columns."""
     columns = ["delivery_id integer not null", "source_row integer not null"]
     columns += [f"{c.name} {c.sql_type}" for c in table.loaded_columns]
+    columns += [f"{c.key_version_name} varchar" for c in table.token_columns]
     body = ",\n    ".join(columns)
     return f"create table if not exists raw.{table.name} (\n    {body}\n)"
+
+
+def raw_table_migrations(table: Table) -> list[str]:
+    """ALTERs bringing a raw table made by an earlier version up to the contract.
+
+    Key labels arrived with per-domain keys: older rows get none, so the key check below
+    refuses to mix them with new ones until ``csp rekey`` has re-derived them.
+    """
+    return [f"alter table raw.{table.name} add column if not exists {c.key_version_name} varchar"
+            for c in table.token_columns]
+
+
+class KeyMismatchError(RuntimeError):
+    """A delivery's tokens were made by another key than the tokens already in the table."""
+
+
+def check_key_labels(con: Any, table: Table, batch: pa.Table) -> None:
+    """Refuse to add tokens under one key to a table holding tokens under another.
+
+    Tokens made by two keys never match, so a mixture would silently split every person in
+    two: this happens when a rotation was interrupted or the wrong key is configured.
+    """
+    for column in table.token_columns:
+        name = column.key_version_name
+        for label in {v for v in batch.column(name).to_pylist() if v is not None}:
+            other = con.execute(
+                f"select coalesce({name}, 'none (loaded before key versions)') from "
+                f"raw.{table.name} where coalesce({name}, '') <> ? limit 1", [label]
+            ).fetchone()
+            if other:
+                domain = label.split("/")[0]
+                raise KeyMismatchError(
+                    f"raw.{table.name}.{column.name} holds tokens made by key {other[0]}, but "
+                    f"this delivery's were made by {label}: a key rotation was interrupted or "
+                    f"the wrong key is configured. Run `csp rekey {domain}` to finish the "
+                    "rotation, or configure the key the warehouse was built with")
 
 
 @contextmanager
@@ -97,6 +134,8 @@ def ensure_raw_schema(con: duckdb.DuckDBPyConnection) -> None:
     for contract in all_contracts().values():
         for table in contract.tables:
             con.execute(raw_table_ddl(table))
+            for ddl in raw_table_migrations(table):
+                con.execute(ddl)
 
 
 @dataclass(frozen=True)
@@ -191,6 +230,7 @@ def load_delivery(
         )
         for table in contract.tables:
             batch = tables[table.name]
+            check_key_labels(con, table, batch)
             if isinstance(con, PostgresConnection):
                 con.copy_rows(f"raw.{table.name}", delivery_id, batch)
                 continue
@@ -307,25 +347,28 @@ class PostgresConnection:
             cursor.executemany(self._sql(sql, ()), rows)
 
     def copy_rows(self, table: str, delivery_id: int, batch: pa.Table) -> None:
-        """COPY a delivery's rows (tagged with its id) into a raw table, as CSV."""
+        """COPY a delivery's rows (tagged with its id) into a raw table."""
+        self.copy_table(table, batch.add_column(
+            0, "delivery_id", pa.array([delivery_id] * batch.num_rows, pa.int32())))
+
+    def copy_table(self, table: str, batch: pa.Table) -> None:
+        """COPY an Arrow table into ``table`` (columns by name), as CSV."""
         import io
 
         import pyarrow.compute as pc
         import pyarrow.csv as pacsv
 
-        tagged = batch.add_column(0, "delivery_id",
-                                  pa.array([delivery_id] * batch.num_rows, pa.int32()))
         # Every value quoted, null an empty unquoted field: COPY's CSV reads back null as null,
         # '' as '' and never takes a value for its end-of-data marker.
-        for index, field in enumerate(tagged.schema):
+        for index, field in enumerate(batch.schema):
             if pa.types.is_timestamp(field.type):
-                tagged = tagged.set_column(index, field.name, pc.cast(
-                    tagged.column(index), pa.timestamp("us")))
+                batch = batch.set_column(index, field.name, pc.cast(
+                    batch.column(index), pa.timestamp("us")))
         buffer = io.BytesIO()
-        pacsv.write_csv(tagged, buffer, pacsv.WriteOptions(include_header=False,
-                                                           quoting_style="all_valid"))
+        pacsv.write_csv(batch, buffer, pacsv.WriteOptions(include_header=False,
+                                                          quoting_style="all_valid"))
         buffer.seek(0)
-        names = ", ".join(tagged.column_names)
+        names = ", ".join(batch.column_names)
         with self.raw.cursor() as cursor:
             cursor.copy_expert(f"copy {table} ({names}) from stdin with (format csv)", buffer)
 
@@ -372,7 +415,8 @@ def _ensure_raw_schema_postgres(con: PostgresConnection) -> None:
         con.execute("create schema if not exists raw")
     statements = [DELIVERIES_DDL, *CONFIG_DDL]
     for contract in all_contracts().values():
-        statements += [raw_table_ddl(table) for table in contract.tables]
+        for table in contract.tables:
+            statements += [raw_table_ddl(table), *raw_table_migrations(table)]
     con.execute("begin transaction")
     try:
         # Two loaders creating the same table at once would collide on pg_type: one at a time.

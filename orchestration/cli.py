@@ -7,6 +7,7 @@
     csp template --partner NAME --quarter "2014/15 Q3" [--home DIR | --output DIR]
     csp demo  [--home DIR]
     csp report  --home DIR --quarter "2014/15 Q2" [--public]
+    csp rekey   DOMAIN --home DIR [--no-build]
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ingest.pseudonymise import MissingKeyError
+from ingest.pseudonymise import KeyConfigError, MissingKeyError
 from orchestration.config import ConfigError, Settings, load_settings
 
 if TYPE_CHECKING:
@@ -82,6 +83,36 @@ def command_ingest(args: argparse.Namespace) -> int:
         if outcome.action == "rejected":
             print(f"  REJECTED {outcome.feed}/{outcome.file_name}: {outcome.reason}")
     return EXIT_FAILED if args.strict and counts["rejected"] else EXIT_OK
+
+
+def command_rekey(args: argparse.Namespace) -> int:
+    """Rotate one pseudonymisation key: re-derive its tokens from the archive, then rebuild."""
+    from ingest.rekey import RekeyError
+    from orchestration.pipeline import run_build, run_rekey
+
+    settings = load_settings(args.home, args.as_of, args.la_code)
+    try:
+        result = run_rekey(settings, args.domain)
+    except RekeyError as error:
+        print(f"csp rekey: {error}", file=sys.stderr)
+        return EXIT_FAILED
+    print(f"Re-keyed {result.key_name}: {result.tokens} token(s) of {result.deliveries} "
+          f"deliveries re-derived from the archive under {result.new_label} "
+          f"(was {result.old_label}) in {result.seconds:.1f} s")
+    if result.retired_key:
+        print(f"The old key is now {result.retired_key}: destroy it once no earlier export "
+              "needs matching (SECURITY.md).")
+    else:
+        print(f"Now set {result.env_variable} to the new key (from {result.env_variable}_NEXT) "
+              f"and {result.env_variable}_VERSION={result.new_label.rsplit('/v', 1)[1]}, and "
+              f"unset {result.env_variable}_NEXT: until then nothing more is loaded.")
+        return EXIT_OK
+    if args.no_build:
+        print("The marts still hold the old tokens until the next `csp build`.")
+        return EXIT_OK
+    build = run_build(settings, log_level=args.log_level)
+    _print_build(settings, build)
+    return EXIT_OK if build.success else EXIT_FAILED
 
 
 def command_template(args: argparse.Namespace) -> int:
@@ -264,6 +295,14 @@ def build_parser() -> argparse.ArgumentParser:
                         help="also write the public report and CSV (small counts protected)")
     report.set_defaults(handler=command_report)
 
+    rekey = commands.add_parser("rekey", help="rotate a pseudonymisation key (from the archive)")
+    rekey.add_argument("domain", help="domestic_abuse, treatment or offenders (or a linked "
+                                      "group's key, e.g. offenders+treatment)")
+    _add_common(rekey)
+    rekey.add_argument("--no-build", action="store_true",
+                       help="re-key the raw layer only; the marts follow at the next build")
+    rekey.set_defaults(handler=command_rekey)
+
     demo = commands.add_parser("demo", help="build the Wolverhampton 2014 demonstration")
     demo.add_argument("--home", default="demo-home", help="folder for the demo (default ./demo-home)")
     demo.set_defaults(handler=command_demo)
@@ -279,7 +318,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.handler(args)
-    except (ConfigError, MissingKeyError) as error:
+    except (ConfigError, MissingKeyError, KeyConfigError) as error:
         print(f"csp: {error}", file=sys.stderr)
         return EXIT_USAGE
 

@@ -11,6 +11,10 @@ are all data.
     la_code = "E08000031"
     name = "Wolverhampton"
 
+    [pseudonymisation]
+    # link = [["offenders", "treatment"]]   (optional: these domains share one key, so their
+    #                                         tokens match; otherwise each has its own)
+
     [feeds.moj_reoffending]
     suspended_since = 2014-01-01
     suspension_reason = "MoJ: localised data not available until further notice"
@@ -29,6 +33,13 @@ from pathlib import Path
 from typing import Any
 
 from ingest.contracts import all_contracts
+from ingest.pseudonymise import (
+    LINK_ENV,
+    KeyConfigError,
+    Pseudonymiser,
+    load_pseudonymiser,
+    parse_links,
+)
 from ingest.warehouse import CalendarEntry, PostgresTarget
 
 CONFIG_FILE = "csp.toml"
@@ -57,6 +68,12 @@ class Settings:
     # DSN's own user.
     pg_loader_role: str = "csp_loader"
     pg_transformer_role: str = "csp_transformer"
+    # Domains configured to share one pseudonymisation key (domain -> the group's key name).
+    pseudonym_links: dict[str, str] = field(default_factory=dict, compare=False)
+
+    def pseudonymiser(self) -> Pseudonymiser:
+        """Every key the feeds need; MissingKeyError names each one not configured."""
+        return load_pseudonymiser(self.home, self.pseudonym_links)
 
     @property
     def postgres(self) -> PostgresTarget:
@@ -204,7 +221,13 @@ def load_settings(
               or "duckdb").strip().lower()
     if target not in ("duckdb", "postgres"):
         raise ConfigError(f"CSP_TARGET must be duckdb or postgres, not {target!r}")
+    try:
+        links = parse_links(os.environ.get(LINK_ENV)
+                            or config.get("pseudonymisation", {}).get("link"))
+    except KeyConfigError as error:
+        raise ConfigError(f"{LINK_ENV} / [pseudonymisation] link: {error}") from None
     return Settings(
+        pseudonym_links=links,
         target=target,
         pg_dsn=os.environ.get("CSP_PG_DSN", ""),
         pg_loader_role=os.environ.get("CSP_PG_LOADER_ROLE", "csp_loader"),

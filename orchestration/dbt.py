@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from dagster_dbt import DbtCliResource
 
     from ingest.warehouse import PostgresTarget
+    from orchestration.config import Settings
 
 DBT_PROJECT_DIR = Path(__file__).resolve().parents[1] / "dbt_project"
 MANIFEST_PATH = DBT_PROJECT_DIR / "target" / "manifest.json"
@@ -61,6 +62,12 @@ def dbt_environment(warehouse: Path, log_path: Path, target: str = "duckdb",
             "CSP_PG_ROLE": postgres.role or "",
         })
     return env
+
+
+def settings_dbt_environment(settings: "Settings") -> dict[str, str]:
+    """dbt's environment for a home: its warehouse, and on Postgres the transformer role."""
+    return dbt_environment(settings.warehouse, settings.dbt_logs, settings.target,
+                           settings.postgres.with_role(settings.pg_transformer_role or None))
 
 
 def _newest_project_file() -> float:

@@ -23,7 +23,6 @@ from exports.indicators import write_indicator_exports
 from exports.publish import publish_warehouse
 from ingest.contracts import FeedContract, all_contracts, parse_quarter_label, quarter_label
 from ingest.landing import ingest_feed, is_archived, landed_files, sha256_of, summarise
-from ingest.pseudonymise import load_pseudonymiser
 from ingest.warehouse import connect, ensure_raw_schema, write_configuration
 from orchestration.config import Settings, load_settings
 from orchestration.feed_status import FeedStatus, feed_statuses
@@ -33,7 +32,12 @@ from orchestration.monitor import (
     notify_run_failure,
     run_monitor,
 )
-from orchestration.dbt import dbt_build_args, dbt_environment, dbt_resource, ensure_manifest
+from orchestration.dbt import (
+    dbt_build_args,
+    dbt_resource,
+    ensure_manifest,
+    settings_dbt_environment,
+)
 
 POOL = "warehouse"
 INSTANCE_YAML = """\
@@ -151,7 +155,7 @@ def build_ingest_asset(contract: FeedContract) -> dg.AssetsDefinition:
         settings = csp.settings()
         outcomes = ingest_feed(
             contract.feed, home=settings.home, warehouse=settings.warehouse_target,
-            pseudonymiser=load_pseudonymiser(settings.home), la_code=settings.la_code,
+            pseudonymiser=settings.pseudonymiser(), la_code=settings.la_code,
             min_age_seconds=settings.stable_seconds, files=config.files or None,
         )
         for outcome in outcomes:
@@ -226,8 +230,7 @@ def csp_dbt_models(
 ) -> Iterator[Any]:
     """dbt build: seeds, staging, intermediate and marts, with dbt tests as asset checks."""
     settings = csp.settings()
-    os.environ.update(dbt_environment(settings.warehouse, settings.dbt_logs, settings.target,
-                                      settings.postgres.with_role(settings.pg_transformer_role)))
+    os.environ.update(settings_dbt_environment(settings))
     invocation = dbt.cli(
         dbt_build_args(settings.as_of, settings.la_code),
         context=context,

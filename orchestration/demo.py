@@ -16,7 +16,7 @@ from pathlib import Path
 import duckdb
 
 from ingest.contracts import contract_for
-from ingest.pseudonymise import create_key_file, default_key_file
+from ingest.pseudonymise import create_demo_keys
 from orchestration.config import CONFIG_FILE, Settings
 
 DEMO_MARKER = ".csp-demo"
@@ -60,10 +60,11 @@ def prepare_demo_home(home: Path) -> Iterator[str]:
         elif target.exists():
             target.unlink()
     (home / CONFIG_FILE).write_text(DEMO_CONFIG)
-    key_file = default_key_file(home)
-    if create_key_file(key_file):
-        yield (f"Created a local pseudonymisation key for the demo at {key_file} "
-               "(a real partnership keeps its key outside the home and the repository).")
+    created = create_demo_keys(home)
+    if created:
+        yield (f"Created local pseudonymisation keys for the demo in {created[0].parent.parent} "
+               f"({', '.join(p.parent.name for p in created)}); a real partnership keeps its "
+               "keys outside the home and the repository.")
     from orchestration.demo_data import write_demo_landing
 
     write_demo_landing(home / "landing")

@@ -15,14 +15,16 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager, nullcontext, redirect_stdout
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import dagster as dg
 
 from ingest.contracts import all_contracts
 from ingest.landing import Outcome, ingest_feed
-from ingest.pseudonymise import load_pseudonymiser
 from orchestration.config import Settings
+
+if TYPE_CHECKING:
+    from ingest.rekey import RekeyResult
 
 
 @dataclass
@@ -152,7 +154,7 @@ def reclaim_abandoned_runs(instance: dg.DagsterInstance) -> list[str]:
 
 def run_ingest(settings: Settings) -> list[Outcome]:
     """Load what is waiting in landing into the raw layer, without rebuilding the marts."""
-    pseudonymiser = load_pseudonymiser(settings.home)
+    pseudonymiser = settings.pseudonymiser()
     outcomes: list[Outcome] = []
     with home_lock(settings.home):
         for feed in all_contracts():
@@ -160,6 +162,14 @@ def run_ingest(settings: Settings) -> list[Outcome]:
                                     pseudonymiser=pseudonymiser, la_code=settings.la_code,
                                     min_age_seconds=settings.stable_seconds)
     return outcomes
+
+
+def run_rekey(settings: Settings, domain: str) -> RekeyResult:
+    """Rotate one pseudonymisation key, holding the home so nothing loads meanwhile."""
+    from ingest.rekey import rekey
+
+    with home_lock(settings.home):
+        return rekey(settings.home, settings.warehouse_target, settings.pseudonymiser(), domain)
 
 
 def run_build(settings: Settings, log_level: str = "WARNING") -> BuildResult:
@@ -170,7 +180,7 @@ def run_build(settings: Settings, log_level: str = "WARNING") -> BuildResult:
 
 def _run_build_locked(settings: Settings, log_level: str) -> BuildResult:
     # Refuse before anything is read: no key, no personal data loaded.
-    load_pseudonymiser(settings.home)
+    settings.pseudonymiser()
     from orchestration.dbt import dbt_resource
     from orchestration.definitions import (  # the import parses dbt on a fresh clone
         ALL_ASSETS,

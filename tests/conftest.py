@@ -4,24 +4,50 @@ from __future__ import annotations
 
 import os
 import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+
+from ingest.pseudonymise import DOMAINS, DomainKey, Pseudonymiser, key_env
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"
 EXAMPLES = SHARED / "feeds" / "examples"
 TEST_KEY = "test-key-0123456789abcdef-not-for-production"
+# One key per domain, as a deployment sets them (CSP_PSEUDO_KEY_TREATMENT, ...).
+TEST_KEYS = {key_env(domain): f"{TEST_KEY}-{domain}" for domain in DOMAINS}
 # Files written by a test are complete at once: don't wait for them to settle (a test that is
 # about waiting sets its own value).
 os.environ["CSP_STABLE_SECONDS"] = "0"
 
 
+def test_pseudonymiser() -> Pseudonymiser:
+    """The keys of TEST_KEYS, version 1, without going through the environment."""
+    return Pseudonymiser({d: DomainKey(d, 1, TEST_KEYS[key_env(d)].encode()) for d in DOMAINS})
+
+
+test_pseudonymiser.__test__ = False  # a helper, not a test
+
+
 @pytest.fixture
 def pseudo_key(monkeypatch: pytest.MonkeyPatch) -> str:
-    """A pseudonymisation key in the environment, as a deployment would set it."""
-    monkeypatch.setenv("CSP_PSEUDO_KEY", TEST_KEY)
+    """Pseudonymisation keys in the environment, as a deployment would set them."""
+    for variable, value in TEST_KEYS.items():
+        monkeypatch.setenv(variable, value)
     return TEST_KEY
+
+
+@contextmanager
+def keys_from_files() -> Iterator[None]:
+    """No key in the environment (as for ``csp demo``, which makes key files), then back."""
+    for variable in TEST_KEYS:
+        os.environ.pop(variable, None)
+    try:
+        yield
+    finally:
+        os.environ.update(TEST_KEYS)
 
 
 @pytest.fixture

@@ -34,7 +34,7 @@ from ingest.contracts import contract_for
 from ingest.landing import ingest_feed
 from ingest.pseudonymise import load_pseudonymiser
 from orchestration.demo_data import generate_landing
-from tests.conftest import TEST_KEY, drop, example
+from tests.conftest import TEST_KEYS, drop, example
 
 LA = "E08000031"
 GOOD = {
@@ -500,7 +500,8 @@ def seeded(tmp_path_factory: pytest.TempPathFactory, pseudo_key_module: None):
 @pytest.fixture(scope="module")
 def pseudo_key_module():
     with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("CSP_PSEUDO_KEY", TEST_KEY)
+        for variable, value in TEST_KEYS.items():
+            patch.setenv(variable, value)
         yield
 
 

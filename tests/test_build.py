@@ -16,7 +16,7 @@ import pytest
 
 from orchestration.cli import main
 from orchestration.demo_data import GroundTruth, generate_landing
-from tests.conftest import SHARED, TEST_KEY
+from tests.conftest import SHARED, TEST_KEYS
 
 LA, LA_NAME = "E08000026", "Coventry"
 FIRST, LAST = date(2013, 4, 1), date(2014, 9, 1)
@@ -76,7 +76,7 @@ def _revise(path: Path, reference: dict[str, bool]) -> dict[str, int]:
 
 @pytest.fixture(scope="module")
 def scenario(tmp_path_factory: pytest.TempPathFactory) -> dict:
-    os.environ["CSP_PSEUDO_KEY"] = TEST_KEY
+    os.environ.update(TEST_KEYS)
     for variable in ("CSP_HOME", "CSP_AS_OF", "CSP_LA_CODE", "CSP_LA_NAME"):
         os.environ.pop(variable, None)
     staging = tmp_path_factory.mktemp("generated")

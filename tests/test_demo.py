@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import csv
-import os
 from pathlib import Path
 
 import pytest
 
 from orchestration.cli import main
 from orchestration.demo import PUBLISHED_FIGURES, check_published_figures
-from tests.conftest import TEST_KEY
+from ingest.pseudonymise import DOMAINS
+from tests.conftest import keys_from_files
 
 LA = "E08000031"
 
@@ -18,11 +18,8 @@ LA = "E08000031"
 @pytest.fixture(scope="module")
 def demo_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
     home = tmp_path_factory.mktemp("demo") / "home"
-    os.environ.pop("CSP_PSEUDO_KEY", None)  # the demo makes and uses its own key file
-    try:
+    with keys_from_files():  # the demo makes and uses its own key files
         assert main(["demo", "--home", str(home)]) == 0
-    finally:
-        os.environ["CSP_PSEUDO_KEY"] = TEST_KEY
     return home
 
 
@@ -35,7 +32,9 @@ def test_published_figure_is_reproduced(demo_home: Path, figure) -> None:
 
 
 def test_demo_outputs_follow_the_contract(demo_home: Path) -> None:
-    assert (demo_home / "keys" / "pseudonymisation.key").stat().st_mode & 0o077 == 0
+    key_files = sorted((demo_home / "keys").glob("*/v1.key"))
+    assert [p.parent.name for p in key_files] == sorted(DOMAINS)
+    assert all(p.stat().st_mode & 0o077 == 0 for p in key_files)
     with (demo_home / "exports" / "indicators.csv").open(newline="") as handle:
         rows = list(csv.DictReader(handle))
     quarters = sorted({r["fiscal_quarter"] for r in rows})
@@ -58,11 +57,8 @@ def test_demo_outputs_follow_the_contract(demo_home: Path) -> None:
 
 
 def test_demo_rerun_rebuilds_from_scratch(demo_home: Path) -> None:
-    os.environ.pop("CSP_PSEUDO_KEY", None)
-    try:
+    with keys_from_files():  # the demo makes and uses its own key files
         assert main(["demo", "--home", str(demo_home)]) == 0
-    finally:
-        os.environ["CSP_PSEUDO_KEY"] = TEST_KEY
     assert all(ok for _, _, ok in check_published_figures(demo_home / "warehouse.duckdb", LA))
 
 
@@ -76,9 +72,9 @@ def test_demo_refuses_a_folder_that_is_not_a_demo_home(tmp_path: Path) -> None:
 def test_no_key_material_in_the_repository_or_the_warehouse(demo_home: Path) -> None:
     import subprocess
 
-    key = (demo_home / "keys" / "pseudonymisation.key").read_text().strip()
-    assert len(key) >= 32
-    needles = [key.encode(), key.upper().encode()]
+    keys = [p.read_text().strip() for p in (demo_home / "keys").glob("*/v*.key")]
+    assert len(keys) == len(DOMAINS) and all(len(key) >= 32 for key in keys)
+    needles = [k for key in keys for k in (key.encode(), key.upper().encode())]
     places = [demo_home / "warehouse.duckdb", demo_home / "published" / "warehouse.duckdb",
               *sorted((demo_home / "exports").rglob("*.*"))]
     repo = Path(__file__).resolve().parents[1]

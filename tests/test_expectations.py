@@ -20,10 +20,9 @@ import pytest
 from expectations.rules import FORMULAS, PERIOD_BOUNDS, RULES, reference_codes
 from expectations.validate import WITHHELD, validate_delivery
 from ingest.contracts import Period, all_contracts, contract_for
-from ingest.pseudonymise import Pseudonymiser
 from ingest.readers import Problem, read_delivery
 
-from tests.conftest import REPO, TEST_KEY, example
+from tests.conftest import REPO, example, test_pseudonymiser
 
 LA_CODE = "E08000031"
 EXAMPLES = {
@@ -42,7 +41,7 @@ KINDS = {"between", "in_reference", "not_after", "not_before", "present_when", "
 @pytest.fixture(scope="module")
 def good() -> dict[str, tuple[Period, dict[str, pa.Table]]]:
     """Each feed's example file, read and typed by the reader: (period, tables)."""
-    pseudonymiser = Pseudonymiser(TEST_KEY.encode())
+    pseudonymiser = test_pseudonymiser()
     out = {}
     for feed, name in EXAMPLES.items():
         contract = contract_for(feed)

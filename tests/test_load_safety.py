@@ -20,7 +20,7 @@ import duckdb
 import pytest
 
 from orchestration.demo_data import generate_landing
-from tests.conftest import TEST_KEY
+from tests.conftest import TEST_KEYS
 
 LA = "E08000026"
 RAW_TABLES = ["police_crime", "rny_treatment", "idva_cases", "idva_screening",
@@ -28,7 +28,7 @@ RAW_TABLES = ["police_crime", "rny_treatment", "idva_cases", "idva_screening",
 
 
 def _csp(*args: str) -> subprocess.Popen:
-    env = {**os.environ, "CSP_PSEUDO_KEY": TEST_KEY, "CSP_STABLE_SECONDS": "0"}
+    env = {**os.environ, **TEST_KEYS, "CSP_STABLE_SECONDS": "0"}
     return subprocess.Popen([sys.executable, "-m", "orchestration.cli", *args], env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
 

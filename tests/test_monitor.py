@@ -25,7 +25,7 @@ from orchestration.config import load_settings
 from orchestration.demo_data import generate_landing
 from orchestration.feed_status import Delivered, feed_status
 from orchestration.monitor import notify_run_failure, run_monitor
-from tests.conftest import TEST_KEY
+from tests.conftest import TEST_KEYS
 from tests.receivers import free_port, http_receiver, smtp_receiver
 
 LA = "E08000026"
@@ -91,7 +91,7 @@ def test_suspension_calendar_start_and_rejections() -> None:
 @pytest.fixture(scope="module")
 def monitored_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Coventry's feeds to December 2014, the police stopping after June 2014."""
-    os.environ["CSP_PSEUDO_KEY"] = TEST_KEY
+    os.environ.update(TEST_KEYS)
     home = tmp_path_factory.mktemp("monitored")
     (home / "csp.toml").write_text(CONFIG)
     staging = tmp_path_factory.mktemp("generated")

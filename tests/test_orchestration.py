@@ -15,7 +15,7 @@ from ingest.pseudonymise import load_pseudonymiser
 from orchestration.cli import main
 from orchestration.config import ConfigError, load_settings
 from orchestration.dbt import dbt_build_args, dbt_environment
-from tests.conftest import drop, example
+from tests.conftest import TEST_KEYS, drop, example
 from tests.receivers import http_receiver
 
 LA = "E08000031"
@@ -116,11 +116,12 @@ def test_dbt_arguments_are_built_from_settings(tmp_path: Path) -> None:
 
 def test_build_refuses_without_a_key(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                      capsys: pytest.CaptureFixture[str]) -> None:
-    monkeypatch.delenv("CSP_PSEUDO_KEY", raising=False)
-    monkeypatch.delenv("CSP_PSEUDO_KEY_FILE", raising=False)
+    for variable in TEST_KEYS:
+        monkeypatch.delenv(variable, raising=False)
     code = main(["build", "--home", str(tmp_path), "--la-code", LA, "--as-of", "2014-12-04"])
     assert code == 2
-    assert "CSP_PSEUDO_KEY" in capsys.readouterr().err
+    error = capsys.readouterr().err
+    assert "CSP_PSEUDO_KEY_TREATMENT" in error and "CSP_PSEUDO_KEY_DOMESTIC_ABUSE" in error
     assert not (tmp_path / "warehouse.duckdb").exists()
 
 

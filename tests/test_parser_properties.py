@@ -19,10 +19,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from ingest.contracts import calendar_month, contract_for, quarter_ending
-from ingest.pseudonymise import Pseudonymiser
 from ingest.readers import RejectedFile, read_delivery
+from tests.conftest import test_pseudonymiser
 
-PSEUDO = Pseudonymiser(b"property-test-key-0123456789abcdef")
+PSEUDO = test_pseudonymiser()
 SETTINGS = settings(max_examples=40, deadline=None,
                     suppress_health_check=[HealthCheck.too_slow])
 
@@ -220,6 +220,7 @@ def test_any_well_formed_treatment_file_reads_back_typed(case) -> None:
     expected = [{
         "source_row": i + 2,
         "client_token": PSEUDO.token("treatment", r["client_id"]),
+        "client_token_key_version": "treatment/v1",
         "age_band": age_band(r["dob"], r["referral_date"]),
         **{k: r[k] for k in ("sex", "referral_date", "referral_source", "substance",
                              "class_a_positive", "treatment_start_date", "discharge_date",

@@ -21,7 +21,7 @@ from orchestration.demo_data import (
 )
 from orchestration.feed_status import feed_statuses
 from orchestration.monitor import load_state
-from tests.conftest import TEST_KEY
+from tests.conftest import TEST_KEYS
 
 LA = "E08000026"
 
@@ -102,7 +102,7 @@ def test_the_template_comes_back_as_a_valid_return(home: Path) -> None:
 def returns_home(tmp_path_factory: pytest.TempPathFactory) -> dict:
     """Coventry's returns 2013/14 Q1 to 2014/15 Q2; probation's last one never arrives,
     and the IOM unit revises its Q2 return."""
-    os.environ["CSP_PSEUDO_KEY"] = TEST_KEY
+    os.environ.update(TEST_KEYS)
     home = tmp_path_factory.mktemp("returns")
     quarters = ["2013/14 Q1", "2013/14 Q2", "2013/14 Q3", "2013/14 Q4", "2014/15 Q1",
                 "2014/15 Q2"]

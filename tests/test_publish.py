@@ -12,7 +12,7 @@ import duckdb
 from exports.publish import published_path
 from orchestration.cli import main
 from orchestration.demo_data import partner_return_figures, write_partner_returns
-from tests.conftest import TEST_KEY
+from tests.conftest import TEST_KEYS
 
 LA = "E08000026"
 READER = """
@@ -31,7 +31,7 @@ print("reader ok", first)
 
 
 def test_a_reader_holding_the_published_file_does_not_block_a_build(tmp_path: Path) -> None:
-    os.environ["CSP_PSEUDO_KEY"] = TEST_KEY
+    os.environ.update(TEST_KEYS)
     quarters = ["2014/15 Q1", "2014/15 Q2"]
     figures = partner_return_figures(quarters, seed=4)
     write_partner_returns(tmp_path / "landing", figures, quarters[:1])
@@ -60,7 +60,7 @@ def test_a_reader_holding_the_published_file_does_not_block_a_build(tmp_path: Pa
 
 def test_status_reads_the_published_copy_while_a_build_holds_the_warehouse(
         tmp_path: Path) -> None:
-    os.environ["CSP_PSEUDO_KEY"] = TEST_KEY
+    os.environ.update(TEST_KEYS)
     quarters = ["2014/15 Q1"]
     write_partner_returns(tmp_path / "landing", partner_return_figures(quarters, seed=4),
                           quarters)

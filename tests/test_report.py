@@ -19,7 +19,7 @@ import pytest
 from exports.report import write_report
 from exports.report_data import quarter_slug, read_report_data
 from orchestration.cli import main
-from tests.conftest import TEST_KEY
+from tests.conftest import keys_from_files
 
 QUARTER = "2014/15 Q2"
 SLUG = "2014-15-Q2"
@@ -40,12 +40,9 @@ def report_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
     done = home / "exports" / f"indicators-{SLUG}-public.csv"
     if done.is_file():
         return home
-    os.environ.pop("CSP_PSEUDO_KEY", None)  # the demo makes and uses its own key file
-    try:
+    with keys_from_files():  # the demo makes and uses its own key files
         assert main(["demo", "--home", str(home)]) == 0
         assert main(["report", "--home", str(home), "--quarter", QUARTER, "--public"]) == 0
-    finally:
-        os.environ["CSP_PSEUDO_KEY"] = TEST_KEY
     return home
 
 

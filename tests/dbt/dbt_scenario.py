@@ -58,7 +58,8 @@ def treatment(month: str, episodes: list[tuple]) -> int:
     for row, (client, referral, source, class_a, started, discharged, reason, ra, mh) in enumerate(episodes, 2):
         _rows["rny_treatment"].append((
             delivery_id, row, client, "25-34", "M", D(referral), source, "Opiates", class_a,
-            started and D(started), discharged and D(discharged), reason, False, ra, mh))
+            started and D(started), discharged and D(discharged), reason, False, ra, mh,
+            "treatment/v1"))
     return delivery_id
 
 
@@ -66,7 +67,7 @@ def idva(label: str, start: str, end: str, cases: list[tuple], screenings: list[
     delivery_id = _deliver("idva_caseload", "IDVA service", label, D(start), D(end), status)
     for row, (case, referral, risk, marac, repeat) in enumerate(cases, 4):
         _rows["idva_cases"].append((delivery_id, row, case, D(referral), "Police", risk, 12, marac, repeat,
-                                    1, "No", "Female", "25-34", None, None))
+                                    1, "No", "Female", "25-34", None, None, "domestic_abuse/v1"))
     for row, (month, screened) in enumerate(screenings, 2):
         _rows["idva_screening"].append((delivery_id, row, D(month), screened))
     return delivery_id

@@ -29,7 +29,7 @@ from ingest.warehouse import (
     load_delivery,
 )
 from orchestration.demo_data import generate_landing
-from tests.conftest import TEST_KEY
+from tests.conftest import TEST_KEYS
 from tests.postgres.conftest import connect_as
 
 LA, LA_NAME = "E08000026", "Coventry"
@@ -60,7 +60,7 @@ def built(tmp_path_factory: pytest.TempPathFactory, pg_database: PostgresTarget)
         homes[target] = home
     base = {k: v for k, v in os.environ.items()
             if not k.startswith(("CSP_", "DBT_", "PG"))}
-    base.update({"CSP_PSEUDO_KEY": TEST_KEY, "CSP_STABLE_SECONDS": "0"})
+    base.update({**TEST_KEYS, "CSP_STABLE_SECONDS": "0"})
     processes = {
         "duckdb": _build_process(homes["duckdb"], {**base, "CSP_TARGET": "duckdb"}),
         "postgres": _build_process(homes["postgres"], {
@@ -267,3 +267,55 @@ def test_db_init_command_is_idempotent(pg_database: PostgresTarget,
     assert owners == {"raw": "csp_loader", "staging": "csp_transformer",
                       "intermediate": "csp_transformer", "seeds": "csp_transformer",
                       "marts": "csp_transformer"}
+
+
+def test_report_and_analyst_exports_read_postgres_as_the_analyst(
+        built: dict, pg_database: PostgresTarget) -> None:
+    """`csp report` on the Postgres target reads the marts as csp_analyst sees them: the same
+    public figures as on DuckDB, every mart exported, and no pseudonymised identifier."""
+    quarter, slug = "2014/15 Q2", "2014-15-Q2"
+    base = {k: v for k, v in os.environ.items() if not k.startswith(("CSP_", "DBT_", "PG"))}
+    envs = {"duckdb": {**base, "CSP_TARGET": "duckdb"},
+            "postgres": {**base, "CSP_TARGET": "postgres", "CSP_PG_DSN": pg_database.dsn}}
+    for target, env in envs.items():
+        done = subprocess.run(
+            [sys.executable, "-m", "orchestration.cli", "report", "--home", str(built[target]),
+             "--as-of", AS_OF, "--la-code", LA, "--quarter", quarter, "--public"],
+            cwd=REPO, env=env, capture_output=True, text=True, timeout=600, check=False)
+        assert done.returncode == 0, f"{target} report failed:\n{done.stdout}\n{done.stderr}"
+    exports = {target: built[target] / "exports" for target in envs}
+    public = f"indicators-{slug}-public.csv"
+    assert (exports["postgres"] / public).read_bytes() == (exports["duckdb"] / public).read_bytes()
+    assert (exports["postgres"] / f"report-{slug}.html").stat().st_size > 100_000
+    assert (exports["postgres"] / "docs" / "static_index.html").is_file()
+    marts = {target: sorted(p.name for p in (exports[target] / "marts").iterdir())
+             for target in envs}
+    assert marts["postgres"] == marts["duckdb"] and "fct_crime.parquet" in marts["postgres"]
+    for target, has_tokens in (("duckdb", True), ("postgres", False)):
+        header = (exports[target] / "marts" / "fct_treatment_episode.csv").open().readline()
+        assert ("client_token" in header) is has_tokens, target
+    assert (exports["postgres"] / "marts" / "fct_indicator_quarter.csv").read_bytes() == \
+        (exports["duckdb"] / "marts" / "fct_indicator_quarter.csv").read_bytes()
+
+
+def test_rekey_on_postgres_replaces_every_token_as_the_loader(
+        built: dict, pg_database: PostgresTarget) -> None:
+    """Last in the module: it leaves the treatment key at version 2."""
+    query = ("select delivery_id, source_row, client_token, client_token_key_version "
+             "from raw.rny_treatment order by 1, 2")
+    with connect(pg_database) as con:
+        before = con.execute(query).fetchall()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("CSP_", "DBT_", "PG"))}
+    env.update({**TEST_KEYS, "CSP_TARGET": "postgres", "CSP_PG_DSN": pg_database.dsn,
+                "CSP_PSEUDO_KEY_TREATMENT_NEXT": "the-next-treatment-key-0123456789"})
+    done = subprocess.run(
+        [sys.executable, "-m", "orchestration.cli", "rekey", "treatment", "--home",
+         str(built["postgres"]), "--la-code", LA, "--as-of", AS_OF],
+        cwd=REPO, env=env, capture_output=True, text=True, timeout=600, check=False)
+    assert done.returncode == 0, done.stdout + done.stderr
+    with connect(pg_database) as con:
+        after = con.execute(query).fetchall()
+    assert len(after) == len(before) > 50
+    assert {r[3] for r in before} == {"treatment/v1"} and {r[3] for r in after} == {"treatment/v2"}
+    assert not {r[2] for r in before} & {r[2] for r in after}
+    assert len({r[2] for r in after}) == len({r[2] for r in before})

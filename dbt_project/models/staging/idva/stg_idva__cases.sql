@@ -12,6 +12,7 @@ renamed as (
         cast(delivery_id as integer) as delivery_id,
         cast(source_row as integer) as source_row,
         case_token,
+        case_token_key_version,
         cast(referral_date as date) as referral_date,
         referral_source,
         risk_level,
@@ -39,6 +40,7 @@ final as (
 
     select
         case_token,
+        case_token_key_version,
         delivery_la_code as la_code,
         referral_date,
         referral_source,

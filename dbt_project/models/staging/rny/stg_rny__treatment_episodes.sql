@@ -12,6 +12,7 @@ renamed as (
         cast(delivery_id as integer) as delivery_id,
         cast(source_row as integer) as source_row,
         client_token,
+        client_token_key_version,
         age_band,
         sex,
         cast(referral_date as date) as referral_date,
@@ -39,6 +40,7 @@ final as (
 
     select
         client_token,
+        client_token_key_version,
         referral_date,
         delivery_la_code as la_code,
         age_band,
