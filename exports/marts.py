@@ -80,10 +80,12 @@ def reader_target(settings: Settings) -> PostgresTarget:
 
 
 @contextmanager
-def open_marts(settings: Settings) -> Iterator[duckdb.DuckDBPyConnection]:
-    """A read-only view of the built marts, in schema ``main``, for the report and exports."""
+def open_marts(settings: Settings,
+               tables: Sequence[str] | None = None) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A read-only view of the built marts, in schema ``main``, for the report and exports
+    (on Postgres, just ``tables`` when given: each is copied)."""
     if settings.target == "postgres":
-        con = marts_from_postgres(reader_target(settings))
+        con = marts_from_postgres(reader_target(settings), tables)
     else:
         from exports.publish import reader_path
 

@@ -156,13 +156,23 @@ class FeedContract:
         """Partners that each send this feed on a calendar of their own (partner returns)."""
         return tuple(self.extra.get("partners", ()))
 
+    @property
+    def senders(self) -> tuple[str, ...]:
+        """Who else may name themselves in the file name without a calendar of their own: the
+        police forces, for a force-wide extract (``police_crime_<force>_YYYY-MM.csv``)."""
+        spec = self.extra.get("senders")
+        return load_reference(spec["file"], spec["column"]) if spec else ()
+
+    def _known_sender(self, name: str | None) -> bool:
+        return name is None or name in self.partners or name in self.senders
+
     def partner_from_file_name(self, file_name: str) -> str | None:
-        """The partner a file name names, for feeds sent by several partners."""
+        """The partner (or force) a file name names, for feeds sent by several senders."""
         match = re.fullmatch(self.file_name, file_name)
         if not match or "partner" not in match.groupdict():
             return None
         partner = match["partner"]
-        return partner if partner in self.partners else None
+        return partner if partner is not None and self._known_sender(partner) else None
 
     def period_from_file_name(self, file_name: str) -> Period | None:
         """The period a file covers, read from its name; None when the name breaks the contract."""
@@ -170,7 +180,7 @@ class FeedContract:
         if not match:
             return None
         parts = match.groupdict()
-        if "partner" in parts and parts["partner"] not in self.partners:
+        if "partner" in parts and not self._known_sender(parts["partner"]):
             return None
         try:
             if "quarter" in parts:
@@ -243,6 +253,14 @@ def load_catalogue(spec: dict[str, str]) -> tuple[tuple[str, str, str], ...]:
     with path.open(newline="", encoding="utf-8-sig") as handle:
         return tuple((row[spec["code"]], row[spec["owner"]] or "", row[spec["unit"]])
                      for row in csv.DictReader(handle))
+
+
+def police_forces() -> list[tuple[str, str]]:
+    """(slug, name) of the 43 police forces of England and Wales."""
+    import csv
+
+    with (REPO_ROOT / "dbt_project/seeds/police_forces.csv").open(encoding="utf-8") as handle:
+        return [(row["force"], row["force_name"]) for row in csv.DictReader(handle)]
 
 
 @cache

@@ -45,6 +45,14 @@ CONFIG_DDL = [
     )
     """,
     """
+    create table if not exists raw.lsoa_lookup (
+        lsoa_code varchar not null,
+        la_code varchar not null,
+        la_name varchar,
+        force varchar
+    )
+    """,
+    """
     create table if not exists raw.feed_calendar (
         feed varchar not null,
         partner varchar,
@@ -255,6 +263,51 @@ def record_rejection(
     return _insert_manifest_row(con, record, 0, "rejected", reason)
 
 
+LOOKUP_COLUMNS = ("lsoa_code", "la_code", "la_name", "force")
+
+
+class LsoaLookupError(ValueError):
+    """The LSOA lookup file is unusable; the message names the file and the problem."""
+
+
+def read_lsoa_lookup(path: Path) -> pa.Table:
+    """The LSOA → local authority lookup (``lsoa_code, la_code, la_name, force``), checked."""
+    import pyarrow.csv as pacsv
+
+    try:
+        table = pacsv.read_csv(path, convert_options=pacsv.ConvertOptions(
+            column_types={c: pa.string() for c in LOOKUP_COLUMNS}))
+    except (pa.ArrowInvalid, OSError) as error:
+        raise LsoaLookupError(f"{path}: not a readable CSV ({error})") from None
+    missing = [c for c in LOOKUP_COLUMNS if c not in table.column_names]
+    if missing:
+        raise LsoaLookupError(f"{path}: missing column(s) {', '.join(missing)} "
+                           f"(expected {', '.join(LOOKUP_COLUMNS)})")
+    table = table.select(list(LOOKUP_COLUMNS))
+    codes = table.column("lsoa_code").to_pylist()
+    if None in codes or None in table.column("la_code").to_pylist():
+        raise LsoaLookupError(f"{path}: every row needs an lsoa_code and an la_code")
+    if len(set(codes)) != len(codes):
+        seen: set[str] = set()
+        twice = sorted({c for c in codes if c in seen or seen.add(c)})
+        raise LsoaLookupError(f"{path}: LSOA code(s) listed twice: {', '.join(twice[:5])}")
+    return table
+
+
+def write_lsoa_lookup(con: Any, lookup: pa.Table | None) -> None:
+    """Replace raw.lsoa_lookup (configuration, like the calendar) within the caller's
+    transaction."""
+    con.execute("delete from raw.lsoa_lookup")
+    if lookup is None or not lookup.num_rows:
+        return
+    if isinstance(con, PostgresConnection):
+        con.copy_table("raw.lsoa_lookup", lookup)
+        return
+    con.register("lookup_batch", lookup)
+    con.execute("insert into raw.lsoa_lookup select * from lookup_batch")
+    con.unregister("lookup_batch")
+
+
 @dataclass(frozen=True)
 class CalendarEntry:
     """A feed's delivery calendar as configured for the partnership."""
@@ -273,6 +326,7 @@ def write_configuration(
     la_code: str,
     name: str,
     calendar: Sequence[CalendarEntry],
+    lsoa_lookup: pa.Table | None = None,
 ) -> None:
     """Replace the configuration tables: they describe the build, they are not history."""
     con.execute("begin transaction")
@@ -288,6 +342,7 @@ def write_configuration(
                 for e in calendar
             ],
         )
+        write_lsoa_lookup(con, lsoa_lookup)
         con.execute("commit")
     except BaseException:
         con.execute("rollback")

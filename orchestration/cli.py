@@ -52,10 +52,24 @@ def _print_build(settings: Settings, result: BuildResult) -> None:
         print(f"  exports     {settings.exports}")
         if result.rejected:
             print(f"  quarantine  {settings.home / 'quarantine'}")
+        _print_unplaced_crimes(settings)
     else:
         print(f"BUILD FAILED after {result.seconds:.1f} s: {result.failure}", file=sys.stderr)
         if result.log_path:
             print(f"Full log: {result.log_path}", file=sys.stderr)
+
+
+def _print_unplaced_crimes(settings: Settings) -> None:
+    """Say when force-wide police extracts hold crimes the LSOA lookup cannot place."""
+    from exports.marts import open_marts
+
+    with open_marts(settings, ["fct_police_unknown_lsoa"]) as marts:
+        row = marts.execute("select count(distinct lsoa_code), coalesce(sum(crimes), 0) "
+                            "from main.fct_police_unknown_lsoa").fetchone()
+    if row[1]:
+        print(f"  {row[1]} crime(s) in force-wide police extracts have {row[0]} LSOA code(s) "
+              f"not in the LSOA lookup ({settings.lsoa_lookup_path}), so count for no "
+              "partnership: see the mart fct_police_unknown_lsoa")
 
 
 def command_build(args: argparse.Namespace) -> int:

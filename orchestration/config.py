@@ -11,6 +11,10 @@ are all data.
     la_code = "E08000031"
     name = "Wolverhampton"
 
+    [police]
+    # lsoa_lookup = "/srv/reference/lsoa_la_lookup.csv"   (optional, default
+    #   <home>/reference/lsoa_la_lookup.csv: places the crimes of a force-wide extract)
+
     [pseudonymisation]
     # link = [["offenders", "treatment"]]   (optional: these domains share one key, so their
     #                                         tokens match; otherwise each has its own)
@@ -86,6 +90,13 @@ class Settings:
         if self.target == "postgres":
             return self.postgres.with_role(self.pg_loader_role or None)
         return self.warehouse
+
+    @property
+    def lsoa_lookup_path(self) -> Path:
+        """The LSOA → local authority lookup for force-wide police extracts (optional)."""
+        configured = os.environ.get("CSP_LSOA_LOOKUP") or self.raw.get("police", {}).get(
+            "lsoa_lookup")
+        return Path(configured) if configured else self.home / "reference" / "lsoa_la_lookup.csv"
 
     @property
     def landing(self) -> Path:

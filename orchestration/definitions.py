@@ -23,7 +23,7 @@ from exports.indicators import write_indicator_exports
 from exports.publish import publish_warehouse
 from ingest.contracts import FeedContract, all_contracts, parse_quarter_label, quarter_label
 from ingest.landing import ingest_feed, is_archived, landed_files, sha256_of, summarise
-from ingest.warehouse import connect, ensure_raw_schema, write_configuration
+from ingest.warehouse import connect, ensure_raw_schema, read_lsoa_lookup, write_configuration
 from orchestration.config import Settings, load_settings
 from orchestration.feed_status import FeedStatus, feed_statuses
 from orchestration.monitor import (
@@ -100,12 +100,16 @@ def partnership_configuration(context: dg.AssetExecutionContext, csp: CspResourc
 ]:
     """Write the configuration tables the indicator logic reads."""
     settings = csp.settings()
+    path = settings.lsoa_lookup_path
+    lookup = read_lsoa_lookup(path) if path.is_file() else None
     with connect(settings.warehouse_target) as con:
         ensure_raw_schema(con)
-        write_configuration(con, settings.la_code, settings.la_name, settings.calendar)
+        write_configuration(con, settings.la_code, settings.la_name, settings.calendar,
+                            lookup)
     suspended = [e.feed for e in settings.calendar if e.suspended_since]
     yield dg.MaterializeResult(asset_key=CONFIG_KEYS[0], metadata={
-        "la_code": settings.la_code, "name": settings.la_name})
+        "la_code": settings.la_code, "name": settings.la_name,
+        "lsoa_lookup": f"{path} ({lookup.num_rows} LSOAs)" if lookup else "none"})
     yield dg.MaterializeResult(asset_key=CONFIG_KEYS[1], metadata={
         "feeds": len(settings.calendar), "suspended": ", ".join(suspended) or "none"})
 

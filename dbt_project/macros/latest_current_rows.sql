@@ -11,6 +11,7 @@
             rows.*,
             deliveries.period_start as delivery_period_start,
             deliveries.la_code as delivery_la_code,
+            deliveries.partner as delivery_partner,
             row_number() over (
                 partition by {{ key_columns | join(', ') }}
                 order by deliveries.period_start desc, rows.delivery_id desc, rows.source_row desc

@@ -36,11 +36,35 @@ latest as (
 
 ),
 
+lookup as (
+
+    select * from {{ ref('stg_csp__lsoa_lookup') }}
+
+),
+
+located as (
+
+    -- A force-wide extract names its force in the file name: its crimes belong to the
+    -- authority their LSOA lies in (null when the lookup does not know the LSOA; those are
+    -- listed in fct_police_unknown_lsoa, never silently dropped). A partnership's own
+    -- extract belongs to the partnership.
+    select
+        latest.*,
+        latest.delivery_partner is not null and latest.delivery_partner <> 'Police'
+            as is_force_wide,
+        lookup.la_code as lsoa_la_code
+
+    from latest
+    left join lookup on latest.lsoa_code = lookup.lsoa_code
+
+),
+
 final as (
 
     select
         crime_reference,
-        delivery_la_code as la_code,
+        case when is_force_wide then lsoa_la_code else delivery_la_code end as la_code,
+        is_force_wide,
         recorded_date,
         offence_date,
         ho_class,
@@ -58,7 +82,7 @@ final as (
         delivery_id,
         source_row
 
-    from latest
+    from located
 
 )
 
