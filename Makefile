@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 HOME_DIR ?= $(CURDIR)/demo-home
 
-.PHONY: install system-deps pg-up run test test-postgres test-slow dev clean
+.PHONY: install system-deps pg-up run test test-postgres test-slow bench dev clean
 
 install: $(STAMP)
 
@@ -33,6 +33,11 @@ pg-up: system-deps
 
 test-postgres: install system-deps
 	$(BIN)/python -m pytest -q tests/postgres
+
+# The scale benchmark (bench/run.py, BENCHMARKS.md): SCALE=tiny|small|medium|national.
+SCALE ?= small
+bench: install
+	$(BIN)/python -m bench.run --scale $(SCALE)
 
 test-slow: install
 	$(BIN)/python -m pytest -q -m slow

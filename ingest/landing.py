@@ -167,16 +167,17 @@ def ingest_file(
     contract: FeedContract,
     *,
     home: Path,
-    warehouse: Path,
+    con: Any,
     pseudonymiser: Pseudonymiser,
     la_code: str,
 ) -> Outcome:
-    """Take one landed file all the way: a no-op, a loaded delivery, or a quarantined file."""
+    """Take one landed file all the way: a no-op, a loaded delivery, or a quarantined file.
+
+    ``con`` is the warehouse connection of the ingest run (raw schema ensured).
+    """
     sha = sha256_of(path)
     feed = contract.feed
-    with connect(warehouse) as con:
-        ensure_raw_schema(con)
-        known = find_delivery(con, feed, sha)
+    known = find_delivery(con, feed, sha)
     if known is not None:
         if known.status == "rejected":
             # The same bad bytes again (or a quarantine cut short by a crash): still bad,
@@ -203,16 +204,14 @@ def ingest_file(
     except RejectedFile as rejected:
         summary = describe(rejected.problems)
         # Recorded first: if the move below is cut short, the rerun knows these bytes.
-        with connect(warehouse) as con:
-            delivery_id = record_rejection(con, record, summary)
+        delivery_id = record_rejection(con, record, summary)
         quarantine(home, path, feed, sha, rejected.problems, partner)
         return Outcome(feed, path.name, sha, "rejected", delivery_id,
                        period.label if period else None, reason=summary,
                        problems=rejected.problems)
     # Archived before it is loaded: every figure can be traced back to bytes we still hold.
     _copy_atomically(path, archive_path(home, feed, sha, path))
-    with connect(warehouse) as con:
-        delivery_id = load_delivery(con, record, contract, result.tables)
+    delivery_id = load_delivery(con, record, contract, result.tables)
     return Outcome(feed, path.name, sha, "loaded", delivery_id, period.label, result.row_count)
 
 
@@ -229,7 +228,8 @@ def ingest_feed(
     """Ingest the files waiting in ``home/landing/<feed>/`` (or just ``files``), in arrival order.
 
     A file modified less than ``min_age_seconds`` ago is waited for; one still changing after
-    five minutes is left for the next run.
+    five minutes is left for the next run. One warehouse connection serves the run (each
+    delivery is still its own transaction); the home lock keeps other writers out.
     """
     contract = contract_for(feed)
     outcomes = []
@@ -237,13 +237,15 @@ def ingest_feed(
     if files is not None:
         wanted = set(files)
         waiting = [p for p in waiting if p.name in wanted]
-    for path in waiting:
-        if not wait_until_stable(path, min_age_seconds):
-            outcomes.append(Outcome(feed, path.name, "", "waiting",
-                                    reason="still being written; taken at the next run"))
-            continue
-        outcomes.append(ingest_file(path, contract, home=home, warehouse=warehouse,
-                                    pseudonymiser=pseudonymiser, la_code=la_code))
+    with connect(warehouse) as con:
+        ensure_raw_schema(con)
+        for path in waiting:
+            if not wait_until_stable(path, min_age_seconds):
+                outcomes.append(Outcome(feed, path.name, "", "waiting",
+                                        reason="still being written; taken at the next run"))
+                continue
+            outcomes.append(ingest_file(path, contract, home=home, con=con,
+                                        pseudonymiser=pseudonymiser, la_code=la_code))
     return outcomes
 
 

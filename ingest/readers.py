@@ -663,23 +663,40 @@ def _column_rules(column: Column, table: Table, period: Period) -> list[tuple[st
     return rules
 
 
-def _examples(
-    con: duckdb.DuckDBPyConnection, relation: str, condition: str, column: Column | None
-) -> tuple[int, list[dict[str, Any]]]:
-    count = con.execute(f"select count(*) from {relation} where {condition}").fetchall()[0][0]
-    if not count:
-        return 0, []
-    if column is None:
-        return count, []
+def _counts(con: duckdb.DuckDBPyConnection, relation: str, conditions: list[str]) -> list[int]:
+    """How many rows meet each condition, in one scan of the relation."""
+    if not conditions:
+        return []
+    counted = ", ".join(f"count(*) filter (where {c})" for c in conditions)
+    return list(con.execute(f"select {counted} from {relation}").fetchall()[0])
+
+
+def _example_rows(
+    con: duckdb.DuckDBPyConnection, relation: str, condition: str, column: Column
+) -> list[dict[str, Any]]:
     rows = con.execute(
         f"select _row, {column.name} from {relation} where {condition} order by _row limit ?",
         [MAX_EXAMPLES],
     ).fetchall()
     # Personal data is never echoed back, even into a rejection note.
-    return count, [
-        {"row": r, "value": "(withheld: personal data)" if column.pii else (v.lstrip("\x01") if isinstance(v, str) else v)}
+    return [
+        {"row": r, "value": "(withheld: personal data)" if column.pii
+         else (v.lstrip("\x01") if isinstance(v, str) else v)}
         for r, v in rows
     ]
+
+
+def _examples(
+    con: duckdb.DuckDBPyConnection, relation: str, condition: str, column: Column
+) -> tuple[int, list[dict[str, Any]]]:
+    [count] = _counts(con, relation, [condition])
+    return count, (_example_rows(con, relation, condition, column) if count else [])
+
+
+def _row_numbers(con: duckdb.DuckDBPyConnection, relation: str, condition: str) -> list[int]:
+    return [r for (r,) in con.execute(
+        f"select _row from {relation} where {condition} order by _row limit {MAX_EXAMPLES}"
+    ).fetchall()]
 
 
 def check_table(
@@ -694,12 +711,14 @@ def check_table(
         return [Problem("no_data", f"the file has a header but no data rows{where}")]
     problems.extend(_row_problems(con, relation, table))
     problems.extend(_period_problems(con, relation, table, period))
-    for column in table.columns:
-        for rule, condition, message in _column_rules(column, table, period):
-            count, examples = _examples(con, relation, condition, column)
-            if count:
-                problems.append(Problem(rule, f"{message}: {count} row(s)", column.source,
-                                        count, examples))
+    # Every column rule counted in one scan; examples fetched only for the rules broken.
+    rules = [(column, *rule) for column in table.columns
+             for rule in _column_rules(column, table, period)]
+    counts = _counts(con, relation, [condition for _, _, condition, _ in rules])
+    for (column, rule, condition, message), count in zip(rules, counts, strict=True):
+        if count:
+            problems.append(Problem(rule, f"{message}: {count} row(s)", column.source,
+                                    count, _example_rows(con, relation, condition, column)))
     problems.extend(_key_problems(con, relation, table))
     problems.extend(_catalogue_problems(con, relation, table, partner))
     return problems
@@ -754,24 +773,19 @@ def _row_problems(con: duckdb.DuckDBPyConnection, relation: str, table: Table) -
         f"regexp_matches(coalesce({c.name}, ''), {_sql_str(TOTALS_LABEL)}, 'i')"
         for c in table.columns
     )
-    count, examples = _examples(con, relation, totals, None)
+    too_long = [f"length({c.name}) > {table.max_field_length}" for c in table.columns]
+    count, *long_counts = _counts(con, relation, [totals, *too_long])
     if count:
-        rows = [r for (r,) in con.execute(
-            f"select _row from {relation} where {totals} order by _row limit {MAX_EXAMPLES}"
-        ).fetchall()]
+        rows = _row_numbers(con, relation, totals)
         problems.append(Problem(
             "totals_row",
             f"{count} row(s) are totals lines ('Total'), not records, e.g. row {rows[0]}: "
             "send the record rows only, without totals",
             None, count, [{"row": r} for r in rows],
         ))
-    for column in table.columns:
-        condition = f"length({column.name}) > {table.max_field_length}"
-        count, examples = _examples(con, relation, condition, None)
+    for column, condition, count in zip(table.columns, too_long, long_counts, strict=True):
         if count:
-            rows = [r for (r,) in con.execute(
-                f"select _row from {relation} where {condition} order by _row "
-                f"limit {MAX_EXAMPLES}").fetchall()]
+            rows = _row_numbers(con, relation, condition)
             problems.append(Problem(
                 "field_too_long",
                 f"column {column.source!r} has values longer than {table.max_field_length:,} "
