@@ -61,7 +61,7 @@ class Scale:
 SCALES = {
     "tiny": Scale(forces=2, months=6, rows_per_force_month=500),
     "small": Scale(forces=2, months=24, rows_per_force_month=3_000),
-    "medium": Scale(forces=7, months=120, rows_per_force_month=12_600),
+    "medium": Scale(forces=7, months=120, rows_per_force_month=13_000),
     "national": Scale(forces=43, months=120, rows_per_force_month=12_600),
 }
 

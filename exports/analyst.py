@@ -82,8 +82,8 @@ def dbt_docs_args(settings: Settings, target_path: Path) -> list[str]:
 
     return [str(DBT_EXECUTABLE), "docs", "generate", "--static",
             "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR),
-            "--target-path", str(target_path), "--vars", dbt_vars(settings.as_of,
-                                                                  settings.la_code),
+            "--target-path", str(target_path),
+            "--vars", dbt_vars(settings.as_of, settings.la_code, settings.similar_areas),
             "--quiet"]
 
 

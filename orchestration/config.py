@@ -11,6 +11,10 @@ are all data.
     la_code = "E08000031"
     name = "Wolverhampton"
 
+    [moj]
+    # similar_areas = ["E08000025", "E08000026"]   (optional: ranked together with the
+    #                                                partnership in fct_reoffending_comparison)
+
     [police]
     # lsoa_lookup = "/srv/reference/lsoa_la_lookup.csv"   (optional, default
     #   <home>/reference/lsoa_la_lookup.csv: places the crimes of a force-wide extract)
@@ -90,6 +94,18 @@ class Settings:
         if self.target == "postgres":
             return self.postgres.with_role(self.pg_loader_role or None)
         return self.warehouse
+
+    @property
+    def similar_areas(self) -> tuple[str, ...]:
+        """LA codes the partnership compares itself with (MoJ reoffending ranks)."""
+        configured = os.environ.get("CSP_SIMILAR_AREAS")
+        codes = configured.split(",") if configured else self.raw.get("moj", {}).get(
+            "similar_areas", [])
+        found = tuple(c.strip() for c in codes if c.strip())
+        bad = [c for c in found if not c.replace("_", "").isalnum()]
+        if bad:
+            raise ConfigError(f"[moj] similar_areas / CSP_SIMILAR_AREAS: not LA codes: {bad}")
+        return found
 
     @property
     def lsoa_lookup_path(self) -> Path:

@@ -28,14 +28,18 @@ DBT_EXECUTABLE = Path(sys.executable).with_name("dbt")
 PROJECT_GLOBS = ("*.yml", "models/**/*", "macros/**/*", "seeds/**/*", "tests/**/*")
 
 
-def dbt_vars(as_of: date, la_code: str) -> str:
-    """The ``--vars`` argument: the as-of date and the partnership, as JSON."""
-    return json.dumps({"as_of": as_of.isoformat(), "la_code": la_code}, sort_keys=True)
+def dbt_vars(as_of: date, la_code: str, similar_areas: tuple[str, ...] = ()) -> str:
+    """The ``--vars`` argument: the as-of date, the partnership and its similar areas."""
+    values: dict[str, object] = {"as_of": as_of.isoformat(), "la_code": la_code}
+    if similar_areas:
+        values["similar_areas"] = list(similar_areas)
+    return json.dumps(values, sort_keys=True)
 
 
-def dbt_build_args(as_of: date, la_code: str) -> list[str]:
+def dbt_build_args(as_of: date, la_code: str,
+                   similar_areas: tuple[str, ...] = ()) -> list[str]:
     """Arguments of the one ``dbt build`` a pipeline run makes."""
-    return ["build", "--vars", dbt_vars(as_of, la_code)]
+    return ["build", "--vars", dbt_vars(as_of, la_code, similar_areas)]
 
 
 def dbt_environment(warehouse: Path, log_path: Path, target: str = "duckdb",

@@ -236,7 +236,7 @@ def csp_dbt_models(
     settings = csp.settings()
     os.environ.update(settings_dbt_environment(settings))
     invocation = dbt.cli(
-        dbt_build_args(settings.as_of, settings.la_code),
+        dbt_build_args(settings.as_of, settings.la_code, settings.similar_areas),
         context=context,
         target_path=settings.dbt_target,
     )

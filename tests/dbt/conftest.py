@@ -2,6 +2,7 @@
 built once per as-of date with `dbt build` (unit tests and data tests included)."""
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -18,7 +19,8 @@ REPO = Path(__file__).resolve().parents[2]
 DBT = REPO / ".venv" / "bin" / "dbt"
 
 
-def build_warehouse(tmp: Path, as_of: str, la_code: str = dbt_scenario.LA) -> Path:
+def build_warehouse(tmp: Path, as_of: str, la_code: str = dbt_scenario.LA,
+                    similar_areas: tuple[str, ...] = ()) -> Path:
     """Load the scenario into tmp/warehouse.duckdb, run dbt build on it, return the file."""
     tmp.mkdir(parents=True, exist_ok=True)
     warehouse = tmp / "warehouse.duckdb"
@@ -29,7 +31,8 @@ def build_warehouse(tmp: Path, as_of: str, la_code: str = dbt_scenario.LA) -> Pa
     result = subprocess.run(
         [str(DBT), "build", "--project-dir", "dbt_project", "--profiles-dir", "dbt_project",
          "--target-path", str(tmp / "target"),
-         "--vars", f"{{as_of: '{as_of}', la_code: '{la_code}'}}"],
+         "--vars", json.dumps({"as_of": as_of, "la_code": la_code,
+                               "similar_areas": list(similar_areas)})],
         cwd=REPO, env=env, capture_output=True, text=True, timeout=300,
     )
     assert result.returncode == 0, result.stdout[-6000:] + result.stderr[-2000:]
@@ -70,5 +73,7 @@ def warehouse(tmp_path_factory) -> Warehouse:
 
 @pytest.fixture(scope="session")
 def warehouse_day_after(tmp_path_factory) -> Warehouse:
-    """The same scenario one day later, when police_crime 2014-11 is overdue."""
-    return Warehouse(build_warehouse(tmp_path_factory.mktemp("dbt_day_after"), "2014-12-16"))
+    """The same scenario one day later, when police_crime 2014-11 is overdue (and with
+    Birmingham configured as a similar area)."""
+    return Warehouse(build_warehouse(tmp_path_factory.mktemp("dbt_day_after"), "2014-12-16",
+                                     similar_areas=(dbt_scenario.OTHER_LA,)))

@@ -226,3 +226,28 @@ def test_direction_by_polarity(warehouse):
     assert warehouse.indicator("GY_KNIFE_FIREARM", "2014/15 Q1")["direction"] == "no change"
     assert warehouse.indicator("PV_PPV", "2014/15 Q2")["direction"] is None                 # last year missing
     assert warehouse.indicator("SM_MH_REFERRALS", "2014/15 Q1")["direction"] is None        # polarity none
+
+
+COMPARISON = ("select la_code, is_in_similar_group, rank_all, authorities_all, quartile_all, "
+              "rank_similar, authorities_similar, quartile_similar "
+              "from fct_reoffending_comparison where fiscal_quarter = ? order by la_code")
+
+
+def test_reoffending_is_ranked_among_all_authorities(warehouse):
+    # 2013/14 Q3: Wolverhampton -18.3, Birmingham -3.8 (lower is better).
+    assert warehouse.rows(COMPARISON, "2013/14 Q3") == [
+        ("E08000025", False, 2, 2, 2, None, None, None),
+        ("E08000031", True, 1, 2, 1, 1, 1, 1),
+    ]
+
+
+def test_reoffending_is_ranked_among_similar_areas(warehouse_day_after):
+    assert warehouse_day_after.rows(COMPARISON, "2013/14 Q3") == [
+        ("E08000025", True, 2, 2, 2, 2, 2, 2),
+        ("E08000031", True, 1, 2, 1, 1, 2, 1),
+    ]
+
+
+def test_suppressed_reoffending_rows_are_listed_not_ranked(warehouse):
+    assert warehouse.rows(COMPARISON, "2012/13 Q3") == [
+        ("E08000031", True, None, None, None, None, None, None)]

@@ -1,0 +1,87 @@
+{#- How the partnership's reoffending compares, table by table: every local authority of the
+    MoJ table ranked by the difference between actual and predicted reoffending (lower is
+    better), with its quartile, among all authorities and among the partnership's group of
+    similar areas (var `similar_areas`, from csp.toml [moj] similar_areas). Suppressed rows
+    (fewer than 30 offenders) are listed but not ranked. -#}
+with
+
+rates as (
+
+    select * from {{ ref('stg_moj__reoffending_rates') }}
+
+),
+
+grouped as (
+
+    select
+        {{ quarter_start('period_start') }} as quarter_start,
+        la_code,
+        local_authority as la_name,
+        offenders,
+        actual_rate,
+        predicted_rate,
+        difference_pct,
+        la_code = {{ partnership_la_code() }} as is_partnership,
+        la_code = {{ partnership_la_code() }}
+        {%- for area in var('similar_areas', []) %}
+            or la_code = '{{ area }}'
+        {%- endfor %} as is_in_similar_group,
+        difference_pct is not null as is_ranked
+
+    from rates
+
+),
+
+ranked as (
+
+    select
+        *,
+        case when is_ranked then rank() over (
+            partition by quarter_start, is_ranked order by difference_pct) end
+            as rank_all,
+        case when is_ranked then count(*) over (partition by quarter_start, is_ranked) end
+            as authorities_all,
+        case when is_ranked then ntile(4) over (
+            partition by quarter_start, is_ranked order by difference_pct) end
+            as quartile_all,
+        case when is_ranked and is_in_similar_group then rank() over (
+            partition by quarter_start, is_ranked and is_in_similar_group
+            order by difference_pct) end as rank_similar,
+        case when is_ranked and is_in_similar_group then count(*) over (
+            partition by quarter_start, is_ranked and is_in_similar_group) end
+            as authorities_similar,
+        case when is_ranked and is_in_similar_group then ntile(4) over (
+            partition by quarter_start, is_ranked and is_in_similar_group
+            order by difference_pct) end as quartile_similar
+
+    from grouped
+
+),
+
+final as (
+
+    select
+        ranked.quarter_start,
+        quarters.fiscal_quarter,
+        ranked.la_code,
+        ranked.la_name,
+        ranked.is_partnership,
+        ranked.is_in_similar_group,
+        ranked.offenders,
+        ranked.actual_rate,
+        ranked.predicted_rate,
+        ranked.difference_pct,
+        ranked.rank_all,
+        ranked.authorities_all,
+        ranked.quartile_all,
+        ranked.rank_similar,
+        ranked.authorities_similar,
+        ranked.quartile_similar
+
+    from ranked
+    left join {{ ref('dim_quarter') }} as quarters
+        on ranked.quarter_start = quarters.quarter_start
+
+)
+
+select * from final
