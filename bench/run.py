@@ -243,6 +243,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--scale", choices=sorted(SCALES), default="small")
     parser.add_argument("--work", default=str(REPO / "bench-work"),
                         help="where generated files and the benchmark home go")
+    parser.add_argument("--results", default=str(REPO / "bench" / "results"),
+                        help="where <scale>.json is written (BENCHMARKS.md reads it)")
     parser.add_argument("--skip-baseline", action="store_true",
                         help="do not run pandas (its ratio is then reported as n/a)")
     args = parser.parse_args(argv)
@@ -317,8 +319,8 @@ def main(argv: list[str] | None = None) -> int:
         "peak_rss_mib": round(peak_mib), "machine": machine(),
         "measured": time.strftime("%Y-%m-%d %H:%M:%S"),
     }
-    results = REPO / "bench" / "results"
-    results.mkdir(exist_ok=True)
+    results = Path(args.results)
+    results.mkdir(parents=True, exist_ok=True)
     (results / f"{args.scale}.json").write_text(json.dumps(result, indent=2) + "\n")
     baseline_ratio = ("n/a" if baseline_seconds is None
                       else f"{baseline_seconds / full_seconds:.2f}")
