@@ -276,7 +276,8 @@ def read_lsoa_lookup(path: Path) -> pa.Table:
 
     try:
         table = pacsv.read_csv(path, convert_options=pacsv.ConvertOptions(
-            column_types={c: pa.string() for c in LOOKUP_COLUMNS}))
+            column_types={c: pa.string() for c in LOOKUP_COLUMNS},
+            strings_can_be_null=True))
     except (pa.ArrowInvalid, OSError) as error:
         raise LsoaLookupError(f"{path}: not a readable CSV ({error})") from None
     missing = [c for c in LOOKUP_COLUMNS if c not in table.column_names]

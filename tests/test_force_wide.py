@@ -99,3 +99,20 @@ def test_unknown_lsoas_are_reported_not_dropped(homes: dict[str, Path]) -> None:
                                ).fetchone()[0]
     assert found == [(target.name, "west-midlands", "E01888888", 2)]
     assert unplaced >= 2
+
+
+@pytest.mark.parametrize("text, problem", [
+    ("lsoa_code,la_code,la_name\nE01000001,E08000031,Wolverhampton\n", "missing column"),
+    ("lsoa_code,la_code,la_name,force\nE01000001,E08000031,W,west-midlands\n"
+     "E01000001,E08000026,C,west-midlands\n", "listed twice: E01000001"),
+    ("lsoa_code,la_code,la_name,force\nE01000001,,W,west-midlands\n", "needs an lsoa_code"),
+])
+def test_a_broken_lsoa_lookup_is_refused_by_name(tmp_path: Path, text: str,
+                                                 problem: str) -> None:
+    from ingest.warehouse import LsoaLookupError, read_lsoa_lookup
+
+    path = tmp_path / "lsoa_la_lookup.csv"
+    path.write_text(text)
+    with pytest.raises(LsoaLookupError, match=problem) as raised:
+        read_lsoa_lookup(path)
+    assert str(path) in str(raised.value)
