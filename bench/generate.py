@@ -191,7 +191,8 @@ def force_rows(scale: Scale, force_index: int) -> int:
 def generate(folder: Path, scale: Scale, first_month: date = date(2005, 4, 1),
              months: range | None = None) -> list[Path]:
     """Write the extracts of ``months`` (default all of the scale) under
-    ``folder/landing/police_crime`` and the lookup under ``folder/reference``; return the extracts written."""
+    ``folder/landing/police_crime`` and the lookup under ``folder/reference``; return the
+    extracts written."""
     forces = chosen_forces(scale.forces)
     places = authorities(forces)
     write_lookup(folder / "reference" / "lsoa_la_lookup.csv", places)
