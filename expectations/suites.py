@@ -92,6 +92,24 @@ def add_derived_columns(frame: pd.DataFrame, table: str) -> pd.DataFrame:
     return frame
 
 
+# Bulk validation (many files in one frame): each row's file index, and its file's period
+# bounds as columns, since a suite parameter holds one value for the whole frame.
+FILE_COLUMN = f"{HELPER_PREFIX}file"
+
+
+def period_column(bound: str) -> str:
+    """The helper column holding a period bound per row, in a bulk frame."""
+    return f"{HELPER_PREFIX}{bound}"
+
+
+def add_period_columns(frame: pd.DataFrame, periods: Mapping[int, Period]) -> pd.DataFrame:
+    """Add each row's period bounds (by its ``FILE_COLUMN``), for a bulk suite (in place)."""
+    for name, bound in PERIOD_BOUNDS.items():
+        values = {index: bound(p.start, p.end) for index, p in periods.items()}
+        frame[period_column(name)] = frame[FILE_COLUMN].map(values)
+    return frame
+
+
 def suite_parameters(period: Period, la_code: str) -> dict[str, Any]:
     """Run-time values of the suite parameters, for one delivery of one partnership."""
     parameters: dict[str, Any] = {
@@ -120,12 +138,42 @@ def _bound(value: Any) -> Any:
     return value
 
 
-def contract_expectations(table: Table, covered: set[str]) -> list[Expectation]:
+def _between(column: str, minimum: Any, maximum: Any, meta: dict[str, Any],
+             bulk: bool) -> list[Expectation]:
+    """``column`` within bounds that may name a period bound (see ``rules.PERIOD_BOUNDS``).
+
+    A single delivery's period bound is a suite parameter; a bulk frame compares the column
+    with the bound's helper column, row by row.
+    """
+    gxe = import_gx().expectations
+    if not bulk:
+        return [gxe.ExpectColumnValuesToBeBetween(
+            column=column, min_value=_bound(minimum), max_value=_bound(maximum), meta=meta)]
+    out: list[Expectation] = []
+    fixed = {key: value for key, value in (("min_value", minimum), ("max_value", maximum))
+             if value is not None and not isinstance(value, str)}
+    if fixed:
+        out.append(gxe.ExpectColumnValuesToBeBetween(column=column, **fixed, meta=meta))
+    pairs = []  # (A, B) for A >= B
+    if isinstance(minimum, str):
+        pairs.append((column, period_column(minimum)))
+    if isinstance(maximum, str):
+        pairs.append((period_column(maximum), column))
+    for a, b in pairs:
+        out.append(gxe.ExpectColumnPairValuesAToBeGreaterThanB(
+            column_A=a, column_B=b, or_equal=True, ignore_row_if="either_value_is_missing",
+            meta=meta))
+    return out
+
+
+def contract_expectations(table: Table, covered: set[str], bulk: bool = False
+                          ) -> list[Expectation]:
     """Expectations the contract states column by column, plus the record key.
 
     ``covered`` holds columns whose range a feed-specific rule already checks (e.g.
     ``dash_score`` 0-27): the contract's range is then left to that rule, so one mistake
-    gives one problem, under its specific id.
+    gives one problem, under its specific id. ``bulk`` builds the variant for many files in
+    one frame: period bounds per row, the record key unique within each file.
     """
     gxe = import_gx().expectations
     out: list[Expectation] = []
@@ -154,21 +202,38 @@ def contract_expectations(table: Table, covered: set[str]) -> list[Expectation]:
                 column=column.name, min_value=column.minimum, max_value=column.maximum,
                 meta=_meta(RANGE, column, f"{label} must not be {' or '.join(parts)}")))
         if column.not_after_period and column.type == "date":
-            out.append(gxe.ExpectColumnValuesToBeBetween(
-                column=column.name, max_value={"$PARAMETER": "period_end"},
-                meta=_meta(DATE_AFTER_PERIOD, column,
-                           f"{label} has dates after the end of the file's period",
-                           maximum="period_end")))
+            out += _between(column.name, None, "period_end", _meta(
+                DATE_AFTER_PERIOD, column, f"{label} has dates after the end of the file's "
+                "period", maximum="period_end"), bulk)
     keys = [k for k in table.record_key if k in {c.name for c in table.loaded_columns}]
     if keys:
         sources = " + ".join(repr(table.column(k).source) for k in keys)
         meta = {"rule": DUPLICATE_KEY, "column": keys[0], "key": keys,
                 "message": f"the record key {sources} appears more than once in the file"}
+        if bulk:  # unique within each file: a later file repeats crimes whose status changed
+            keys = [FILE_COLUMN, *keys]
         if len(keys) == 1:
             out.append(gxe.ExpectColumnValuesToBeUnique(column=keys[0], meta=meta))
         else:
             out.append(gxe.ExpectCompoundColumnsToBeUnique(column_list=keys, meta=meta))
     return out
+
+
+def rule_expectations(rule: Rule, table: Table, bulk: bool = False) -> list[Expectation]:
+    """The GX expectations that check one feed-specific rule (one, but for a bulk ``between``).
+
+    A ``contains`` rule cannot be judged on many files at once (one file holding the row
+    would hide another missing it): its feed is never validated in bulk.
+    """
+    if rule.check == "between":
+        column = table.column(rule.column)
+        meta: dict[str, Any] = {"rule": rule.id, "column": rule.column, "check": rule.check,
+                                "message": f"column {column.source!r} {rule.message}",
+                                "minimum": rule.minimum, "maximum": rule.maximum}
+        return _between(rule.column, rule.minimum, rule.maximum, meta, bulk)
+    if bulk and rule.check == "contains":
+        raise ValueError(f"rule {rule.id!r} ({rule.check}) cannot be validated in bulk")
+    return [rule_expectation(rule, table)]
 
 
 def rule_expectation(rule: Rule, table: Table) -> Expectation:
@@ -183,10 +248,7 @@ def rule_expectation(rule: Rule, table: Table) -> Expectation:
     if shown:
         meta["show"] = shown
     if rule.check == "between":
-        meta.update(minimum=rule.minimum, maximum=rule.maximum)
-        return gxe.ExpectColumnValuesToBeBetween(
-            column=rule.column, min_value=_bound(rule.minimum), max_value=_bound(rule.maximum),
-            meta=meta)
+        return rule_expectations(rule, table)[0]
     if rule.check == "in_reference":
         return gxe.ExpectColumnValuesToBeInSet(
             column=rule.column, value_set=list(reference_codes(rule.reference)), meta=meta)
@@ -218,8 +280,12 @@ def rule_expectation(rule: Rule, table: Table) -> Expectation:
     raise ValueError(f"rule {rule.id!r}: unknown check {rule.check!r}")
 
 
-def build_suite(contract: FeedContract, table: Table, name: str | None = None) -> ExpectationSuite:
-    """The expectation suite of one raw table of a feed (not yet added to any context)."""
+def build_suite(contract: FeedContract, table: Table, name: str | None = None,
+                bulk: bool = False) -> ExpectationSuite:
+    """The expectation suite of one raw table of a feed (not yet added to any context).
+
+    ``bulk``: the variant for a frame of many files (``FILE_COLUMN`` and period columns).
+    """
     gx = import_gx()
     rules = rules_for(table.name)
     covered = {r.column for r in rules if r.check == "between"}
@@ -227,8 +293,8 @@ def build_suite(contract: FeedContract, table: Table, name: str | None = None) -
         name=name or suite_name(contract, table),
         meta={"feed": contract.feed, "table": table.name},
     )
-    expectations = contract_expectations(table, covered)
-    expectations += [rule_expectation(rule, table) for rule in rules]
+    expectations = contract_expectations(table, covered, bulk)
+    expectations += [e for rule in rules for e in rule_expectations(rule, table, bulk)]
     for order, expectation in enumerate(expectations):
         # GX returns results in its own order; problems are reported in the suite's.
         expectation.meta = {**(expectation.meta or {}), "order": order}

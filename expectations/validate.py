@@ -35,6 +35,7 @@ from typing import TYPE_CHECKING, Any
 import pyarrow as pa
 
 from expectations.rules import FORMULAS, PERIOD_BOUNDS, rules_for
+from expectations.suites import suite_parameters
 from ingest.contracts import Column, FeedContract, Period, Table
 from ingest.readers import Problem
 
@@ -67,7 +68,7 @@ class _Runtime:
 
     context: Any
     datasource: Any
-    definitions: dict[tuple[str, Table], Any] = field(default_factory=dict)
+    definitions: dict[tuple[str, Table, bool], Any] = field(default_factory=dict)
 
 
 _runtime: _Runtime | None = None
@@ -93,25 +94,25 @@ def _get_runtime() -> _Runtime:
     return _runtime
 
 
-def _definition(contract: FeedContract, table: Table) -> Any:
-    """The validation definition of one table, built on first use."""
+def _definition(contract: FeedContract, table: Table, bulk: bool = False) -> Any:
+    """The validation definition of one table (or its bulk variant), built on first use."""
     from expectations.suites import build_suite, import_gx, suite_name
 
     runtime = _get_runtime()
     # Keyed by the table's contract itself (a frozen, hashable dataclass), so a contract edited
     # in a long-lived process, or a test's variant of one, gets its own suite; GX names must
     # be unique within the context, hence the counter on a second variant.
-    cache_key = (contract.feed, table)
+    cache_key = (contract.feed, table, bulk)
     if cache_key not in runtime.definitions:
         gx = import_gx()
-        name = suite_name(contract, table)
-        if any(key[0] == contract.feed and key[1].name == table.name
+        name = suite_name(contract, table) + (".bulk" if bulk else "")
+        if any(key[0] == contract.feed and key[1].name == table.name and key[2] == bulk
                for key in runtime.definitions):
             name = f"{name}#{len(runtime.definitions)}"
         batch = runtime.datasource.add_dataframe_asset(name).add_batch_definition_whole_dataframe(
             "whole_table"
         )
-        suite = runtime.context.suites.add(build_suite(contract, table, name))
+        suite = runtime.context.suites.add(build_suite(contract, table, name, bulk))
         runtime.definitions[cache_key] = runtime.context.validation_definitions.add(
             gx.ValidationDefinition(name=name, data=batch, suite=suite)
         )
@@ -161,7 +162,7 @@ def validate_table(
     sample_rows: int = DEFAULT_SAMPLE_ROWS,
 ) -> list[Problem]:
     """The problems of one typed table (see ``validate_delivery``)."""
-    from expectations.suites import add_derived_columns, suite_parameters
+    from expectations.suites import add_derived_columns
 
     if "source_row" not in data.column_names:
         raise ValueError(f"table {table.name!r} has no source_row column to name rows by")
@@ -201,6 +202,55 @@ def validate_table(
         _problem(outcome, frame, table, period, la_code, sample_note)
         for _, outcome in failures
     ]
+
+
+def files_failing_suite(
+    contract: FeedContract,
+    table: Table,
+    data: pa.Table,
+    periods: Mapping[int, Period],
+    *,
+    la_code: str,
+    sample_rows: int = DEFAULT_SAMPLE_ROWS,
+) -> set[int]:
+    """The files of a bulk table that break its suite (all of them when it cannot tell which).
+
+    ``data`` is typed rows of many deliveries with a ``_file`` column (their index in
+    ``periods``). The bulk suite is the table's suite with the period bounds as per-row
+    columns and the record key unique within each file; like ``validate_table`` it runs on a
+    deterministic sample of a big table. A file it names is validated again alone, which is
+    what explains the problem to the partner.
+    """
+    from expectations.suites import FILE_COLUMN, add_derived_columns, add_period_columns
+
+    if data.num_rows > sample_rows:
+        data = data.take(sample_indices(data, table, sample_rows, la_code))
+    frame = data.rename_columns([FILE_COLUMN if n == "_file" else n
+                                 for n in data.column_names]).to_pandas()
+    add_derived_columns(frame, table.name)
+    add_period_columns(frame, periods)
+    with _lock:
+        result = _definition(contract, table, bulk=True).run(
+            batch_parameters={"dataframe": frame},
+            expectation_parameters=suite_parameters(next(iter(periods.values())), la_code),
+            result_format={**RESULT_FORMAT,
+                           "unexpected_index_column_names": [FILE_COLUMN, "source_row"]},
+        )
+    failing: set[int] = set()
+    for outcome in result.results:
+        if outcome.success:
+            continue
+        error = _raised(outcome.exception_info)
+        if error is not None:
+            raise ValidationError(f"{table.name} (bulk): expectation for rule "
+                                  f"{(outcome.expectation_config.meta or {}).get('rule')!r} "
+                                  f"could not be evaluated: {error}")
+        listed = (outcome.result or {}).get("partial_unexpected_index_list") or []
+        named = {int(entry[FILE_COLUMN]) for entry in listed}
+        if not named or len(listed) < int((outcome.result or {}).get("unexpected_count") or 0):
+            return set(periods)  # more rows than examples: every file might hold some
+        failing |= named
+    return failing
 
 
 def _raised(info: Any) -> str | None:

@@ -19,6 +19,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from ingest.bulk import CHUNK_BYTES, Candidate, bulk_chunk, candidate, chunks, takes_bulk
 from ingest.contracts import FeedContract, contract_for
 from ingest.pseudonymise import Pseudonymiser
 from ingest.readers import Problem, RejectedFile, describe, read_delivery
@@ -49,6 +50,7 @@ class Outcome:
     rows: int = 0
     reason: str | None = None
     problems: list[Problem] = field(default_factory=list)
+    in_bulk: bool = False  # checked and loaded with other files (ingest.bulk)
 
     def as_dict(self) -> dict[str, Any]:
         """A plain summary for logs and Dagster metadata."""
@@ -237,16 +239,75 @@ def ingest_feed(
     if files is not None:
         wanted = set(files)
         waiting = [p for p in waiting if p.name in wanted]
+    stable = []
+    for path in waiting:
+        if wait_until_stable(path, min_age_seconds):
+            stable.append(path)
+        else:
+            outcomes.append(Outcome(feed, path.name, "", "waiting",
+                                    reason="still being written; taken at the next run"))
     with connect(warehouse) as con:
         ensure_raw_schema(con)
-        for path in waiting:
-            if not wait_until_stable(path, min_age_seconds):
-                outcomes.append(Outcome(feed, path.name, "", "waiting",
-                                        reason="still being written; taken at the next run"))
-                continue
-            outcomes.append(ingest_file(path, contract, home=home, con=con,
-                                        pseudonymiser=pseudonymiser, la_code=la_code))
+        if takes_bulk(contract) and len(stable) > 1:
+            outcomes += ingest_in_bulk(stable, contract, home=home, con=con,
+                                       pseudonymiser=pseudonymiser, la_code=la_code)
+        else:
+            outcomes += [ingest_file(path, contract, home=home, con=con,
+                                     pseudonymiser=pseudonymiser, la_code=la_code)
+                         for path in stable]
     return outcomes
+
+
+def ingest_in_bulk(
+    paths: list[Path],
+    contract: FeedContract,
+    *,
+    home: Path,
+    con: Any,
+    pseudonymiser: Pseudonymiser,
+    la_code: str,
+    chunk_bytes: int = CHUNK_BYTES,
+) -> list[Outcome]:
+    """Ingest many files of a bulk feed (see ``ingest.bulk``); outcomes in arrival order.
+
+    Files that cannot go in a chunk (bytes already known, a broken name or layout) are taken
+    one at a time where they arrived; the chunk gathered so far is loaded first, so a revision
+    never loads before the file it revises.
+    """
+    feed = contract.feed
+    outcomes: dict[Path, Outcome] = {}
+    pending: list[Candidate] = []
+
+    def keep(item: Candidate) -> None:
+        _copy_atomically(item.path, archive_path(home, feed, item.sha256, item.path))
+
+    def one(path: Path) -> None:
+        outcomes[path] = ingest_file(path, contract, home=home, con=con,
+                                     pseudonymiser=pseudonymiser, la_code=la_code)
+
+    def flush() -> None:
+        for chunk in chunks(pending, chunk_bytes):
+            loaded, alone = bulk_chunk(chunk, contract, con=con, pseudonymiser=pseudonymiser,
+                                       la_code=la_code, archive=keep)
+            for item, delivery_id, rows in loaded:
+                outcomes[item.path] = Outcome(feed, item.path.name, item.sha256, "loaded",
+                                              delivery_id, item.record.period.label, rows,
+                                              in_bulk=True)
+            for item in alone:
+                one(item.path)
+        pending.clear()
+
+    for path in paths:
+        sha = sha256_of(path)
+        item = (None if any(p.sha256 == sha for p in pending)
+                else candidate(path, sha, contract, con, la_code))
+        if item is not None:
+            pending.append(item)
+            continue
+        flush()
+        one(path)
+    flush()
+    return [outcomes[path] for path in paths]
 
 
 def summarise(outcomes: Iterable[Outcome]) -> dict[str, int]:

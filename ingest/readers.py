@@ -287,18 +287,19 @@ def _check_header(found: list[str], table: Table, where: str) -> None:
     )
 
 
+# Explicit columns and no sniffing: the contract, not DuckDB, says what the file holds.
+CSV_READ_OPTIONS = ("header = true, auto_detect = false, delim = ',', quote = '\"', "
+                    "escape = '\"', strict_mode = true, null_padding = false, "
+                    "max_line_size = 10000000")
+
+
 def _stage_csv(con: duckdb.DuckDBPyConnection, path: Path, table: Table, first_row: int) -> None:
     """Read a UTF-8 CSV (header on its first line) into `src`, all columns as text."""
     columns = {c.name: "varchar" for c in table.columns}
-    # Explicit columns and no sniffing: the contract, not DuckDB, says what the file holds.
     try:
         con.execute(
-            """
-            create or replace temp table src_raw as
-            select * from read_csv(?, header = true, auto_detect = false, delim = ',',
-                                   quote = '"', escape = '"', columns = ?, strict_mode = true,
-                                   null_padding = false, max_line_size = 10000000)
-            """,
+            f"create or replace temp table src_raw as "
+            f"select * from read_csv(?, {CSV_READ_OPTIONS}, columns = ?)",
             [str(path), columns],
         )
     except duckdb.Error as error:
@@ -595,8 +596,32 @@ def _sql_list(values: tuple[str, ...]) -> str:
     return "(" + ", ".join(_sql_str(v) for v in values) + ")"
 
 
-def _column_rules(column: Column, table: Table, period: Period) -> list[tuple[str, str, str]]:
-    """(rule, SQL condition that is true for a bad row, message) for one column."""
+@dataclass(frozen=True)
+class PeriodSql:
+    """The file's period as SQL: literals for one file, per-row columns for a bulk relation."""
+
+    start: str
+    end: str
+    label: str
+
+    @classmethod
+    def of(cls, period: Period) -> "PeriodSql":
+        """The literals of one delivery's period."""
+        return cls(f"date '{period.start}'", f"date '{period.end}'", _sql_str(period.label))
+
+
+# A bulk relation (ingest.bulk) carries each row's file period in these columns.
+BULK_PERIOD = PeriodSql("_period_start", "_period_end", "_period_label")
+
+
+def _column_rules(column: Column, table: Table, period: Period | None,
+                  bounds: PeriodSql | None = None) -> list[tuple[str, str, str]]:
+    """(rule, SQL condition that is true for a bad row, message) for one column.
+
+    ``bounds`` replaces the period's literals in the conditions (messages still name
+    ``period``).
+    """
+    bounds = bounds or PeriodSql.of(period)
     c = column.name
     label = f"column {column.source!r}"
     rules: list[tuple[str, str, str]] = []
@@ -626,9 +651,9 @@ def _column_rules(column: Column, table: Table, period: Period) -> list[tuple[st
             # cancelled after review), so only a date after the file's period is wrong.
             rules.append((
                 "date_after_period",
-                f"{present} and ({valid}) and {parsed} > date '{period.end}'{not_future}",
-                f"{label} has dates after the end of the file's period {period.label} "
-                f"({period.end:%d/%m/%Y})",
+                f"{present} and ({valid}) and {parsed} > {bounds.end}{not_future}",
+                f"{label} has dates after the end of the file's period "
+                + (f"{period.label} ({period.end:%d/%m/%Y})" if period else ""),
             ))
     elif column.type == "quarter":
         # 'yyyy/yy Qn' with consecutive years; labels of one width sort in time order.
@@ -639,8 +664,9 @@ def _column_rules(column: Column, table: Table, period: Period) -> list[tuple[st
                       f"{label} must hold financial quarters written like '2014/15 Q2'"))
         if column.not_after_period:
             rules.append(("period_after_file",
-                          f"{present} and ({valid}) and {c} > {_sql_str(period.label)}",
-                          f"{label} has quarters after the file's own quarter {period.label}"))
+                          f"{present} and ({valid}) and {c} > {bounds.label}",
+                          f"{label} has quarters after the file's own quarter "
+                          + (period.label if period else "")))
     elif column.type == "integer":
         pattern = r"-?\d{1,3}(,\d{3})+|-?\d+" if column.thousands else r"-?\d+"
         rules.append(("integer", f"{present} and not regexp_full_match({c}, '{pattern}')",
@@ -732,6 +758,45 @@ def check_table(
     problems.extend(_key_problems(con, relation, table))
     problems.extend(_catalogue_problems(con, relation, table, partner))
     return problems
+
+
+def files_breaking_rules(con: duckdb.DuckDBPyConnection, relation: str, table: Table) -> set[int]:
+    """The files (``_file``) of a bulk relation that break a rule ``check_table`` reports.
+
+    A screen, one scan per kind of rule over many files at once: it counts, it does not
+    explain. A file it names is read again on its own, so the partner gets the same detailed
+    rejection as ever. ``relation`` holds ``_file``, ``_row`` and the ``BULK_PERIOD`` columns
+    beside the contract's text columns; tables with a catalogue are not screened this way.
+    """
+    if table.owner_column and table.catalogue:
+        raise ValueError(f"table {table.name!r} has an indicator catalogue: read it alone")
+    conditions = [
+        f"regexp_matches(coalesce({c.name}, ''), {_sql_str(TOTALS_LABEL)}, 'i')"
+        for c in table.columns
+    ]
+    conditions += [f"length({c.name}) > {table.max_field_length}" for c in table.columns]
+    conditions += [condition for column in table.columns
+                   for _, condition, _ in _column_rules(column, table, None, BULK_PERIOD)]
+    broken = " or ".join(f"({c})" for c in conditions)
+    failing = {f for (f,) in con.execute(
+        f"select distinct _file from {relation} where {broken}").fetchall()}
+    if table.period_column and table.period_majority is not None:
+        d = f"try_strptime({table.column(table.period_column).name}, '{DATE_FORMAT}')::date"
+        failing |= {f for (f,) in con.execute(
+            f"""
+            select _file from {relation} group by _file
+            having count({d}) > 0 and count(*) filter (
+                where {d} between _period_start and _period_end) / count({d}) < ?
+            """, [table.period_majority]).fetchall()}
+    keys = [k for k in table.record_key if k in {c.name for c in table.columns}]
+    if keys:
+        failing |= {f for (f,) in con.execute(
+            f"""
+            select distinct _file from {relation}
+            where {' and '.join(f'{k} is not null' for k in keys)}
+            group by _file, {', '.join(keys)} having count(*) > 1
+            """).fetchall()}
+    return failing
 
 
 def _catalogue_problems(
@@ -889,19 +954,23 @@ def _typed_expression(column: Column, table: Table, domain: str | None) -> str:
 
 
 def typed_select(relation: str, table: Table, domain: str | None,
-                 key_label: str | None = None) -> str:
+                 key_label: str | None = None, *, by_file: bool = False) -> str:
     """The SELECT that turns a staged relation into the raw table's columns.
 
-    ``key_label`` (e.g. ``treatment/v2``) is written beside every token column.
+    ``key_label`` (e.g. ``treatment/v2``) is written beside every token column. ``by_file``
+    keeps a bulk relation's ``_file`` first and orders by it.
     """
     columns = [f"{_typed_expression(c, table, domain)} as {c.name}" for c in table.loaded_columns]
     columns += [f"{_sql_str(key_label or '')} as {c.key_version_name}"
                 for c in table.token_columns]
     expressions = ",\n    ".join(columns)
-    return f"select _row as source_row,\n    {expressions}\nfrom {relation}\norder by _row"
+    first, order = ("_file, ", "_file, _row") if by_file else ("", "_row")
+    return (f"select {first}_row as source_row,\n    {expressions}\nfrom {relation}\n"
+            f"order by {order}")
 
 
-def _key_label(pseudonymiser: Pseudonymiser, contract: FeedContract) -> str | None:
+def key_label(pseudonymiser: Pseudonymiser, contract: FeedContract) -> str | None:
+    """The key a feed's tokens are made with (``treatment/v2``), or None without tokens."""
     if not contract.pseudonym_domain:
         return None
     return pseudonymiser.key_for(contract.pseudonym_domain).label
@@ -925,6 +994,14 @@ def _blank_to_null(con: duckdb.DuckDBPyConnection, relation: str, table: Table) 
     con.execute(f"update {relation} set {assignments}")
 
 
+def staging_connection(pseudonymiser: Pseudonymiser) -> duckdb.DuckDBPyConnection:
+    """An in-memory DuckDB to stage deliveries in, with ``pseudonymise(domain, value)``."""
+    con = duckdb.connect(":memory:")
+    con.create_function("pseudonymise", pseudonymiser.token, [VARCHAR, VARCHAR], VARCHAR,
+                        side_effects=False)
+    return con
+
+
 def read_delivery(
     path: Path,
     contract: FeedContract,
@@ -940,14 +1017,7 @@ def read_delivery(
     expectation suite (Great Expectations) over the typed rows, for the rules that compare
     columns or need the partnership (``la_code``; None skips the suite, for parser tests).
     """
-    with duckdb.connect(":memory:") as con:
-        con.create_function(
-            "pseudonymise",
-            pseudonymiser.token,
-            [VARCHAR, VARCHAR],
-            VARCHAR,
-            side_effects=False,
-        )
+    with staging_connection(pseudonymiser) as con:
         if contract.format == "xlsx":
             _stage_workbook(con, path, contract, period)
             relations = {t.name: f"src_{t.name}" for t in contract.tables}
@@ -967,7 +1037,7 @@ def read_delivery(
         tables = {
             table.name: con.sql(
                 typed_select(relations[table.name], table, contract.pseudonym_domain,
-                             _key_label(pseudonymiser, contract))
+                             key_label(pseudonymiser, contract))
             ).fetch_arrow_table()
             for table in contract.tables
         }

@@ -16,6 +16,7 @@ from typing import Any
 
 import duckdb
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from ingest.contracts import FeedContract, Period, Table, all_contracts
 
@@ -218,6 +219,34 @@ def load_delivery(
     An earlier delivery for the same period is marked superseded in the same transaction; its
     rows stay in the raw table (history), and staging reads only current deliveries.
     """
+    tagged = {name: batch.add_column(0, "_file", pa.array([0] * batch.num_rows, pa.int32()))
+              for name, batch in tables.items()}
+    return load_deliveries(con, [record], contract, tagged)[0]
+
+
+def _rows_per_file(tables: dict[str, pa.Table], files: int) -> list[int]:
+    """Rows of each delivery (``_file`` index) across the tables."""
+    counts = [0] * files
+    for batch in tables.values():
+        grouped = batch.group_by("_file").aggregate([("_file", "count")])
+        for index, count in zip(grouped["_file"].to_pylist(), grouped["_file_count"].to_pylist(),
+                                strict=True):
+            counts[index] += count
+    return counts
+
+
+def load_deliveries(
+    con: duckdb.DuckDBPyConnection,
+    records: list[DeliveryRecord],
+    contract: FeedContract,
+    tables: dict[str, pa.Table],
+) -> list[int]:
+    """Load checked deliveries, in order, and their manifest rows in one transaction.
+
+    ``tables`` hold the rows of every delivery, each tagged with its index in ``records`` in
+    a ``_file`` column. All or nothing: a failure leaves the warehouse as it was. Returns the
+    delivery ids, in the order of ``records``.
+    """
     if isinstance(con, PostgresConnection):
         # Concurrent loaders must not take the same delivery id (max + 1).
         con.execute("begin transaction")
@@ -225,35 +254,37 @@ def load_delivery(
     else:
         con.execute("begin transaction")
     try:
-        row_count = sum(t.num_rows for t in tables.values())
-        delivery_id = _insert_manifest_row(con, record, row_count, "loaded")
-        con.execute(
-            """
-            update raw.deliveries set status = 'superseded'
-            where feed = ? and coalesce(partner, '') = coalesce(?, '') and period_label = ?
-              and status = 'loaded' and delivery_id < ?
-            """,
-            [record.feed, record.partner, record.period.label if record.period else None,
-             delivery_id],
-        )
+        ids = []
+        for record, row_count in zip(records, _rows_per_file(tables, len(records)), strict=True):
+            delivery_id = _insert_manifest_row(con, record, row_count, "loaded")
+            con.execute(
+                """
+                update raw.deliveries set status = 'superseded'
+                where feed = ? and coalesce(partner, '') = coalesce(?, '') and period_label = ?
+                  and status = 'loaded' and delivery_id < ?
+                """,
+                [record.feed, record.partner, record.period.label if record.period else None,
+                 delivery_id],
+            )
+            ids.append(delivery_id)
+        delivery_ids = pa.array(ids, pa.int32())
         for table in contract.tables:
-            batch = tables[table.name]
+            tagged = tables[table.name]
+            batch = tagged.drop_columns(["_file"]).add_column(
+                0, "delivery_id", pc.take(delivery_ids, tagged["_file"]))
             check_key_labels(con, table, batch)
             if isinstance(con, PostgresConnection):
-                con.copy_rows(f"raw.{table.name}", delivery_id, batch)
+                con.copy_table(f"raw.{table.name}", batch)
                 continue
             con.register("delivery_batch", batch)
-            names = ", ".join(["delivery_id"] + batch.column_names)
-            con.execute(
-                f"insert into raw.{table.name} ({names}) select ?, * from delivery_batch",
-                [delivery_id],
-            )
+            names = ", ".join(batch.column_names)
+            con.execute(f"insert into raw.{table.name} ({names}) select * from delivery_batch")
             con.unregister("delivery_batch")
         con.execute("commit")
     except BaseException:
         con.execute("rollback")
         raise
-    return delivery_id
+    return ids
 
 
 def record_rejection(

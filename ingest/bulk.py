@@ -1,0 +1,217 @@
+"""Many landed files of one feed at once: a backlog, ten years of a force, a night's arrivals.
+
+The file-at-a-time path (``landing.ingest_file``) reads, checks and loads each file with its own
+queries and its own Great Expectations run: about a third of a second a file whatever its size,
+most of it fixed cost. Here a chunk of files goes through each step together:
+
+1. each file alone: the SHA-256 of its bytes, the manifest, the period in its name, its
+   encoding and header (cheap, and problems of this kind belong to one file anyway);
+2. one DuckDB read of every file of the chunk, each row tagged with its file and row number;
+3. one screen of the contract's SQL rules, counted per file (``readers.files_breaking_rules``);
+4. one run of the table's bulk expectation suite (``validate.files_failing_suite``);
+5. every good file archived, then all of them loaded in one transaction
+   (``warehouse.load_deliveries``): the chunk is loaded whole or not at all.
+
+A file that a step names or cannot take (a malformed CSV, bytes already seen, a rule broken)
+goes through the file-at-a-time path after the chunk, so its rejection reads exactly as it
+always has; so does every file that shares its partner and period, which keeps a revision
+loading after the file it revises. A good file gets the same verdict either way: the screen is
+``check_table``'s rules, the suite the table's own suite.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from expectations.rules import rules_for
+from ingest.contracts import FeedContract, Period
+from ingest.pseudonymise import Pseudonymiser
+from ingest.readers import (
+    CSV_READ_OPTIONS,
+    RejectedFile,
+    check_csv_layout,
+    files_breaking_rules,
+    key_label,
+    staging_connection,
+    typed_select,
+)
+from ingest.warehouse import DeliveryRecord, find_delivery, load_deliveries
+
+# CSV bytes read together: bounds memory (the text, then typed rows, of one chunk) while
+# keeping the fixed costs per chunk small against the work.
+CHUNK_BYTES = 256 * 2**20
+
+
+def takes_bulk(contract: FeedContract) -> bool:
+    """Whether a feed's files can be ingested in bulk: plain one-table CSV, per-row rules only.
+
+    Workbooks, titled CSVs and indicator returns are read one file at a time; so is a table
+    with a ``contains`` rule, which no frame of many files can judge for each of them.
+    """
+    if contract.format != "csv" or len(contract.tables) != 1:
+        return False
+    table = contract.tables[0]
+    return (table.header_row == 1 and table.title_row is None and not table.catalogue
+            and all(rule.check != "contains" for rule in rules_for(table.name)))
+
+
+@dataclass
+class Candidate:
+    """A landed file that passed the per-file checks and waits for its chunk."""
+
+    path: Path
+    sha256: str
+    record: DeliveryRecord
+
+    @property
+    def key(self) -> tuple[str | None, str]:
+        """What a later delivery supersedes by: partner and period."""
+        assert self.record.period is not None
+        return self.record.partner, self.record.period.label
+
+
+def candidate(path: Path, sha256: str, contract: FeedContract, con: Any, la_code: str
+              ) -> Candidate | None:
+    """The file as a bulk candidate, or None when it must go alone (known, misnamed, bad)."""
+    period = contract.period_from_file_name(path.name)
+    if period is None or find_delivery(con, contract.feed, sha256) is not None:
+        return None
+    try:
+        if check_csv_layout(path, contract) not in ("utf-8", "utf-8-sig"):
+            return None  # DuckDB reads UTF-8 only: the single path makes a UTF-8 copy
+    except RejectedFile:
+        return None
+    partner = contract.partner_from_file_name(path.name) or contract.partner
+    record = DeliveryRecord(contract.feed, partner, path.name, sha256, period,
+                            datetime.now(timezone.utc).replace(tzinfo=None), la_code)
+    return Candidate(path, sha256, record)
+
+
+def chunks(candidates: Sequence[Candidate], limit: int = CHUNK_BYTES) -> list[list[Candidate]]:
+    """Consecutive runs of candidates of at most ``limit`` bytes (at least one file each)."""
+    out: list[list[Candidate]] = []
+    size = limit
+    for item in candidates:
+        item_size = item.path.stat().st_size
+        if size + item_size > limit:
+            out.append([])
+            size = 0
+        out[-1].append(item)
+        size += item_size
+    return out
+
+
+def _stage(con: duckdb.DuckDBPyConnection, chunk: Sequence[Candidate], contract: FeedContract
+           ) -> set[int]:
+    """Read the chunk's files into ``bulk``; return the files that could not be read with it.
+
+    A file DuckDB refuses (a malformed row) is named in its error: it is set aside and the
+    rest read again. A file with a header and no rows is set aside too (``no_data``).
+    """
+    table = contract.tables[0]
+    columns = {c.name: "varchar" for c in table.columns}
+    aside: set[int] = set()
+    while True:
+        reading = [i for i in range(len(chunk)) if i not in aside]
+        if not reading:
+            return aside
+        try:
+            con.execute(
+                f"create or replace temp table bulk_text as select * from read_csv(?, "
+                f"{CSV_READ_OPTIONS}, columns = ?, filename = true)",
+                [[str(chunk[i].path) for i in reading], columns])
+            break
+        except duckdb.Error as error:
+            named = {i for i in reading if str(chunk[i].path) in str(error)}
+            aside |= named or set(reading)
+    files = pa.table({
+        "_file": pa.array(reading, pa.int32()),
+        "path": [str(chunk[i].path) for i in reading],
+        "_period_start": [chunk[i].record.period.start for i in reading],
+        "_period_end": [chunk[i].record.period.end for i in reading],
+        "_period_label": [chunk[i].record.period.label for i in reading],
+    })
+    con.register("bulk_files", files)
+    # A blank cell is a missing value (SPEC.md), whether unquoted or written as "".
+    cells = ", ".join(f"nullif(t.{c.name}, '') as {c.name}" for c in table.columns)
+    # Rows come in file order, each file's in its own order: the first data row is line 2.
+    con.execute(
+        f"""
+        create or replace temp table bulk as
+        select f._file, f._period_start, f._period_end, f._period_label,
+               t._n - min(t._n) over (partition by f._file) + 2 as _row, {cells}
+        from (select row_number() over () as _n, * from bulk_text) t
+        join bulk_files f on f.path = t.filename
+        """)
+    con.unregister("bulk_files")
+    present = {f for (f,) in con.execute("select distinct _file from bulk").fetchall()}
+    return aside | (set(reading) - present)
+
+
+def _sharing_a_key(chunk: Sequence[Candidate], alone: set[int]) -> set[int]:
+    """``alone`` and every file with the partner and period of one of them."""
+    keys = {chunk[i].key for i in alone}
+    return alone | {i for i, item in enumerate(chunk) if item.key in keys}
+
+
+def bulk_chunk(
+    chunk: Sequence[Candidate],
+    contract: FeedContract,
+    *,
+    con: Any,
+    pseudonymiser: Pseudonymiser,
+    la_code: str | None,
+    archive: Any,
+) -> tuple[list[tuple[Candidate, int, int]], list[Candidate]]:
+    """Check and load one chunk; return (loaded: candidate, delivery id, rows) and the files
+    left for the file-at-a-time path, in arrival order.
+
+    ``archive(candidate)`` keeps a good file's bytes; it is called for every file loaded,
+    before the load.
+    """
+    table = contract.tables[0]
+    with staging_connection(pseudonymiser) as stage:
+        alone = _stage(stage, chunk, contract)
+        if len(alone) < len(chunk):
+            alone |= files_breaking_rules(stage, "bulk", table)
+        good = [i for i in range(len(chunk)) if i not in alone]
+        typed = None
+        if good:
+            typed = stage.sql(typed_select(
+                f"(select * from bulk where _file in ({', '.join(map(str, good))}))", table,
+                contract.pseudonym_domain, key_label(pseudonymiser, contract), by_file=True,
+            )).fetch_arrow_table()
+    if typed is not None and la_code is not None:
+        # Imported here: Great Expectations is slow to import.
+        from expectations.validate import files_failing_suite
+
+        alone |= files_failing_suite(contract, table, typed,
+                                     {i: chunk[i].record.period for i in good}, la_code=la_code)
+    alone = _sharing_a_key(chunk, alone)
+    loading = [i for i in range(len(chunk)) if i not in alone]
+    loaded: list[tuple[Candidate, int, int]] = []
+    if loading and typed is not None:
+        # Renumber the loading files 0..n-1 (load_deliveries' _file) and drop the others.
+        position = [-1] * len(chunk)
+        for new, old in enumerate(loading):
+            position[old] = new
+        renumbered = pc.take(pa.array(position, pa.int32()), typed["_file"])
+        rows = typed.set_column(0, "_file", renumbered).filter(pc.greater_equal(renumbered, 0))
+        for i in loading:
+            archive(chunk[i])
+        ids = load_deliveries(con, [chunk[i].record for i in loading], contract,
+                              {table.name: rows})
+        counts = pc.value_counts(rows["_file"]).to_pylist()
+        per_file = {c["values"]: c["counts"] for c in counts}
+        loaded = [(chunk[i], delivery_id, per_file.get(n, 0))
+                  for n, (i, delivery_id) in enumerate(zip(loading, ids, strict=True))]
+    return loaded, [chunk[i] for i in sorted(alone)]
+
