@@ -47,7 +47,7 @@ from ingest.warehouse import DeliveryRecord, find_delivery, load_deliveries
 
 # CSV bytes read together: bounds memory (the text, then typed rows, of one chunk) while
 # keeping the fixed costs per chunk small against the work.
-CHUNK_BYTES = 256 * 2**20
+CHUNK_BYTES = 128 * 2**20
 
 
 def takes_bulk(contract: FeedContract) -> bool:
@@ -142,17 +142,20 @@ def _stage(con: duckdb.DuckDBPyConnection, chunk: Sequence[Candidate], contract:
     con.register("bulk_files", files)
     # A blank cell is a missing value (SPEC.md), whether unquoted or written as "".
     cells = ", ".join(f"nullif(t.{c.name}, '') as {c.name}" for c in table.columns)
-    # Rows come in file order, each file's in its own order: the first data row is line 2.
+    # A view, not a copy: the text is held once. Rows were inserted file by file in file
+    # order, so a row's line is its rowid less its file's first (data starts on line 2).
     con.execute(
         f"""
-        create or replace temp table bulk as
+        create or replace temp view bulk as
         select f._file, f._period_start, f._period_end, f._period_label,
-               t._n - min(t._n) over (partition by f._file) + 2 as _row, {cells}
-        from (select row_number() over () as _n, * from bulk_text) t
+               t.rowid - firsts.first_rowid + 2 as _row, {cells}
+        from bulk_text t
+        join (select filename, min(rowid) as first_rowid from bulk_text group by filename)
+            as firsts on firsts.filename = t.filename
         join bulk_files f on f.path = t.filename
         """)
-    con.unregister("bulk_files")
-    present = {f for (f,) in con.execute("select distinct _file from bulk").fetchall()}
+    present = {f for (f,) in con.execute("select distinct filename from bulk_text").fetchall()}
+    present = {i for i in reading if str(chunk[i].path) in present}
     return aside | (set(reading) - present)
 
 

@@ -19,6 +19,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+import pyarrow as pa
+
 from ingest.bulk import CHUNK_BYTES, Candidate, bulk_chunk, candidate, chunks, takes_bulk
 from ingest.contracts import FeedContract, contract_for
 from ingest.pseudonymise import Pseudonymiser
@@ -251,6 +253,8 @@ def ingest_feed(
         if takes_bulk(contract) and len(stable) > 1:
             outcomes += ingest_in_bulk(stable, contract, home=home, con=con,
                                        pseudonymiser=pseudonymiser, la_code=la_code)
+            # Arrow keeps freed buffers for reuse; the dbt build that follows needs the memory.
+            pa.default_memory_pool().release_unused()
         else:
             outcomes += [ingest_file(path, contract, home=home, con=con,
                                      pseudonymiser=pseudonymiser, la_code=la_code)
