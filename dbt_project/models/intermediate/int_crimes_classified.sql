@@ -2,7 +2,7 @@ with
 
 crimes as (
 
-    select * from {{ ref('stg_police__crimes') }}
+    select * from {{ ref('int_crimes_located') }}
 
 ),
 

@@ -4,7 +4,7 @@ with
 
 crimes as (
 
-    select * from {{ ref('stg_police__crimes') }}
+    select * from {{ ref('int_crimes_located') }}
     where is_force_wide and la_code is null
 
 ),

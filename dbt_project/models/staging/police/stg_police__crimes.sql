@@ -1,6 +1,17 @@
--- A table, not a view as staging usually is: latest-row-wins over ten years of force-wide
--- crime is a window over every row, and four models and tests read it (BENCHMARKS.md).
-{{ config(materialized='table') }}
+-- Incremental: ten years of force-wide crime is ten million rows, and a new month's files
+-- touch a few hundred thousand crime references. A run recomputes the latest row of every
+-- reference a new delivery holds, and of every reference whose winning row came from a
+-- delivery that is no longer current (a revised month superseded it); the post-hook then drops
+-- winners of superseded deliveries that no current delivery holds any more. Placing crimes in
+-- an authority by LSOA is downstream (int_crimes_located), so a new lookup applies to every
+-- crime without a full refresh.
+{{ config(
+    materialized='incremental',
+    unique_key='crime_reference',
+    incremental_strategy='delete+insert',
+    post_hook="delete from {{ this }} where delivery_id not in (select delivery_id from "
+              ~ "{{ ref('stg_csp__deliveries') }} where is_current)",
+) }}
 
 with
 
@@ -34,32 +45,39 @@ renamed as (
 
 ),
 
+{% if is_incremental() %}
+affected as (
+
+    select crime_reference from renamed
+    where delivery_id > (select coalesce(max(delivery_id), 0) from {{ this }})
+
+    union
+
+    select this_run.crime_reference
+    from {{ this }} as this_run
+    inner join {{ ref('stg_csp__deliveries') }} as deliveries
+        on this_run.delivery_id = deliveries.delivery_id
+    where not deliveries.is_current
+
+),
+
+candidates as (
+
+    select * from renamed
+    where crime_reference in (select crime_reference from affected)
+
+),
+{% else %}
+candidates as (
+
+    select * from renamed
+
+),
+{% endif %}
+
 latest as (
 
-    {{ latest_current_rows('renamed', ['rows.crime_reference']) }}
-
-),
-
-lookup as (
-
-    select * from {{ ref('stg_csp__lsoa_lookup') }}
-
-),
-
-located as (
-
-    -- A force-wide extract names its force in the file name: its crimes belong to the
-    -- authority their LSOA lies in (null when the lookup does not know the LSOA; those are
-    -- listed in fct_police_unknown_lsoa, never silently dropped). A partnership's own
-    -- extract belongs to the partnership.
-    select
-        latest.*,
-        latest.delivery_partner is not null and latest.delivery_partner <> 'Police'
-            as is_force_wide,
-        lookup.la_code as lsoa_la_code
-
-    from latest
-    left join lookup on latest.lsoa_code = lookup.lsoa_code
+    {{ latest_current_rows('candidates', ['rows.crime_reference']) }}
 
 ),
 
@@ -67,8 +85,9 @@ final as (
 
     select
         crime_reference,
-        case when is_force_wide then lsoa_la_code else delivery_la_code end as la_code,
-        is_force_wide,
+        -- A force-wide extract names its force in the file name (int_crimes_located).
+        delivery_partner is not null and delivery_partner <> 'Police' as is_force_wide,
+        delivery_la_code,
         recorded_date,
         offence_date,
         ho_class,
@@ -86,7 +105,7 @@ final as (
         delivery_id,
         source_row
 
-    from located
+    from latest
 
 )
 
