@@ -15,9 +15,31 @@
 
 with
 
+{% if is_incremental() %}
+affected as (
+
+    -- Read from the raw table, not through the CTEs below: two readers would make DuckDB
+    -- materialise every column of every row.
+    select crime_reference from {{ source('raw', 'police_crime') }}
+    where delivery_id > (select coalesce(max(delivery_id), 0) from {{ this }})
+
+    union
+
+    select this_run.crime_reference
+    from {{ this }} as this_run
+    inner join {{ ref('stg_csp__deliveries') }} as deliveries
+        on this_run.delivery_id = deliveries.delivery_id
+    where not deliveries.is_current
+
+),
+{% endif %}
+
 source as (
 
     select * from {{ source('raw', 'police_crime') }}
+    {% if is_incremental() %}
+    where crime_reference in (select crime_reference from affected)
+    {% endif %}
 
 ),
 
@@ -45,39 +67,9 @@ renamed as (
 
 ),
 
-{% if is_incremental() %}
-affected as (
-
-    select crime_reference from renamed
-    where delivery_id > (select coalesce(max(delivery_id), 0) from {{ this }})
-
-    union
-
-    select this_run.crime_reference
-    from {{ this }} as this_run
-    inner join {{ ref('stg_csp__deliveries') }} as deliveries
-        on this_run.delivery_id = deliveries.delivery_id
-    where not deliveries.is_current
-
-),
-
-candidates as (
-
-    select * from renamed
-    where crime_reference in (select crime_reference from affected)
-
-),
-{% else %}
-candidates as (
-
-    select * from renamed
-
-),
-{% endif %}
-
 latest as (
 
-    {{ latest_current_rows('candidates', ['rows.crime_reference']) }}
+    {{ latest_current_rows('renamed', ['rows.crime_reference']) }}
 
 ),
 
