@@ -51,12 +51,15 @@ CHUNK_BYTES = 128 * 2**20
 
 
 def takes_bulk(contract: FeedContract) -> bool:
-    """Whether a feed's files can be ingested in bulk: plain one-table CSV, per-row rules only.
+    """Whether a feed's files can be ingested in bulk: plain one-table UTF-8 CSV, row rules only.
 
-    Workbooks, titled CSVs and indicator returns are read one file at a time; so is a table
-    with a ``contains`` rule, which no frame of many files can judge for each of them.
+    Workbooks, titled CSVs and indicator returns are read one file at a time; so are feeds
+    sent in another encoding (DuckDB reads UTF-8 only; one file is copied to UTF-8 first),
+    and a table with a ``contains`` rule, which no frame of many files can judge for each.
     """
     if contract.format != "csv" or len(contract.tables) != 1:
+        return False
+    if contract.encoding not in (None, "utf-8"):
         return False
     table = contract.tables[0]
     return (table.header_row == 1 and table.title_row is None and not table.catalogue

@@ -112,6 +112,7 @@ def test_police_is_taken_in_bulk_and_workbooks_are_not() -> None:
     assert FEED in taken
     assert "moj_reoffending" not in taken  # it must contain the partnership's own row
     assert "partner_returns" not in taken  # a workbook
+    assert "rny_treatment" not in taken  # Windows-1252: copied to UTF-8 one file at a time
 
 
 @pytest.mark.parametrize("chunk_bytes", [10**9, 100_000], ids=["one-chunk", "many-chunks"])
