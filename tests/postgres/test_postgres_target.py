@@ -298,6 +298,39 @@ def test_report_and_analyst_exports_read_postgres_as_the_analyst(
         (exports["duckdb"] / "marts" / "fct_indicator_quarter.csv").read_bytes()
 
 
+def test_a_revised_month_updates_incremental_staging_on_postgres(
+        built: dict, pg_database: PostgresTarget) -> None:
+    """stg_police__crimes is incremental: a revised month, built again on Postgres, leaves
+    exactly the latest row of every crime over the current deliveries."""
+    home = built["postgres"]
+    original = sorted((home / "landing" / "police_crime").glob("*.csv"))[-1]
+    header, first, *rest = original.read_bytes().split(b"\r\n")
+    original.write_bytes(b"\r\n".join([header, *rest]))  # the revision omits a crime
+    dropped = first.split(b",")[0].decode()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("CSP_", "DBT_", "PG"))}
+    env.update({**TEST_KEYS, "CSP_STABLE_SECONDS": "0", "CSP_TARGET": "postgres",
+                "CSP_PG_DSN": pg_database.dsn})
+    output, _ = (process := _build_process(home, env)).communicate(timeout=600)
+    assert process.returncode == 0, output
+    expected = """
+        select crime_reference, delivery_id, source_row from (
+            select r.crime_reference, r.delivery_id, r.source_row, row_number() over (
+                partition by r.crime_reference
+                order by d.period_start desc, d.delivery_id desc, r.source_row desc) as n
+            from raw.police_crime r join raw.deliveries d on d.delivery_id = r.delivery_id
+            where d.status = 'loaded') as ranked
+        where n = 1 order by 1"""
+    with connect(pg_database) as con:
+        want = con.execute(expected).fetchall()
+        got = con.execute("select crime_reference, delivery_id, source_row "
+                          "from staging.stg_police__crimes order by 1").fetchall()
+        superseded = con.execute("select count(*) from raw.deliveries where file_name = ? "
+                                 "and status = 'superseded'", [original.name]).fetchone()
+    assert got == want
+    assert dropped not in {r[0] for r in got}
+    assert superseded == (1,)
+
+
 def test_rekey_on_postgres_replaces_every_token_as_the_loader(
         built: dict, pg_database: PostgresTarget) -> None:
     """Last in the module: it leaves the treatment key at version 2."""
