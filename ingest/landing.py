@@ -232,8 +232,10 @@ def ingest_feed(
     """Ingest the files waiting in ``home/landing/<feed>/`` (or just ``files``), in arrival order.
 
     A file modified less than ``min_age_seconds`` ago is waited for; one still changing after
-    five minutes is left for the next run. One warehouse connection serves the run (each
-    delivery is still its own transaction); the home lock keeps other writers out.
+    five minutes is left for the next run. One warehouse connection serves the run; the home
+    lock keeps other writers out. Several files of a plain UTF-8 CSV feed are taken in bulk
+    (``ingest.bulk``: a chunk of good files per transaction), otherwise each delivery is its
+    own transaction.
     """
     contract = contract_for(feed)
     outcomes = []
