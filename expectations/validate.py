@@ -232,6 +232,7 @@ def files_failing_suite(
     with _lock:
         result = _definition(contract, table, bulk=True).run(
             batch_parameters={"dataframe": frame},
+            # The period bounds are columns here; the parameters are still declared.
             expectation_parameters=suite_parameters(next(iter(periods.values())), la_code),
             result_format={**RESULT_FORMAT,
                            "unexpected_index_column_names": [FILE_COLUMN, "source_row"]},

@@ -21,7 +21,7 @@ loading after the file it revises. A good file gets the same verdict either way:
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -32,7 +32,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from expectations.rules import rules_for
-from ingest.contracts import FeedContract, Period
+from ingest.contracts import FeedContract
 from ingest.pseudonymise import Pseudonymiser
 from ingest.readers import (
     CSV_READ_OPTIONS,
@@ -175,7 +175,7 @@ def bulk_chunk(
     con: Any,
     pseudonymiser: Pseudonymiser,
     la_code: str | None,
-    archive: Any,
+    archive: Callable[[Candidate], None],
 ) -> tuple[list[tuple[Candidate, int, int]], list[Candidate]]:
     """Check and load one chunk; return (loaded: candidate, delivery id, rows) and the files
     left for the file-at-a-time path, in arrival order.

@@ -433,11 +433,6 @@ class PostgresConnection:
         with self.raw.cursor() as cursor:
             cursor.executemany(self._sql(sql, ()), rows)
 
-    def copy_rows(self, table: str, delivery_id: int, batch: pa.Table) -> None:
-        """COPY a delivery's rows (tagged with its id) into a raw table."""
-        self.copy_table(table, batch.add_column(
-            0, "delivery_id", pa.array([delivery_id] * batch.num_rows, pa.int32())))
-
     def copy_table(self, table: str, batch: pa.Table) -> None:
         """COPY an Arrow table into ``table`` (columns by name), as CSV."""
         import io

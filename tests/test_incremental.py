@@ -90,15 +90,21 @@ def extracts(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return folder
 
 
-def test_new_and_revised_months_update_staging_incrementally(
-        tmp_path: Path, extracts: Path) -> None:
+def new_home(tmp_path: Path, extracts: Path) -> Path:
+    """An empty home with the generated LSOA lookup and a police landing folder."""
     os.environ.update(TEST_KEYS)
     home = tmp_path / "home"
-    landing = home / "landing" / FEED
-    landing.mkdir(parents=True)
+    (home / "landing" / FEED).mkdir(parents=True)
     (home / "reference").mkdir()
     shutil.copyfile(extracts / "reference" / "lsoa_la_lookup.csv",
                     home / "reference" / "lsoa_la_lookup.csv")
+    return home
+
+
+def test_new_and_revised_months_update_staging_incrementally(
+        tmp_path: Path, extracts: Path) -> None:
+    home = new_home(tmp_path, extracts)
+    landing = home / "landing" / FEED
     files = sorted((extracts / "landing" / FEED).glob("*.csv"))
     last = max(f.stem.rsplit("_", 1)[1] for f in files)
     for path in files:
@@ -135,13 +141,9 @@ def test_new_and_revised_months_update_staging_incrementally(
 
 def test_a_new_lsoa_lookup_moves_crimes_without_a_full_refresh(
         tmp_path: Path, extracts: Path) -> None:
-    os.environ.update(TEST_KEYS)
-    home = tmp_path / "home"
+    home = new_home(tmp_path, extracts)
     landing = home / "landing" / FEED
-    landing.mkdir(parents=True)
-    (home / "reference").mkdir()
     lookup = home / "reference" / "lsoa_la_lookup.csv"
-    shutil.copyfile(extracts / "reference" / "lsoa_la_lookup.csv", lookup)
     for path in sorted((extracts / "landing" / FEED).glob("*_2014-0[45].csv")):
         shutil.copyfile(path, landing / path.name)
     build(home)

@@ -218,7 +218,7 @@ def test_copy_keeps_nulls_empty_strings_and_awkward_text(pg_database: PostgresTa
         assert isinstance(con, PostgresConnection)
         con.execute("create temporary table copied (delivery_id integer, text_value varchar, "
                     "number double precision, day date, flag boolean)")
-        con.copy_rows("copied", 9, batch)
+        con.copy_table("copied", batch.add_column(0, "delivery_id", pa.array([9] * 6)))
         rows = con.execute("select * from copied").fetchall()
     assert rows == [(9, *row) for row in zip(values, batch["number"].to_pylist(),
                                              batch["day"].to_pylist(),
