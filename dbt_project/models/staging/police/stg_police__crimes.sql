@@ -19,17 +19,23 @@ with
 affected as (
 
     -- Read from the raw table, not through the CTEs below: two readers would make DuckDB
-    -- materialise every column of every row.
+    -- materialise every column of every row. Both halves filter by delivery through
+    -- semi-joins on the small manifest: a comparison with a scalar subquery, or a join,
+    -- leaves DuckDB estimating hundreds of millions of affected rows, and at national scale
+    -- it then hashed every raw row instead of these (out of memory).
     select crime_reference from {{ source('raw', 'police_crime') }}
-    where delivery_id > (select coalesce(max(delivery_id), 0) from {{ this }})
+    where delivery_id in (
+        select delivery_id from {{ ref('stg_csp__deliveries') }}
+        where delivery_id > (select coalesce(max(delivery_id), 0) from {{ this }})
+    )
 
     union
 
-    select this_run.crime_reference
-    from {{ this }} as this_run
-    inner join {{ ref('stg_csp__deliveries') }} as deliveries
-        on this_run.delivery_id = deliveries.delivery_id
-    where not deliveries.is_current
+    select crime_reference from {{ this }}
+    where delivery_id in (
+        select delivery_id from {{ ref('stg_csp__deliveries') }}
+        where not is_current
+    )
 
 ),
 {% endif %}
