@@ -144,8 +144,8 @@ def baseline_counts(files: list[Path], lookup: Path) -> list[tuple]:
 
 # --- the pipeline, with the memory of all its processes ----------------------------------
 
-def _rss_of_tree(root: int) -> int:
-    """Resident bytes of ``root`` and all its descendants, from /proc."""
+def _rss_of_tree(root: int) -> dict[int, int]:
+    """Resident bytes of ``root`` and of each of its descendants, by pid, from /proc."""
     parents: dict[int, int] = {}
     rss: dict[int, int] = {}
     for entry in os.scandir("/proc"):
@@ -165,12 +165,26 @@ def _rss_of_tree(root: int) -> int:
             if ppid == parent and pid not in tree:
                 tree.add(pid)
                 frontier.append(pid)
-    return sum(rss.get(pid, 0) for pid in tree)
+    return {pid: rss[pid] for pid in tree if pid in rss}
 
 
-def run_measured(command: list[str], env: dict[str, str], log: Path) -> tuple[float, int]:
-    """Run ``command``; (seconds, peak resident bytes of its process tree)."""
-    peak = 0
+def _role(pid: int, root: int) -> str:
+    """What a process of the build is, for the peak's make-up: the build, dbt or other."""
+    if pid == root:
+        return "csp build"
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as handle:
+            command = handle.read().replace(b"\0", b" ")
+    except OSError:
+        return "other"
+    return "dbt" if b"/bin/dbt " in command else "other"
+
+
+def run_measured(command: list[str], env: dict[str, str],
+                 log: Path) -> tuple[float, int, dict[str, int]]:
+    """Run ``command``: (seconds, peak resident bytes of its process tree, the peak's make-up
+    in bytes by role: the build's own process, dbt, other)."""
+    peak, make_up = 0, {}
     started = time.perf_counter()
     with log.open("w") as out:
         process = subprocess.Popen(command, env=env, stdout=out, stderr=subprocess.STDOUT,
@@ -178,9 +192,15 @@ def run_measured(command: list[str], env: dict[str, str], log: Path) -> tuple[fl
         done = threading.Event()
 
         def sample() -> None:
-            nonlocal peak
+            nonlocal peak, make_up
             while not done.is_set():
-                peak = max(peak, _rss_of_tree(process.pid))
+                tree = _rss_of_tree(process.pid)
+                if sum(tree.values()) > peak:
+                    peak = sum(tree.values())
+                    make_up = {}
+                    for pid, rss in tree.items():
+                        role = _role(pid, process.pid)
+                        make_up[role] = make_up.get(role, 0) + rss
                 done.wait(0.1)
 
         sampler = threading.Thread(target=sample, daemon=True)
@@ -191,7 +211,11 @@ def run_measured(command: list[str], env: dict[str, str], log: Path) -> tuple[fl
     seconds = time.perf_counter() - started
     if code != 0:
         raise SystemExit(f"{' '.join(command)} failed ({code}): see {log}")
-    return seconds, peak
+    return seconds, peak, make_up
+
+
+def _mib(make_up: dict[str, int]) -> str:
+    return ", ".join(f"{role} {rss / 2**20:,.0f}" for role, rss in sorted(make_up.items()))
 
 
 def build_command(home: Path, as_of: date) -> list[str]:
@@ -287,9 +311,10 @@ def main(argv: list[str] | None = None) -> int:
         os.link(path, landing / path.name)
     as_of = _month(scale.months)
     env = build_env(home)
-    full_seconds, full_rss = run_measured(build_command(home, as_of), env,
-                                          work / "full-build.log")
-    print(f"full build: {full_seconds:.2f} s, peak {full_rss / 2**20:,.0f} MiB", flush=True)
+    full_seconds, full_rss, full_make_up = run_measured(build_command(home, as_of), env,
+                                                        work / "full-build.log")
+    print(f"full build: {full_seconds:.2f} s, peak {full_rss / 2**20:,.0f} MiB "
+          f"({_mib(full_make_up)})", flush=True)
     built = built_counts(home / "warehouse.duckdb")
     expected = {(la, start): dict(zip(INDICATORS, counts, strict=True))
                 for la, start, *counts in floor if la == PARTNERSHIP}
@@ -302,13 +327,15 @@ def main(argv: list[str] | None = None) -> int:
           f"({len(expected)} quarters)", flush=True)
     for path in new_files:
         os.link(path, landing / path.name)
-    incremental_seconds, incremental_rss = run_measured(
+    incremental_seconds, incremental_rss, incremental_make_up = run_measured(
         build_command(home, as_of), env, work / "incremental-build.log")
     print(f"incremental build (one new month, {len(new_files)} extracts): "
-          f"{incremental_seconds:.2f} s, peak {incremental_rss / 2**20:,.0f} MiB", flush=True)
+          f"{incremental_seconds:.2f} s, peak {incremental_rss / 2**20:,.0f} MiB "
+          f"({_mib(incremental_make_up)})", flush=True)
 
     rows = _rows(full_files)
     peak_mib = max(full_rss, incremental_rss) / 2**20
+    peak_make_up = full_make_up if full_rss >= incremental_rss else incremental_make_up
     result = {
         "scale": args.scale, "forces": scale.forces, "months": scale.months,
         "files": len(full_files), "rows": rows,
@@ -316,7 +343,10 @@ def main(argv: list[str] | None = None) -> int:
         "baseline_seconds": None if baseline_seconds is None else round(baseline_seconds, 3),
         "full_seconds": round(full_seconds, 3),
         "incremental_seconds": round(incremental_seconds, 3),
-        "peak_rss_mib": round(peak_mib), "machine": machine(),
+        "peak_rss_mib": round(peak_mib),
+        "peak_rss_mib_by_process": {role: round(rss / 2**20)
+                                    for role, rss in sorted(peak_make_up.items())},
+        "machine": machine(),
         "measured": time.strftime("%Y-%m-%d %H:%M:%S"),
     }
     results = Path(args.results)

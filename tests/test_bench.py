@@ -6,6 +6,7 @@ checked against the contract here, quickly, in the default run.
 
 from __future__ import annotations
 
+import json
 import re
 import subprocess
 import sys
@@ -15,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from bench.generate import SCALES, Scale, generate
-from bench.run import baseline_counts, floor_counts
+from bench.run import baseline_counts, floor_counts, run_measured
 from ingest.contracts import contract_for
 from ingest.readers import read_delivery
 from tests.conftest import REPO, test_pseudonymiser
@@ -47,6 +48,20 @@ def test_floor_and_pandas_baseline_agree(tmp_path: Path) -> None:
     assert sorted(floor) == sorted(baseline_counts(files, lookup))
 
 
+def test_peak_memory_counts_every_process_of_the_build(tmp_path: Path) -> None:
+    # The build's own process starts a child that holds 300 MiB: the peak must include it,
+    # and say which process held it.
+    child = ("import time; held = bytearray(300 * 2**20); "
+             "held[::4096] = b'x' * len(held[::4096]); time.sleep(1.5)")
+    parent = ("import subprocess, sys; "
+              f"subprocess.run([sys.executable, '-c', {child!r}], check=True)")
+    seconds, peak, make_up = run_measured([sys.executable, "-c", parent], {}, tmp_path / "log")
+    assert seconds >= 1.5
+    assert peak >= 300 * 2**20
+    assert make_up["other"] >= 300 * 2**20 > make_up["csp build"]
+    assert sum(make_up.values()) == peak
+
+
 @pytest.mark.slow
 def test_benchmark_runs_and_prints_the_five_lines(tmp_path: Path) -> None:
     assert "tiny" in SCALES
@@ -59,3 +74,5 @@ def test_benchmark_runs_and_prints_the_five_lines(tmp_path: Path) -> None:
     patterns = [r"rows: \d+", r"ratio full/floor: \d+\.\d+", r"ratio baseline/full: \d+\.\d+",
                 r"ratio incremental/full: \d+\.\d+", r"peak_rss_mib: \d+"]
     assert all(re.fullmatch(p, line) for p, line in zip(patterns, last, strict=True)), last
+    result = json.loads((tmp_path / "results" / "tiny.json").read_text())
+    assert set(result["peak_rss_mib_by_process"]) >= {"csp build", "dbt"}
