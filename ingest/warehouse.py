@@ -6,6 +6,7 @@ with its manifest row, so a crash leaves it absent, never half there.
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -19,6 +20,10 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ingest.contracts import FeedContract, Period, Table, all_contracts
+
+# The ingest's and dbt's DuckDB memory limit (CSP_DUCKDB_MEMORY_LIMIT overrides it). Lower
+# costs time: at medium scale dbt took 39 s with 1GB, 47 s with 512MB (BENCHMARKS.md).
+DEFAULT_DUCKDB_MEMORY_LIMIT = "512MB"
 
 DELIVERIES_DDL = """
 create table if not exists raw.deliveries (
@@ -125,10 +130,23 @@ def connect(path: "Path | PostgresTarget", read_only: bool = False) -> Iterator[
         return
     path.parent.mkdir(parents=True, exist_ok=True)
     con = duckdb.connect(str(path), read_only=read_only)
+    # DuckDB keeps the blocks it writes in memory up to its limit, 80% of the machine by
+    # default: a national ingest held 2.3 GiB that way (BENCHMARKS.md). Set, not passed as
+    # config, so that it never clashes with another connection to the same file.
+    con.execute(f"set memory_limit = '{duckdb_memory_limit()}'")
     try:
         yield con
     finally:
         con.close()
+
+
+def duckdb_memory_limit() -> str:
+    """DuckDB's memory limit for the warehouse, as the dbt profile reads it too."""
+    limit = os.environ.get("CSP_DUCKDB_MEMORY_LIMIT", DEFAULT_DUCKDB_MEMORY_LIMIT).strip()
+    if not re.fullmatch(r"\d+(\.\d+)?\s*[KMGT]i?B", limit, flags=re.IGNORECASE):
+        raise ValueError(f"CSP_DUCKDB_MEMORY_LIMIT must be a size such as 512MB or 2GiB, "
+                         f"not {limit!r}")
+    return limit
 
 
 def ensure_raw_schema(con: duckdb.DuckDBPyConnection) -> None:
@@ -168,6 +186,19 @@ def find_delivery(con: duckdb.DuckDBPyConnection, feed: str, sha256: str) -> Kno
         [feed, sha256],
     ).fetchone()
     return KnownDelivery(*row) if row else None
+
+
+def known_deliveries(con: duckdb.DuckDBPyConnection, feed: str) -> dict[str, KnownDelivery]:
+    """The earliest delivery of each distinct content of this feed, by SHA-256: one query
+    instead of one per landed file (``find_delivery``)."""
+    rows = con.execute(
+        """
+        select sha256, delivery_id, file_name, status, received_at, rejection_reason
+        from raw.deliveries where feed = ? order by delivery_id desc
+        """,
+        [feed],
+    ).fetchall()
+    return {sha: KnownDelivery(*known) for sha, *known in rows}  # the earliest written last
 
 
 def _next_delivery_id(con: duckdb.DuckDBPyConnection) -> int:
