@@ -1,3 +1,8 @@
+{#- A view: each crime row joined to the 31-row offence class list and given its flags. Stored,
+    it would be a second copy of every crime, rewritten in full on each build (about a tenth
+    of a medium build, BENCHMARKS.md); fct_crime and int_crimes_counted read it once each. -#}
+{{ config(materialized='view') }}
+
 with
 
 crimes as (
