@@ -13,7 +13,7 @@ import json
 import os
 import shutil
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -27,9 +27,11 @@ from ingest.pseudonymise import Pseudonymiser
 from ingest.readers import Problem, RejectedFile, describe, read_delivery
 from ingest.warehouse import (
     DeliveryRecord,
+    KnownDelivery,
     connect,
     ensure_raw_schema,
     find_delivery,
+    known_deliveries,
     load_delivery,
     record_rejection,
 )
@@ -70,6 +72,58 @@ def sha256_of(path: Path) -> str:
         while chunk := handle.read(1 << 20):
             digest.update(chunk)
     return digest.hexdigest()
+
+
+class LandedHashes:
+    """SHA-256 of landed files, remembered between runs while the files are unchanged.
+
+    Partners' files stay in landing after they are loaded, so every run would otherwise hash
+    them all again: 8.5 GB at national scale (BENCHMARKS.md). A file counts as unchanged when
+    its device, inode, size, modification time and change time (ctime) all match. ctime
+    moves on every write and, unlike the modification time (``cp -p``, ``touch -d``,
+    ``rsync -t``), no tool can set it back. As git does with its index, a hash taken within
+    ``settle_ns`` of the file's last change is not remembered: a write in the same clock
+    tick would leave ctime where it was.
+    """
+
+    def __init__(self, store: Path, settle_ns: int = 2_000_000_000) -> None:
+        self.store = store
+        self.settle_ns = settle_ns
+        try:
+            self._known: dict[str, list[Any]] = json.loads(store.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            self._known = {}  # no store yet, or a damaged one: it is only a cache
+        self._seen: dict[str, list[Any]] = {}
+        self.hits = 0
+
+    @classmethod
+    def of_home(cls, home: Path) -> "LandedHashes":
+        """The cache of a home's landing folder."""
+        return cls(home / "state" / "landed-hashes.json")
+
+    def sha256(self, path: Path) -> str:
+        """The file's SHA-256: remembered if the file is unchanged, else read and hashed."""
+        before = path.stat()
+        identity = [before.st_dev, before.st_ino, before.st_size, before.st_mtime_ns,
+                    before.st_ctime_ns]
+        remembered = self._known.get(str(path))
+        if remembered is not None and remembered[:5] == identity:
+            self.hits += 1
+            self._seen[str(path)] = remembered
+            return remembered[5]
+        sha = sha256_of(path)
+        after = path.stat()
+        if (after.st_ctime_ns == before.st_ctime_ns
+                and time.time_ns() - after.st_ctime_ns > self.settle_ns):
+            self._seen[str(path)] = [*identity, sha]
+        return sha
+
+    def save(self) -> None:
+        """Keep the files hashed or found in this run (written whole, then renamed)."""
+        self.store.parent.mkdir(parents=True, exist_ok=True)
+        partial = self.store.with_suffix(".partial")
+        partial.write_text(json.dumps(self._seen), encoding="utf-8")
+        os.replace(partial, self.store)
 
 
 def landed_files(landing: Path, feed: str) -> list[Path]:
@@ -174,23 +228,18 @@ def ingest_file(
     con: Any,
     pseudonymiser: Pseudonymiser,
     la_code: str,
+    sha256: str | None = None,
 ) -> Outcome:
     """Take one landed file all the way: a no-op, a loaded delivery, or a quarantined file.
 
-    ``con`` is the warehouse connection of the ingest run (raw schema ensured).
+    ``con`` is the warehouse connection of the ingest run (raw schema ensured); ``sha256``
+    the file's hash when the caller has just taken it.
     """
-    sha = sha256_of(path)
+    sha = sha256 or sha256_of(path)
     feed = contract.feed
     known = find_delivery(con, feed, sha)
     if known is not None:
-        if known.status == "rejected":
-            # The same bad bytes again (or a quarantine cut short by a crash): still bad,
-            # and the partner was told why.
-            quarantine(home, path, feed, sha, [Problem("duplicate_rejected",
-                       f"identical to {known.file_name}, rejected earlier: "
-                       f"{known.rejection_reason}")], contract.partner)
-        return Outcome(feed, path.name, sha, "duplicate", known.delivery_id,
-                       reason=f"same bytes as {known.file_name} (delivery {known.delivery_id})")
+        return duplicate(path, sha, known, contract, home)
     period = contract.period_from_file_name(path.name)
     # A feed sent by several partners names the sender in the file name.
     partner = contract.partner_from_file_name(path.name) or contract.partner
@@ -217,6 +266,20 @@ def ingest_file(
     _copy_atomically(path, archive_path(home, feed, sha, path))
     delivery_id = load_delivery(con, record, contract, result.tables)
     return Outcome(feed, path.name, sha, "loaded", delivery_id, period.label, result.row_count)
+
+
+def duplicate(path: Path, sha: str, known: KnownDelivery, contract: FeedContract,
+              home: Path) -> Outcome:
+    """A file whose bytes the manifest already holds: nothing to load."""
+    if known.status == "rejected":
+        # The same bad bytes again (or a quarantine cut short by a crash): still bad,
+        # and the partner was told why.
+        quarantine(home, path, contract.feed, sha, [Problem(
+            "duplicate_rejected",
+            f"identical to {known.file_name}, rejected earlier: {known.rejection_reason}")],
+            contract.partner)
+    return Outcome(contract.feed, path.name, sha, "duplicate", known.delivery_id,
+                   reason=f"same bytes as {known.file_name} (delivery {known.delivery_id})")
 
 
 def ingest_feed(
@@ -250,17 +313,21 @@ def ingest_feed(
         else:
             outcomes.append(Outcome(feed, path.name, "", "waiting",
                                     reason="still being written; taken at the next run"))
+    hashes = LandedHashes.of_home(home)
     with connect(warehouse) as con:
         ensure_raw_schema(con)
         if takes_bulk(contract) and len(stable) > 1:
             outcomes += ingest_in_bulk(stable, contract, home=home, con=con,
-                                       pseudonymiser=pseudonymiser, la_code=la_code)
+                                       pseudonymiser=pseudonymiser, la_code=la_code,
+                                       hash_of=hashes.sha256)
             # Arrow keeps freed buffers for reuse; the dbt build that follows needs the memory.
             pa.default_memory_pool().release_unused()
         else:
             outcomes += [ingest_file(path, contract, home=home, con=con,
-                                     pseudonymiser=pseudonymiser, la_code=la_code)
+                                     pseudonymiser=pseudonymiser, la_code=la_code,
+                                     sha256=hashes.sha256(path))
                          for path in stable]
+    hashes.save()
     return outcomes
 
 
@@ -273,12 +340,14 @@ def ingest_in_bulk(
     pseudonymiser: Pseudonymiser,
     la_code: str,
     chunk_bytes: int = CHUNK_BYTES,
+    hash_of: Callable[[Path], str] = sha256_of,
 ) -> list[Outcome]:
     """Ingest many files of a bulk feed (see ``ingest.bulk``); outcomes in arrival order.
 
     Files that cannot go in a chunk (bytes already known, a broken name or layout) are taken
     one at a time where they arrived; the chunk gathered so far is loaded first, so a revision
-    never loads before the file it revises.
+    never loads before the file it revises. ``hash_of`` gives a file's SHA-256
+    (``LandedHashes.sha256`` remembers those of files left in landing).
     """
     feed = contract.feed
     outcomes: dict[Path, Outcome] = {}
@@ -287,9 +356,9 @@ def ingest_in_bulk(
     def keep(item: Candidate) -> None:
         _copy_atomically(item.path, archive_path(home, feed, item.sha256, item.path))
 
-    def one(path: Path) -> None:
+    def one(path: Path, sha: str) -> None:
         outcomes[path] = ingest_file(path, contract, home=home, con=con,
-                                     pseudonymiser=pseudonymiser, la_code=la_code)
+                                     pseudonymiser=pseudonymiser, la_code=la_code, sha256=sha)
 
     def flush() -> None:
         for chunk in chunks(pending, chunk_bytes):
@@ -300,18 +369,24 @@ def ingest_in_bulk(
                                               delivery_id, item.record.period.label, rows,
                                               in_bulk=True)
             for item in alone:
-                one(item.path)
+                one(item.path, item.sha256)
         pending.clear()
 
+    # Most landed files were loaded by an earlier run: known from one query, hashed once.
+    # (Bytes loaded during this run are not in it; candidate() asks the manifest for those.)
+    known_before = known_deliveries(con, feed)
     for path in paths:
-        sha = sha256_of(path)
+        sha = hash_of(path)
+        if sha in known_before:
+            outcomes[path] = duplicate(path, sha, known_before[sha], contract, home)
+            continue
         item = (None if any(p.sha256 == sha for p in pending)
                 else candidate(path, sha, contract, con, la_code))
         if item is not None:
             pending.append(item)
             continue
         flush()
-        one(path)
+        one(path, sha)
     flush()
     return [outcomes[path] for path in paths]
 

@@ -224,3 +224,40 @@ def test_ingest_feed_takes_a_backlog_in_bulk(tmp_path: Path, extracts: list[Path
     rows = sum(len(read_rows(p)[1]) for p in extracts)
     with duckdb.connect(str(home / "warehouse.duckdb"), read_only=True) as con:
         assert con.execute("select count(*) from raw.police_crime").fetchone()[0] == rows
+
+
+def test_bytes_known_from_earlier_runs_are_duplicates_as_one_by_one(
+        tmp_path: Path, extracts: list[Path]) -> None:
+    # The second run sees the first run's files still in landing, a loaded file's bytes under
+    # a new name, a rejected file's bytes under a new name, and two new months.
+    bad = bad_variants(extracts[0], tmp_path / "bad")["duplicate_key"]
+    single, bulk, _ = both_ways(tmp_path, [*extracts[:4], bad])
+    again = tmp_path / "again"
+    again.mkdir()
+    month = extracts[0].stem.rsplit("_", 1)[1]
+    resent_good = shutil.copyfile(extracts[1], again / f"police_crime_cumbria_{month}.csv")
+    resent_bad = shutil.copyfile(bad, again / f"police_crime_cheshire_{month}.csv")
+    later = [resent_good, resent_bad, *extracts[4:6]]
+    for home in (single, bulk):
+        land_after(home, later)
+    ingest_one_by_one(single, single / "warehouse.duckdb")
+    outcomes = ingest_bulk(bulk, bulk / "warehouse.duckdb", 10**9)
+    actions = {o.file_name: (o.action, o.reason) for o in outcomes}
+    assert [actions[p.name][0] for p in extracts[:6]] == ["duplicate"] * 4 + ["loaded"] * 2
+    assert actions[resent_good.name][0] == actions[resent_bad.name][0] == "duplicate"
+    assert actions[resent_good.name][1].startswith(f"same bytes as {extracts[1].name}")
+    assert reason(bulk, resent_bad.name)["problems"] == reason(single, resent_bad.name)[
+        "problems"]
+    assert reason(bulk, resent_bad.name)["problems"][0]["rule"] == "duplicate_rejected"
+    assert warehouse_state(bulk / "warehouse.duckdb") == warehouse_state(
+        single / "warehouse.duckdb")
+
+
+def land_after(home: Path, sources: list[Path]) -> None:
+    """Copy more files into a landing folder that already holds some, arriving later."""
+    folder = home / "landing" / FEED
+    for n, source in enumerate(sources):
+        target = folder / source.name
+        shutil.copyfile(source, target)
+        stamp = 1_800_000_000 + n
+        os.utime(target, (stamp, stamp))

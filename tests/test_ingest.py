@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
+import os
 import threading
 import time
 from datetime import date
@@ -12,7 +14,7 @@ import duckdb
 import pytest
 
 from ingest.contracts import all_contracts, contract_for, parse_quarter_label
-from ingest.landing import ingest_feed
+from ingest.landing import LandedHashes, ingest_feed
 from ingest.pseudonymise import MissingKeyError, load_pseudonymiser
 from ingest.warehouse import raw_table_ddl
 from tests.conftest import drop, example
@@ -203,3 +205,49 @@ def test_a_file_still_being_copied_in_is_waited_for(home: Path) -> None:
                             min_age_seconds=1.0)
     copier.join()
     assert outcome.action == "loaded" and outcome.rows == 8
+
+
+# --- hashes of files left in landing -----------------------------------------------------
+
+def _sha(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def test_an_unchanged_landed_file_is_not_read_again(tmp_path: Path) -> None:
+    landed = tmp_path / "police_crime_2014-07.csv"
+    landed.write_bytes(b"first")
+    store = tmp_path / "state" / "landed-hashes.json"
+    first = LandedHashes(store, settle_ns=0)
+    assert first.sha256(landed) == _sha(b"first") and first.hits == 0
+    first.save()
+    again = LandedHashes(store, settle_ns=0)
+    assert again.sha256(landed) == _sha(b"first") and again.hits == 1
+
+
+def test_a_rewritten_file_is_hashed_again_even_with_its_old_size_and_mtime(
+        tmp_path: Path) -> None:
+    landed = tmp_path / "police_crime_2014-07.csv"
+    landed.write_bytes(b"first")
+    stamp = landed.stat()
+    store = tmp_path / "landed-hashes.json"
+    first = LandedHashes(store, settle_ns=0)
+    first.sha256(landed)
+    first.save()
+    time.sleep(0.01)
+    landed.write_bytes(b"other")  # same size; the modification time is put back
+    os.utime(landed, ns=(stamp.st_atime_ns, stamp.st_mtime_ns))
+    assert landed.stat().st_mtime_ns == stamp.st_mtime_ns
+    again = LandedHashes(store, settle_ns=0)
+    assert again.sha256(landed) == _sha(b"other") and again.hits == 0
+
+
+def test_a_hash_taken_just_after_a_write_is_not_remembered(tmp_path: Path) -> None:
+    landed = tmp_path / "police_crime_2014-07.csv"
+    landed.write_bytes(b"first")
+    store = tmp_path / "landed-hashes.json"
+    first = LandedHashes(store)  # the default: two seconds
+    first.sha256(landed)
+    first.save()
+    assert json.loads(store.read_text()) == {}
+    store.write_text("{not json")
+    assert LandedHashes(store).sha256(landed) == _sha(b"first")  # a damaged store is empty
