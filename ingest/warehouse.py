@@ -129,12 +129,13 @@ def connect(path: "Path | PostgresTarget", read_only: bool = False) -> Iterator[
             yield pg
         return
     path.parent.mkdir(parents=True, exist_ok=True)
+    limit = duckdb_memory_limit()
     con = duckdb.connect(str(path), read_only=read_only)
-    # DuckDB keeps the blocks it writes in memory up to its limit, 80% of the machine by
-    # default: a national ingest held 2.3 GiB that way (BENCHMARKS.md). Set, not passed as
-    # config, so that it never clashes with another connection to the same file.
-    con.execute(f"set memory_limit = '{duckdb_memory_limit()}'")
     try:
+        # DuckDB keeps the blocks it writes in memory up to its limit, 80% of the machine by
+        # default: a national ingest held 2.3 GiB that way (BENCHMARKS.md). Set, not passed
+        # as config, so that it never clashes with another connection to the same file.
+        con.execute(f"set memory_limit = '{limit}'")
         yield con
     finally:
         con.close()

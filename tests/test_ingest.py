@@ -16,7 +16,7 @@ import pytest
 from ingest.contracts import all_contracts, contract_for, parse_quarter_label
 from ingest.landing import LandedHashes, ingest_feed
 from ingest.pseudonymise import MissingKeyError, load_pseudonymiser
-from ingest.warehouse import raw_table_ddl
+from ingest.warehouse import connect, raw_table_ddl
 from tests.conftest import drop, example
 
 LA = "E08000031"
@@ -251,3 +251,15 @@ def test_a_hash_taken_just_after_a_write_is_not_remembered(tmp_path: Path) -> No
     assert json.loads(store.read_text()) == {}
     store.write_text("{not json")
     assert LandedHashes(store).sha256(landed) == _sha(b"first")  # a damaged store is empty
+
+
+def test_the_warehouse_connection_keeps_duckdb_within_the_configured_memory(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CSP_DUCKDB_MEMORY_LIMIT", "256MB")
+    with connect(tmp_path / "warehouse.duckdb") as con:
+        limit = con.execute("select current_setting('memory_limit')").fetchone()[0]
+    assert limit.startswith("244") or limit.startswith("256"), limit  # DuckDB prints MiB
+    monkeypatch.setenv("CSP_DUCKDB_MEMORY_LIMIT", "all of it'; drop table x; --")
+    with pytest.raises(ValueError, match="CSP_DUCKDB_MEMORY_LIMIT"):
+        with connect(tmp_path / "warehouse.duckdb"):
+            pass
