@@ -109,6 +109,7 @@ def test_settings_precedence_and_refusals(home: Path, monkeypatch: pytest.Monkey
 def test_dbt_arguments_are_built_from_settings(tmp_path: Path) -> None:
     args = dbt_build_args(date(2014, 12, 4), LA)
     assert args[0] == "build"
+    assert args[args.index("--exclude-resource-type") + 1] == "unit_test"
     assert json.loads(args[args.index("--vars") + 1]) == {"as_of": "2014-12-04", "la_code": LA}
     env = dbt_environment(tmp_path / "w.duckdb", tmp_path / "logs")
     assert env["CSP_WAREHOUSE_PATH"].endswith("w.duckdb") and env["CSP_TARGET"] == "duckdb"
