@@ -97,9 +97,10 @@ class LandedHashes:
         self.hits = 0
 
     @classmethod
-    def of_home(cls, home: Path) -> "LandedHashes":
-        """The cache of a home's landing folder."""
-        return cls(home / "state" / "landed-hashes.json")
+    def of_feed(cls, home: Path, feed: str) -> "LandedHashes":
+        """The cache of one feed's landing folder (one file per feed: feeds are ingested
+        separately, perhaps at once)."""
+        return cls(home / "state" / "landed-hashes" / f"{feed}.json")
 
     def sha256(self, path: Path) -> str:
         """The file's SHA-256: remembered if the file is unchanged, else read and hashed."""
@@ -313,7 +314,7 @@ def ingest_feed(
         else:
             outcomes.append(Outcome(feed, path.name, "", "waiting",
                                     reason="still being written; taken at the next run"))
-    hashes = LandedHashes.of_home(home)
+    hashes = LandedHashes.of_feed(home, feed)
     with connect(warehouse) as con:
         ensure_raw_schema(con)
         if takes_bulk(contract) and len(stable) > 1:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import time
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
@@ -15,7 +16,13 @@ import pytest
 from bench.generate import SCALES, generate
 from ingest.bulk import takes_bulk
 from ingest.contracts import all_contracts, contract_for
-from ingest.landing import ingest_feed, ingest_file, ingest_in_bulk, landed_files
+from ingest.landing import (
+    LandedHashes,
+    ingest_feed,
+    ingest_file,
+    ingest_in_bulk,
+    landed_files,
+)
 from ingest.warehouse import connect, ensure_raw_schema
 from tests.conftest import test_pseudonymiser
 
@@ -261,3 +268,26 @@ def land_after(home: Path, sources: list[Path]) -> None:
         shutil.copyfile(source, target)
         stamp = 1_800_000_000 + n
         os.utime(target, (stamp, stamp))
+
+
+def test_a_second_run_knows_the_files_it_loaded_without_reading_them(
+        tmp_path: Path, extracts: list[Path]) -> None:
+    home = tmp_path / "home"
+    land(home, extracts[:4])
+    time.sleep(2.1)  # hashes of files written less than two seconds ago are not kept
+
+    def run(feed: str = FEED) -> list:
+        return ingest_feed(feed, home=home, warehouse=home / "warehouse.duckdb",
+                           pseudonymiser=test_pseudonymiser(), la_code=LA_CODE)
+
+    assert [o.action for o in run()] == ["loaded"] * 4
+    assert run("idva_caseload") == []  # another feed keeps its own store
+    store = home / "state" / "landed-hashes" / f"{FEED}.json"
+    remembered = json.loads(store.read_text())
+    assert sorted(remembered) == sorted(str(p) for p in landed_files(home / "landing", FEED))
+    assert [o.action for o in run()] == ["duplicate"] * 4
+    assert json.loads(store.read_text()) == remembered
+    hashes = LandedHashes.of_feed(home, FEED)
+    assert [hashes.sha256(p) for p in landed_files(home / "landing", FEED)] == [
+        remembered[str(p)][5] for p in landed_files(home / "landing", FEED)]
+    assert hashes.hits == 4
