@@ -1,6 +1,6 @@
 """The ``csp`` command line.
 
-    csp build --home DIR [--as-of YYYY-MM-DD] [--la-code CODE] [--strict]
+    csp build --home DIR [--as-of YYYY-MM-DD] [--la-code CODE] [--strict] [--full-refresh]
     csp ingest  --home DIR [--la-code CODE] [--strict]
     csp status  --home DIR [--as-of YYYY-MM-DD] [--json]
     csp monitor --home DIR [--as-of YYYY-MM-DD]
@@ -77,7 +77,7 @@ def command_build(args: argparse.Namespace) -> int:
     from orchestration.pipeline import run_build
 
     settings = load_settings(args.home, args.as_of, args.la_code)
-    result = run_build(settings, log_level=args.log_level)
+    result = run_build(settings, log_level=args.log_level, full_refresh=args.full_refresh)
     _print_build(settings, result)
     if not result.success:
         return EXIT_FAILED
@@ -277,6 +277,9 @@ def build_parser() -> argparse.ArgumentParser:
     _add_common(build)
     build.add_argument("--strict", action="store_true",
                        help="exit non-zero when any file was quarantined")
+    build.add_argument("--full-refresh", action="store_true",
+                       help="rebuild the incremental models (police crimes) from every row, "
+                            "e.g. after an upgrade that changed their columns")
     build.set_defaults(handler=command_build)
 
     ingest = commands.add_parser("ingest", help="load landing into the raw layer only")

@@ -36,15 +36,18 @@ def dbt_vars(as_of: date, la_code: str, similar_areas: tuple[str, ...] = ()) -> 
     return json.dumps(values, sort_keys=True)
 
 
-def dbt_build_args(as_of: date, la_code: str,
-                   similar_areas: tuple[str, ...] = ()) -> list[str]:
+def dbt_build_args(as_of: date, la_code: str, similar_areas: tuple[str, ...] = (),
+                   full_refresh: bool = False) -> list[str]:
     """Arguments of the one ``dbt build`` a pipeline run makes.
 
     Unit tests check the SQL against fixed inputs, not the data, so they belong to the test
     suite (tests/dbt builds with them), not to every build, as dbt's documentation advises.
+    ``full_refresh`` rebuilds the incremental models from every row (after an upgrade that
+    changes their columns).
     """
-    return ["build", "--exclude-resource-type", "unit_test",
+    args = ["build", "--exclude-resource-type", "unit_test",
             "--vars", dbt_vars(as_of, la_code, similar_areas)]
+    return [*args, "--full-refresh"] if full_refresh else args
 
 
 def dbt_environment(warehouse: Path, log_path: Path, target: str = "duckdb",
@@ -54,9 +57,13 @@ def dbt_environment(warehouse: Path, log_path: Path, target: str = "duckdb",
     On Postgres the connection comes from ``postgres`` (its DSN, else the libpq PG*
     variables), and dbt acts as its role (csp_transformer).
     """
+    from ingest.warehouse import duckdb_memory_limit
+
     env = {
         "CSP_WAREHOUSE_PATH": str(warehouse),
         "CSP_TARGET": target,
+        # Validated, with the ingest's default: one limit for every DuckDB connection.
+        "CSP_DUCKDB_MEMORY_LIMIT": duckdb_memory_limit(),
         "DBT_LOG_PATH": str(log_path),
         "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
     }

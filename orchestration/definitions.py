@@ -65,6 +65,8 @@ class CspResource(dg.ConfigurableResource):
     home: str | None = None
     as_of: str | None = None
     la_code: str | None = None
+    # Rebuild the incremental dbt models from every row (csp build --full-refresh).
+    full_refresh: bool = False
 
     def settings(self) -> Settings:
         """Resolve the settings now (so a schedule's 'today' is the run's today)."""
@@ -236,7 +238,8 @@ def csp_dbt_models(
     settings = csp.settings()
     os.environ.update(settings_dbt_environment(settings))
     invocation = dbt.cli(
-        dbt_build_args(settings.as_of, settings.la_code, settings.similar_areas),
+        dbt_build_args(settings.as_of, settings.la_code, settings.similar_areas,
+                       full_refresh=csp.full_refresh),
         context=context,
         target_path=settings.dbt_target,
     )

@@ -172,13 +172,18 @@ def run_rekey(settings: Settings, domain: str) -> RekeyResult:
         return rekey(settings.home, settings.warehouse_target, settings.pseudonymiser(), domain)
 
 
-def run_build(settings: Settings, log_level: str = "WARNING") -> BuildResult:
-    """Ingest what is waiting in landing, build the warehouse and write the exports."""
+def run_build(settings: Settings, log_level: str = "WARNING",
+              full_refresh: bool = False) -> BuildResult:
+    """Ingest what is waiting in landing, build the warehouse and write the exports.
+
+    ``full_refresh`` rebuilds the incremental models from every row instead of the rows new
+    deliveries touch.
+    """
     with home_lock(settings.home):
-        return _run_build_locked(settings, log_level)
+        return _run_build_locked(settings, log_level, full_refresh)
 
 
-def _run_build_locked(settings: Settings, log_level: str) -> BuildResult:
+def _run_build_locked(settings: Settings, log_level: str, full_refresh: bool) -> BuildResult:
     # Refuse before anything is read: no key, no personal data loaded.
     settings.pseudonymiser()
     from orchestration.dbt import dbt_resource
@@ -204,7 +209,7 @@ def _run_build_locked(settings: Settings, log_level: str) -> BuildResult:
             instance=instance,
             resources={
                 "csp": CspResource(home=str(settings.home), as_of=settings.as_of.isoformat(),
-                                   la_code=settings.la_code),
+                                   la_code=settings.la_code, full_refresh=full_refresh),
                 "dbt": dbt_resource(),
             },
             raise_on_error=False,

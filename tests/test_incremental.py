@@ -1,5 +1,5 @@
-"""Incremental police staging (stg_police__crimes): a new month and a revised old month leave
-exactly the rows a from-scratch latest-row-wins over current deliveries gives (issue 8)."""
+"""Incremental police models (stg_police__crimes, fct_crime): a new month, a revised old month
+and a new LSOA lookup leave exactly the rows a from-scratch build gives (issue 8)."""
 
 from __future__ import annotations
 
@@ -38,6 +38,14 @@ BUILT = """
     select crime_reference, delivery_id, source_row, status
     from staging.stg_police__crimes order by crime_reference
 """
+# fct_crime as a from-scratch build would make it: the views under it are never incremental.
+FACT_COLUMNS = ("crime_reference, la_code, recorded_date, ho_class, category, is_ppv, "
+                "is_domestic_abuse, is_knife_or_firearm, lsoa_code, is_force_wide, delivery_id")
+FACT_EXPECTED = f"""
+    select {FACT_COLUMNS} from intermediate.int_crimes_classified
+    where not is_cancelled order by crime_reference
+"""
+FACT_BUILT = f"select {FACT_COLUMNS} from main.fct_crime order by crime_reference"
 
 
 def build(home: Path) -> None:
@@ -49,16 +57,23 @@ def query(home: Path, sql: str) -> list[tuple]:
         return con.execute(sql).fetchall()
 
 
-def staging_was_incremental(home: Path) -> bool:
-    """Whether the last build ran stg_police__crimes as an incremental model (its compiled SQL
-    picks the affected references), rather than rebuilding it."""
+def was_incremental(home: Path, model: str) -> bool:
+    """Whether the last build ran ``model`` as an incremental model (its compiled SQL picks the
+    affected references), rather than rebuilding it."""
     results = json.loads((home / "dbt" / "target" / "run_results.json").read_text())
-    [staging] = [r for r in results["results"]
-                 if r["unique_id"] == "model.csp.stg_police__crimes"]
-    return "affected as (" in staging["compiled_code"]
+    [result] = [r for r in results["results"] if r["unique_id"] == f"model.csp.{model}"]
+    return "affected as (" in result["compiled_code"]
 
 
-def revise(source: Path, target: Path, drop: str, cancel: str) -> None:
+def assert_built_incrementally_as_from_scratch(home: Path) -> None:
+    """Both incremental models ran incrementally and hold what a from-scratch build would."""
+    assert was_incremental(home, "stg_police__crimes")
+    assert was_incremental(home, "fct_crime")
+    assert query(home, BUILT) == query(home, EXPECTED)
+    assert query(home, FACT_BUILT) == query(home, FACT_EXPECTED)
+
+
+def revise(source: Path, target: Path, drop: str, cancel: str | None = None) -> None:
     """A revised extract: crime ``drop`` left out, crime ``cancel`` cancelled."""
     header, *rows = source.read_bytes().split(b"\r\n")
     revised = []
@@ -70,6 +85,20 @@ def revise(source: Path, target: Path, drop: str, cancel: str) -> None:
             fields[9] = b"Cancelled"
         revised.append(b",".join(fields))
     target.write_bytes(b"\r\n".join([header, *revised]) + b"\r\n")
+
+
+def cancelled_after_recorded(home: Path, file_name: str) -> str:
+    """A crime that ``file_name`` cancels and an earlier month's file recorded."""
+    [(ref,)] = query(home, f"""
+        select c.crime_reference from raw.police_crime c join raw.deliveries d using (delivery_id)
+        where d.file_name = '{file_name}' and d.status = 'loaded' and c.status = 'Cancelled'
+          and c.crime_reference in (
+            select c2.crime_reference from raw.police_crime c2
+            join raw.deliveries d2 using (delivery_id)
+            where d2.file_name < '{file_name}' and d2.status = 'loaded'
+              and c2.status = 'Recorded')
+        order by crime_reference limit 1""")
+    return ref
 
 
 def only_in(home: Path, file_name: str) -> list[str]:
@@ -112,14 +141,14 @@ def test_new_and_revised_months_update_staging_incrementally(
             shutil.copyfile(path, landing / path.name)
     build(home)
     assert query(home, BUILT) == query(home, EXPECTED)
+    assert query(home, FACT_BUILT) == query(home, FACT_EXPECTED)
 
     # A new month: only its references are recomputed, and the result is still exact.
     for path in files:
         if path.stem.endswith(last):
             shutil.copyfile(path, landing / path.name)
     build(home)
-    assert staging_was_incremental(home)
-    assert query(home, BUILT) == query(home, EXPECTED)
+    assert_built_incrementally_as_from_scratch(home)
 
     # A revised old month: a crime the revision omits is gone (it was in no other file), a
     # crime it cancels is cancelled.
@@ -128,15 +157,27 @@ def test_new_and_revised_months_update_staging_incrementally(
     revise(original, tmp_path / original.name, dropped, cancelled)
     shutil.copyfile(tmp_path / original.name, original)
     build(home)
-    assert staging_was_incremental(home)
+    assert_built_incrementally_as_from_scratch(home)
     built = query(home, BUILT)
-    assert built == query(home, EXPECTED)
     refs = {ref: status for ref, _, _, status in built}
     assert dropped not in refs
     assert refs[cancelled] == "Cancelled"
     statuses = query(home, f"select status from raw.deliveries where file_name = "
                            f"'{original.name}' order by delivery_id")
     assert statuses == [("superseded",), ("loaded",)]
+
+    # A revision that leaves out a crime the month before recorded and this month cancelled:
+    # the crime counts again, from the earlier month's row.
+    later = sorted(landing.glob("*_2014-07.csv"))[0]
+    restored = cancelled_after_recorded(home, later.name)
+    assert query(home, f"select count(*) from main.fct_crime "
+                       f"where crime_reference = '{restored}'") == [(0,)]
+    revise(later, tmp_path / later.name, restored)
+    shutil.copyfile(tmp_path / later.name, later)
+    build(home)
+    assert_built_incrementally_as_from_scratch(home)
+    assert query(home, f"select count(*) from main.fct_crime "
+                       f"where crime_reference = '{restored}'") == [(1,)]
 
 
 def test_a_new_lsoa_lookup_moves_crimes_without_a_full_refresh(
@@ -154,6 +195,25 @@ def test_a_new_lsoa_lookup_moves_crimes_without_a_full_refresh(
     text = lookup.read_text(encoding="utf-8").replace(LA_CODE, "E08000099")
     lookup.write_text(text, encoding="utf-8")
     build(home)
-    assert staging_was_incremental(home)
+    assert_built_incrementally_as_from_scratch(home)
     assert query(home, counted.format(LA_CODE)) == [(0,)]
     assert query(home, counted.format("E08000099")) == [(before,)]
+
+
+def test_a_crime_table_from_an_earlier_version_asks_for_a_full_refresh(
+        tmp_path: Path, extracts: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    home = new_home(tmp_path, extracts)
+    for path in sorted((extracts / "landing" / FEED).glob("*_2014-04.csv")):
+        shutil.copyfile(path, home / "landing" / FEED / path.name)
+    build(home)
+    # As an earlier version left it: without the column the incremental run's probes read.
+    with duckdb.connect(str(home / "warehouse.duckdb")) as con:
+        con.execute("alter table main.fct_crime drop column is_force_wide")
+    command = ["build", "--home", str(home), "--la-code", LA_CODE, "--as-of", AS_OF]
+    capsys.readouterr()
+    assert main(command) == 1
+    printed = capsys.readouterr()
+    failure = printed.out + printed.err
+    assert "lacks is_force_wide" in failure and "csp build --full-refresh" in failure
+    assert main([*command, "--full-refresh"]) == 0
+    assert query(home, FACT_BUILT) == query(home, FACT_EXPECTED)

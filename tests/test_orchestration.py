@@ -106,13 +106,19 @@ def test_settings_precedence_and_refusals(home: Path, monkeypatch: pytest.Monkey
         load_settings(home, "04/12/2014")
 
 
-def test_dbt_arguments_are_built_from_settings(tmp_path: Path) -> None:
+def test_dbt_arguments_are_built_from_settings(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("CSP_DUCKDB_MEMORY_LIMIT", raising=False)
     args = dbt_build_args(date(2014, 12, 4), LA)
     assert args[0] == "build"
     assert args[args.index("--exclude-resource-type") + 1] == "unit_test"
     assert json.loads(args[args.index("--vars") + 1]) == {"as_of": "2014-12-04", "la_code": LA}
+    assert "--full-refresh" not in args
+    assert dbt_build_args(date(2014, 12, 4), LA, full_refresh=True)[-1] == "--full-refresh"
     env = dbt_environment(tmp_path / "w.duckdb", tmp_path / "logs")
     assert env["CSP_WAREHOUSE_PATH"].endswith("w.duckdb") and env["CSP_TARGET"] == "duckdb"
+    # dbt gets the ingest's validated memory limit, so one default serves both.
+    assert env["CSP_DUCKDB_MEMORY_LIMIT"] == "512MB"
 
 
 def test_build_refuses_without_a_key(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,

@@ -22,14 +22,14 @@ final as (
     select
         crimes.crime_reference,
         crimes.la_code,
+        crimes.is_force_wide,
         crimes.recorded_date,
         {{ quarter_start('crimes.recorded_date') }} as quarter_start,
         crimes.offence_date,
         crimes.ho_class,
         offence_classes.category,
         crimes.location_type,
-        coalesce(offence_classes.violence_with_injury, false)
-            and crimes.location_type <> 'Dwelling' as is_ppv,
+        {{ is_ppv('offence_classes.violence_with_injury', 'crimes.location_type') }} as is_ppv,
         crimes.is_domestic_abuse,
         crimes.is_knife or crimes.is_firearm as is_knife_or_firearm,
         crimes.is_cancelled,

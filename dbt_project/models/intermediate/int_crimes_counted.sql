@@ -1,5 +1,6 @@
 {#- Police indicator events: one row per counted crime and indicator, in the quarter of the
     recorded date; cancelled crimes never count. -#}
+{{ config(materialized='view') }}
 with
 
 crimes as (

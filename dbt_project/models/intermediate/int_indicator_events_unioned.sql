@@ -1,4 +1,5 @@
 {#- Every counted event or contribution of every feed. -#}
+{{ config(materialized='view') }}
 {%- set event_models = [
     'int_crimes_counted',
     'int_treatment_episodes_counted',

@@ -1,9 +1,110 @@
+{#- Incremental, like stg_police__crimes: a new month's files touch a few hundred thousand of
+    ten million crimes, and rebuilding every row was the largest part of a new month's build
+    (BENCHMARKS.md). A run recomputes the crimes whose latest row may have changed since the
+    last run, and those a changed reference list now places or classifies differently. The
+    post-hooks then drop what may no longer count: crimes now cancelled, and rows of a
+    delivery a later one replaced that were not recomputed because their crime is gone. -#}
+{{ config(
+    materialized='incremental',
+    unique_key='crime_reference',
+    incremental_strategy='delete+insert',
+    post_hook=[
+        "delete from {{ this }} where delivery_id in (select delivery_id from "
+        ~ "{{ ref('stg_csp__deliveries') }} where not is_current)",
+        "delete from {{ this }} where crime_reference in (select crime_reference from "
+        ~ "{{ ref('stg_police__crimes') }} where is_cancelled)",
+    ],
+) }}
+
 with
+
+-- The references a run compares crimes with; only an incremental run reads them (and the raw
+-- rows), but dbt must see every ref outside the conditional block.
+lookup as (
+
+    select * from {{ ref('stg_csp__lsoa_lookup') }}
+
+),
+
+offence_classes as (
+
+    select * from {{ ref('ho_offence_classes') }}
+
+),
+
+raw_crimes as (
+
+    select crime_reference, delivery_id from {{ source('raw', 'police_crime') }}
+
+),
+
+{% if is_incremental() %}
+{{ require_columns(this, ['delivery_id', 'crime_reference', 'is_force_wide', 'la_code',
+                          'lsoa_code', 'ho_class', 'category', 'is_ppv', 'location_type']) }}
+last_run as (
+
+    -- The latest delivery this table holds a row of. Every delivery up to it was staged by an
+    -- earlier run; later ones may not have been. (A delivery whose crimes were all cancelled
+    -- leaves no row, so its crimes are looked at again next time: harmless.)
+    select coalesce(max(delivery_id), 0) as delivery_id from {{ this }}
+
+),
+
+deliveries_since as (
+
+    select delivery_id from {{ ref('stg_csp__deliveries') }}
+    where delivery_id > (select delivery_id from last_run)
+
+),
+
+deliveries_replaced_since as (
+
+    select delivery_id from {{ ref('stg_csp__deliveries') }}
+    where superseded_by > (select delivery_id from last_run)
+
+),
+
+affected as (
+
+    -- Crimes whose latest row now comes from a new delivery.
+    select crime_reference from {{ ref('stg_police__crimes') }}
+    where delivery_id in (select delivery_id from deliveries_since)
+
+    union
+
+    -- Crimes of a replaced delivery: their latest row may now come from an older delivery,
+    -- or they may be gone. Read from the raw rows: such a crime may not be in this table
+    -- (its replaced row was cancelled) and yet count now.
+    select crime_reference from raw_crimes
+    where delivery_id in (select delivery_id from deliveries_replaced_since)
+
+    union
+
+    -- Crimes a new LSOA lookup places in another authority. Cheap: every row is probed
+    -- against a lookup of a few thousand LSOAs, and nothing is written unless one moves.
+    select crimes.crime_reference from {{ this }} as crimes
+    left join lookup on crimes.lsoa_code = lookup.lsoa_code
+    where crimes.is_force_wide and crimes.la_code is distinct from lookup.la_code
+
+    union
+
+    -- Crimes a changed offence class list puts in another category.
+    select crimes.crime_reference from {{ this }} as crimes
+    left join offence_classes on crimes.ho_class = offence_classes.ho_class
+    where crimes.category is distinct from offence_classes.category
+        or crimes.is_ppv is distinct from
+            ({{ is_ppv('offence_classes.violence_with_injury', 'crimes.location_type') }})
+
+),
+{% endif %}
 
 crimes as (
 
     select * from {{ ref('int_crimes_classified') }}
     where not is_cancelled
+    {% if is_incremental() %}
+        and crime_reference in (select crime_reference from affected)
+    {% endif %}
 
 ),
 
@@ -31,6 +132,7 @@ final as (
         crimes.lsoa_code,
         crimes.ward,
         crimes.sector,
+        crimes.is_force_wide,
         crimes.delivery_id
 
     from crimes

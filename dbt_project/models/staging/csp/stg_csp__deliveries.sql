@@ -48,7 +48,13 @@ final as (
         status,
         rejection_reason,
         la_code,
-        (status = 'loaded' and delivery_id = latest_delivery_id) as is_current
+        (status = 'loaded' and delivery_id = latest_delivery_id) as is_current,
+        -- Models kept incrementally (fct_crime) revisit the rows of a delivery once a later
+        -- one has replaced it since their last run.
+        case
+            when status <> 'rejected' and delivery_id <> latest_delivery_id
+                then latest_delivery_id
+        end as superseded_by
 
     from renamed
 
