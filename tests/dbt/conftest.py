@@ -15,6 +15,8 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 import dbt_scenario  # noqa: E402
 
+from orchestration.dbt import dbt_environment  # noqa: E402
+
 REPO = Path(__file__).resolve().parents[2]
 DBT = REPO / ".venv" / "bin" / "dbt"
 
@@ -26,8 +28,7 @@ def build_warehouse(tmp: Path, as_of: str, la_code: str = dbt_scenario.LA,
     warehouse = tmp / "warehouse.duckdb"
     with duckdb.connect(str(warehouse)) as con:
         dbt_scenario.load(con)
-    env = {**os.environ, "CSP_WAREHOUSE_PATH": str(warehouse), "CSP_TARGET": "duckdb",
-           "DBT_LOG_PATH": str(tmp / "logs")}
+    env = {**os.environ, **dbt_environment(warehouse, tmp / "logs")}
     result = subprocess.run(
         [str(DBT), "build", "--project-dir", "dbt_project", "--profiles-dir", "dbt_project",
          "--target-path", str(tmp / "target"),

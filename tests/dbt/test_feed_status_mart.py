@@ -19,6 +19,7 @@ import pytest
 from dbt_raw_tables import create_raw_tables, insert_rows
 from dbt_scenario import LA
 from ingest.warehouse import CalendarEntry
+from orchestration.dbt import dbt_environment
 from orchestration.feed_status import Delivered, feed_status
 
 REPO = Path(__file__).resolve().parents[2]
@@ -97,8 +98,7 @@ def _start_build(tmp: Path, as_of: str) -> tuple[Path, subprocess.Popen]:
     warehouse = tmp / "warehouse.duckdb"
     with duckdb.connect(str(warehouse)) as con:
         load_status_scenario(con)
-    env = {**os.environ, "CSP_WAREHOUSE_PATH": str(warehouse), "CSP_TARGET": "duckdb",
-           "DBT_LOG_PATH": str(tmp / "logs")}
+    env = {**os.environ, **dbt_environment(warehouse, tmp / "logs")}
     process = subprocess.Popen(
         [str(DBT), "build", "--project-dir", "dbt_project", "--profiles-dir", "dbt_project",
          "--target-path", str(tmp / "target"),
