@@ -22,7 +22,7 @@ from dagster_dbt import DagsterDbtTranslator, DbtCliResource, dbt_assets
 from exports.indicators import write_indicator_exports
 from exports.publish import publish_warehouse
 from ingest.contracts import FeedContract, all_contracts, parse_quarter_label, quarter_label
-from ingest.landing import ingest_feed, is_archived, landed_files, sha256_of, summarise
+from ingest.landing import LandedHashes, ingest_feed, is_archived, landed_files, summarise
 from ingest.warehouse import connect, ensure_raw_schema, read_lsoa_lookup, write_configuration
 from orchestration.config import Settings, load_settings
 from orchestration.feed_status import FeedStatus, feed_statuses
@@ -458,7 +458,7 @@ def _landing_cursor(raw: str | None) -> dict[str, list[Any]]:
 def landing_sensor(context: dg.SensorEvaluationContext, csp: CspResource) -> dg.SensorResult:
     """Request a run for each file whose bytes have not been seen before."""
     settings = csp.settings()
-    # path -> [size, mtime_ns, sha]: hash a file again only when it has changed.
+    # path -> [size, mtime_ns] at the last tick: a file is taken once it has stopped changing.
     seen = _landing_cursor(context.cursor)
     cursor: dict[str, list[Any]] = {}
     requests = []
@@ -467,16 +467,17 @@ def landing_sensor(context: dg.SensorEvaluationContext, csp: CspResource) -> dg.
             spec.key for asset in INGEST_ASSETS if asset.op.name == f"ingest_{feed}"
             for spec in asset.specs
         ]
+        # The ingest's own store: a file is hashed again only when it has changed, by the
+        # same rule (inode, size, mtime, ctime) whichever of the two reads it first.
+        hashes = LandedHashes.of_feed(settings.home, feed)
         for path in landed_files(settings.landing, feed):
             stat = path.stat()
-            cached = seen.get(str(path))
-            if not (cached and cached[:2] == [stat.st_size, stat.st_mtime_ns]):
-                # First sight, or still changing: remember it and look again next tick, so
-                # a file being copied in is never taken half-written.
-                cursor[str(path)] = [stat.st_size, stat.st_mtime_ns, None]
+            cursor[str(path)] = [stat.st_size, stat.st_mtime_ns]
+            if seen.get(str(path)) != cursor[str(path)]:
+                # First sight, or still changing: look again next tick, so a file being
+                # copied in is never taken half-written.
                 continue
-            sha = cached[2] or sha256_of(path)
-            cursor[str(path)] = [stat.st_size, stat.st_mtime_ns, sha]
+            sha = hashes.sha256(path)
             if is_archived(settings.home, feed, sha):
                 continue  # already delivered: no run, not even a no-op one
             selection = dg.AssetSelection.assets(*ingest_keys, *CONFIG_KEYS).downstream()
@@ -486,6 +487,7 @@ def landing_sensor(context: dg.SensorEvaluationContext, csp: CspResource) -> dg.
                 asset_selection=list(selection.resolve(ALL_ASSETS)),
                 tags={"csp/feed": feed, "csp/file": path.name, "csp/sha256": sha},
             ))
+        hashes.save()
     return dg.SensorResult(run_requests=requests, cursor=json.dumps(cursor))
 
 

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
+import os
+import time
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 from pathlib import Path
@@ -10,7 +13,7 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
-from ingest.landing import ingest_feed
+from ingest.landing import LandedHashes, ingest_feed
 from ingest.pseudonymise import load_pseudonymiser
 from orchestration.cli import main
 from orchestration.config import ConfigError, load_settings
@@ -65,9 +68,6 @@ def test_landing_sensor_requests_one_run_per_delivery(home: Path) -> None:
         selected = {k.to_user_string() for k in request.asset_selection}
         assert "raw/moj_reoffending" in selected and "raw/police_crime" not in selected
         assert "fct_indicator_quarter" in selected
-        # The cursor remembers hashes, so an unchanged file is not read again.
-        cursor = json.loads(result.cursor)
-        assert all(len(v[2]) == 64 for v in cursor.values())
         again = landing_sensor(dg.build_sensor_context(instance=instance, cursor=result.cursor,
                                                        resources=resources))
         assert sorted(r.run_key for r in again.run_requests) == keys
@@ -83,6 +83,35 @@ def test_landing_sensor_requests_one_run_per_delivery(home: Path) -> None:
         changed = landing_sensor(dg.build_sensor_context(instance=instance, cursor=after.cursor,
                                                          resources=resources))
         assert [r.tags["csp/file"] for r in changed.run_requests] == ["police_crime_2014-07.csv"]
+
+
+def test_landing_sensor_shares_the_ingests_hashes_and_sees_a_file_rewritten_in_place(
+        home: Path) -> None:
+    from orchestration.definitions import CspResource, landing_sensor
+
+    landed = drop(home, "police_crime", example("police_crime_2014-07.csv"))
+    resources = {"csp": CspResource(home=str(home), la_code=LA)}
+    time.sleep(2.1)  # a hash is remembered once the file has settled (LandedHashes)
+    with dg.instance_for_test() as instance:
+        first = landing_sensor(dg.build_sensor_context(instance=instance, resources=resources))
+        second = landing_sensor(dg.build_sensor_context(instance=instance, resources=resources,
+                                                        cursor=first.cursor))
+        [request] = second.run_requests
+        # The ingest will find the hash the sensor took, and not read the file again.
+        store = LandedHashes.of_feed(home, "police_crime")
+        assert store.sha256(landed) == request.tags["csp/sha256"] and store.hits == 1
+        # Other bytes of the same size, the modification time put back: stable to the
+        # sensor's eye, but a different delivery, with its own run key.
+        before = landed.stat()
+        data = bytearray(landed.read_bytes())
+        data[-3] = ord("9") if data[-3] != ord("9") else ord("8")
+        landed.write_bytes(bytes(data))
+        os.utime(landed, ns=(before.st_atime_ns, before.st_mtime_ns))
+        third = landing_sensor(dg.build_sensor_context(instance=instance, resources=resources,
+                                                       cursor=second.cursor))
+        [rewritten] = third.run_requests
+        assert rewritten.run_key != request.run_key
+        assert rewritten.tags["csp/sha256"] == hashlib.sha256(bytes(data)).hexdigest()
 
 
 def test_settings_precedence_and_refusals(home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
