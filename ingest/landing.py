@@ -89,10 +89,13 @@ class LandedHashes:
     def __init__(self, store: Path, settle_ns: int = 2_000_000_000) -> None:
         self.store = store
         self.settle_ns = settle_ns
+        self._known: dict[str, list[Any]] = {}
+        self._read = False  # whether the store was there and whole
         try:
-            self._known: dict[str, list[Any]] = json.loads(store.read_text(encoding="utf-8"))
+            self._known = json.loads(store.read_text(encoding="utf-8"))
+            self._read = True
         except (OSError, ValueError):
-            self._known = {}  # no store yet, or a damaged one: it is only a cache
+            pass  # no store yet, or a damaged one: it is only a cache, start empty
         self._seen: dict[str, list[Any]] = {}
         self.hits = 0
 
@@ -120,7 +123,13 @@ class LandedHashes:
         return sha
 
     def save(self) -> None:
-        """Keep the files hashed or found in this run (written whole, then renamed)."""
+        """Keep the files hashed or found in this run (written whole, then renamed).
+
+        Nothing is written when the store already holds exactly these: the landing sensor
+        saves on every tick.
+        """
+        if self._read and self._seen == self._known:
+            return
         self.store.parent.mkdir(parents=True, exist_ok=True)
         partial = self.store.with_suffix(".partial")
         partial.write_text(json.dumps(self._seen), encoding="utf-8")

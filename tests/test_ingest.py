@@ -222,6 +222,11 @@ def test_an_unchanged_landed_file_is_not_read_again(tmp_path: Path) -> None:
     first.save()
     again = LandedHashes(store, settle_ns=0)
     assert again.sha256(landed) == _sha(b"first") and again.hits == 1
+    # The same files again: the store is not written at all (the sensor saves every tick).
+    written = store.stat()
+    again.save()
+    assert store.stat().st_mtime_ns == written.st_mtime_ns
+    assert store.stat().st_ino == written.st_ino
 
 
 def test_a_rewritten_file_is_hashed_again_even_with_its_old_size_and_mtime(
