@@ -219,25 +219,29 @@ class DeliveryRecord:
     la_code: str
 
 
-def _insert_manifest_row(
+def _insert_manifest_rows(
     con: duckdb.DuckDBPyConnection,
-    record: DeliveryRecord,
-    row_count: int,
+    records: Sequence[DeliveryRecord],
+    row_counts: Sequence[int],
     status: str,
     rejection_reason: str | None = None,
-) -> int:
-    delivery_id = _next_delivery_id(con)
-    period = record.period
-    con.execute(
-        "insert into raw.deliveries values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        [
+) -> list[int]:
+    """Add manifest rows, with consecutive new ids in the order of ``records``, in one
+    statement (a chunk of a backlog has dozens)."""
+    first = _next_delivery_id(con)
+    ids = list(range(first, first + len(records)))
+    values: list[Any] = []
+    for delivery_id, record, row_count in zip(ids, records, row_counts, strict=True):
+        period = record.period
+        values += [
             delivery_id, record.feed, record.partner, record.file_name, record.sha256,
             period.label if period else None, period.start if period else None,
             period.end if period else None, row_count, record.received_at, status,
             rejection_reason, record.la_code,
-        ],
-    )
-    return delivery_id
+        ]
+    row = "(" + ", ".join(["?"] * 13) + ")"
+    con.execute(f"insert into raw.deliveries values {', '.join([row] * len(records))}", values)
+    return ids
 
 
 def load_delivery(
@@ -286,19 +290,23 @@ def load_deliveries(
     else:
         con.execute("begin transaction")
     try:
-        ids = []
-        for record, row_count in zip(records, _rows_per_file(tables, len(records)), strict=True):
-            delivery_id = _insert_manifest_row(con, record, row_count, "loaded")
-            con.execute(
-                """
-                update raw.deliveries set status = 'superseded'
-                where feed = ? and coalesce(partner, '') = coalesce(?, '') and period_label = ?
-                  and status = 'loaded' and delivery_id < ?
-                """,
-                [record.feed, record.partner, record.period.label if record.period else None,
-                 delivery_id],
-            )
-            ids.append(delivery_id)
+        ids = _insert_manifest_rows(con, records, _rows_per_file(tables, len(records)),
+                                    "loaded")
+        # A delivery supersedes every earlier one loaded for its partner and period,
+        # including one loaded a moment ago in this same batch.
+        con.execute(
+            """
+            update raw.deliveries set status = 'superseded'
+            where feed = ? and status = 'loaded' and exists (
+                select 1 from raw.deliveries as later
+                where later.delivery_id between ? and ?
+                  and later.feed = raw.deliveries.feed
+                  and coalesce(later.partner, '') = coalesce(raw.deliveries.partner, '')
+                  and later.period_label = raw.deliveries.period_label
+                  and later.delivery_id > raw.deliveries.delivery_id)
+            """,
+            [records[0].feed, ids[0], ids[-1]],
+        )
         delivery_ids = pa.array(ids, pa.int32())
         for table in contract.tables:
             tagged = tables[table.name]
@@ -323,7 +331,7 @@ def record_rejection(
     con: duckdb.DuckDBPyConnection, record: DeliveryRecord, reason: str
 ) -> int:
     """Note a rejected delivery in the manifest (no data of it is written anywhere here)."""
-    return _insert_manifest_row(con, record, 0, "rejected", reason)
+    return _insert_manifest_rows(con, [record], [0], "rejected", reason)[0]
 
 
 LOOKUP_COLUMNS = ("lsoa_code", "la_code", "la_name", "force")

@@ -159,6 +159,41 @@ def test_a_failed_load_leaves_the_delivery_absent(home: Path) -> None:
     assert query(home, "select count(*) from raw.police_crime") == [(0,)]
 
 
+def test_one_batch_holding_a_period_twice_keeps_only_the_last_loaded(tmp_path: Path) -> None:
+    """``load_deliveries`` writes a batch's manifest rows in one statement: the later
+    delivery of a partner's period must still supersede the earlier, in the batch or not."""
+    from datetime import datetime
+
+    import pyarrow as pa
+
+    from ingest.contracts import calendar_month
+    from ingest.warehouse import DeliveryRecord, ensure_raw_schema, load_deliveries
+
+    contract = contract_for("police_crime")
+    july, august = calendar_month(2014, 7), calendar_month(2014, 8)
+    table = contract.tables[0]
+    with connect(tmp_path / "warehouse.duckdb") as con:
+        ensure_raw_schema(con)
+        # No crime rows: the manifest is the point.
+        rows = con.sql(f"select * exclude (delivery_id) from raw.{table.name} limit 0"
+                       ).to_arrow_table().add_column(0, "_file", pa.array([], pa.int32()))
+
+        def record(name: str, period: object, partner: str) -> DeliveryRecord:
+            return DeliveryRecord("police_crime", partner, name, hashlib.sha256(
+                name.encode()).hexdigest(), period, datetime(2014, 9, 1), "E08000031")
+
+        earlier = load_deliveries(con, [record("a", july, "west-midlands")], contract,
+                                  {table.name: rows})
+        batch = [record("b", july, "west-midlands"), record("c", august, "west-midlands"),
+                 record("d", july, "west-midlands"), record("e", july, "staffordshire")]
+        ids = load_deliveries(con, batch, contract, {table.name: rows})
+        manifest = con.execute("select delivery_id, file_name, status from raw.deliveries "
+                               "order by delivery_id").fetchall()
+    assert ids == [earlier[0] + 1 + n for n in range(4)]
+    assert manifest == [(1, "a", "superseded"), (2, "b", "superseded"), (3, "c", "loaded"),
+                        (4, "d", "loaded"), (5, "e", "loaded")]
+
+
 def test_no_key_no_ingest(home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("CSP_PSEUDO_KEY_DOMESTIC_ABUSE")
     with pytest.raises(MissingKeyError, match="CSP_PSEUDO_KEY_DOMESTIC_ABUSE") as raised:
