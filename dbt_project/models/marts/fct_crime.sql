@@ -13,6 +13,7 @@
         ~ "{{ ref('stg_csp__deliveries') }} where not is_current)",
         "delete from {{ this }} where crime_reference in (select crime_reference from "
         ~ "{{ ref('stg_police__crimes') }} where is_cancelled)",
+        {"sql": "{{ duckdb_checkpoint() }}", "transaction": false},
     ],
 ) }}
 

@@ -9,8 +9,11 @@
     materialized='incremental',
     unique_key='crime_reference',
     incremental_strategy='delete+insert',
-    post_hook="delete from {{ this }} where delivery_id not in (select delivery_id from "
-              ~ "{{ ref('stg_csp__deliveries') }} where is_current)",
+    post_hook=[
+        "delete from {{ this }} where delivery_id not in (select delivery_id from "
+        ~ "{{ ref('stg_csp__deliveries') }} where is_current)",
+        {"sql": "{{ duckdb_checkpoint() }}", "transaction": false},
+    ],
 ) }}
 
 with
