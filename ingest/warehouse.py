@@ -283,6 +283,8 @@ def load_deliveries(
     a ``_file`` column. All or nothing: a failure leaves the warehouse as it was. Returns the
     delivery ids, in the order of ``records``.
     """
+    if not records:
+        return []
     if isinstance(con, PostgresConnection):
         # Concurrent loaders must not take the same delivery id (max + 1).
         con.execute("begin transaction")
