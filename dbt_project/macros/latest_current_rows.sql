@@ -38,3 +38,11 @@
         on rows.delivery_id = latest.delivery_id
         and rows.source_row = latest.source_row
 {%- endmacro %}
+
+{#- A post-hook for an incremental model kept by latest_current_rows: drop the rows whose
+    delivery is no longer current (a later one replaced it) and that no new row replaced. -#}
+{% macro delete_rows_of_deliveries_not_current() -%}
+    delete from {{ this }} where delivery_id not in (
+        select delivery_id from {{ ref('stg_csp__deliveries') }} where is_current
+    )
+{%- endmacro %}

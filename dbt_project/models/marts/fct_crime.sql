@@ -9,8 +9,7 @@
     unique_key='crime_reference',
     incremental_strategy='delete+insert',
     post_hook=[
-        "delete from {{ this }} where delivery_id in (select delivery_id from "
-        ~ "{{ ref('stg_csp__deliveries') }} where not is_current)",
+        "{{ delete_rows_of_deliveries_not_current() }}",
         "delete from {{ this }} where crime_reference in (select crime_reference from "
         ~ "{{ ref('stg_police__crimes') }} where is_cancelled)",
         {"sql": "{{ duckdb_checkpoint() }}", "transaction": false},

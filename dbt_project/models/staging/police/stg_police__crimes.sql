@@ -10,8 +10,7 @@
     unique_key='crime_reference',
     incremental_strategy='delete+insert',
     post_hook=[
-        "delete from {{ this }} where delivery_id not in (select delivery_id from "
-        ~ "{{ ref('stg_csp__deliveries') }} where is_current)",
+        "{{ delete_rows_of_deliveries_not_current() }}",
         {"sql": "{{ duckdb_checkpoint() }}", "transaction": false},
     ],
 ) }}
