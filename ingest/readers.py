@@ -35,6 +35,7 @@ from ingest.pseudonymise import AGE_BAND_SQL, Pseudonymiser
 MAX_EXAMPLES = 20
 UTF8_BOM = codecs.BOM_UTF8
 DATE_FORMAT = "%d/%m/%Y"
+INT32_MAX = 2**31 - 1
 # A cell that labels a totals line rather than a record ("Total", "Totals:", "Grand total").
 TOTALS_LABEL = r"^\s*(grand\s+)?totals?\s*:?\s*$"
 # How far down a file or sheet to look for a misplaced header.
@@ -669,10 +670,17 @@ def _column_rules(column: Column, table: Table, period: Period | None,
                           + (period.label if period else "")))
     elif column.type == "integer":
         pattern = r"-?\d{1,3}(,\d{3})+|-?\d+" if column.thousands else r"-?\d+"
-        rules.append(("integer", f"{present} and not regexp_full_match({c}, '{pattern}')",
-                      f"{label} must hold whole numbers"))
+        # The cast too: the raw column is a 32-bit integer, and a value it cannot hold must
+        # be named here, not crash the load.
+        fits = f"try_cast(replace({c}, ',', '') as integer) is not null"
+        rules.append(("integer",
+                      f"{present} and not (regexp_full_match({c}, '{pattern}') and {fits})",
+                      f"{label} must hold whole numbers (at most {INT32_MAX:,} either side "
+                      f"of zero)"))
     elif column.type == "number":
-        rules.append(("number", f"{present} and not regexp_full_match({c}, '-?\\d+(\\.\\d+)?')",
+        rules.append(("number",
+                      f"{present} and not (regexp_full_match({c}, '-?\\d+(\\.\\d+)?') "
+                      f"and try_cast({c} as double) is not null)",
                       f"{label} must hold numbers"))
     elif column.type == "flag":
         rules.append(("allowed_values", f"{present} and {c} not in ('Y', 'N')",

@@ -394,6 +394,10 @@ CASES: list[Case] = [
          "integer", column="DASH Score", row=5),
     Case("idva-negative-children", "idva_caseload", idva_cell(4, "Children in Household", -1),
          "range", column="Children in Household", row=4),
+    # Whole numbers, but too big for the warehouse's integer column: named, not a crash.
+    Case("idva-children-beyond-integer", "idva_caseload",
+         idva_cell(4, "Children in Household", 99_999_999_999), "integer",
+         column="Children in Household", row=4),
     # --- dates -------------------------------------------------------------------------------
     Case("police-mm/dd/yyyy-date", "police_crime", police_cell(3, "Recorded Date", "07/31/2014"),
          "date_format", column="Recorded Date", row=3),
