@@ -938,22 +938,25 @@ def _key_problems(con: duckdb.DuckDBPyConnection, relation: str, table: Table) -
 # ---------------------------------------------------------------------------------------------
 
 
-def _typed_expression(column: Column, table: Table, domain: str | None) -> str:
+def _typed_expression(column: Column, table: Table, domain: str | None,
+                      lenient: bool = False) -> str:
     c = column.name
     marker = table.suppression_marker
     value = f"nullif({c}, {_sql_str(marker)})" if column.suppressible and marker else c
+    parse = "try_strptime" if lenient else "strptime"
     if column.pii == "pseudonymise":
         return f"pseudonymise({_sql_str(domain or table.name)}, {c})"
     if column.pii == "age_band":
-        dob = f"strptime({c}, '{DATE_FORMAT}')::date"
-        at = f"strptime({column.age_at}, '{DATE_FORMAT}')::date"
+        dob = f"{parse}({c}, '{DATE_FORMAT}')::date"
+        at = f"{parse}({column.age_at}, '{DATE_FORMAT}')::date"
         return AGE_BAND_SQL.format(dob=dob, at=at)
     if column.type == "date":
-        return f"strptime({value}, '{DATE_FORMAT}')::date"
+        return f"{parse}({value}, '{DATE_FORMAT}')::date"
     if column.type == "integer":
-        return f"replace({value}, ',', '')::integer"
+        whole = f"replace({value}, ',', '')"
+        return f"try_cast({whole} as integer)" if lenient else f"{whole}::integer"
     if column.type == "number":
-        return f"{value}::double"
+        return f"try_cast({value} as double)" if lenient else f"{value}::double"
     if column.type == "flag":
         return f"({value} = 'Y')"
     if column.type == "yes_no":
@@ -962,19 +965,24 @@ def _typed_expression(column: Column, table: Table, domain: str | None) -> str:
 
 
 def typed_select(relation: str, table: Table, domain: str | None,
-                 key_label: str | None = None, *, by_file: bool = False) -> str:
+                 key_label: str | None = None, *, by_file: bool = False,
+                 lenient: bool = False) -> str:
     """The SELECT that turns a staged relation into the raw table's columns.
 
     ``key_label`` (e.g. ``treatment/v2``) is written beside every token column. ``by_file``
-    keeps a bulk relation's ``_file`` first and orders by it.
+    keeps a bulk relation's ``_file`` first and its rows in the relation's own order (file,
+    then line), which spares sorting a whole chunk. ``lenient`` turns a value that
+    does not parse into null instead of an error: for rows not yet screened, whose files are
+    set aside if any rule is broken. On a file that passes ``check_table`` both give the same
+    rows, since its rules require every value to parse.
     """
-    columns = [f"{_typed_expression(c, table, domain)} as {c.name}" for c in table.loaded_columns]
+    columns = [f"{_typed_expression(c, table, domain, lenient)} as {c.name}"
+               for c in table.loaded_columns]
     columns += [f"{_sql_str(key_label or '')} as {c.key_version_name}"
                 for c in table.token_columns]
     expressions = ",\n    ".join(columns)
-    first, order = ("_file, ", "_file, _row") if by_file else ("", "_row")
-    return (f"select {first}_row as source_row,\n    {expressions}\nfrom {relation}\n"
-            f"order by {order}")
+    first, order = ("_file, ", "") if by_file else ("", "\norder by _row")
+    return f"select {first}_row as source_row,\n    {expressions}\nfrom {relation}{order}"
 
 
 def key_label(pseudonymiser: Pseudonymiser, contract: FeedContract) -> str | None:
