@@ -204,6 +204,19 @@ def validate_table(
     ]
 
 
+def prepare_bulk_suite(contract: FeedContract, table: Table) -> None:
+    """Import GX and build a table's bulk suite ahead of its first use (about 5 s).
+
+    Meant for a background thread while files are still being hashed and read. A failure is
+    left for that first use (``files_failing_suite``), which makes the same call and reports it.
+    """
+    try:
+        with _lock:
+            _definition(contract, table, bulk=True)
+    except Exception:  # noqa: BLE001 - raised again, and reported, by the run that needs it
+        pass
+
+
 def files_failing_suite(
     contract: FeedContract,
     table: Table,
