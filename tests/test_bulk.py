@@ -146,7 +146,8 @@ def bad_variants(source: Path, folder: Path) -> dict[str, Path]:
     header, rows = read_rows(source)
     month = source.stem.rsplit("_", 1)[1]
     folder.mkdir(parents=True, exist_ok=True)
-    forces = iter(["bedfordshire", "cambridgeshire", "cheshire", "cumbria", "derbyshire"])
+    forces = iter(["bedfordshire", "cambridgeshire", "cheshire", "cumbria", "derbyshire",
+                   "devon-and-cornwall"])
 
     def name() -> Path:
         return folder / f"police_crime_{next(forces)}_{month}.csv"
@@ -167,6 +168,11 @@ def bad_variants(source: Path, folder: Path) -> dict[str, Path]:
                                       rows[:5] + [rows[5] + b",extra"] + rows[6:])
     # A header and no rows.
     out["no_data"] = write_rows(name(), header, [])
+    # A crime recorded after the end of the file's month (the screen's date rules).
+    fields = [r.split(b",") for r in rows]
+    next_month = date(int(month[:4]), int(month[5:7]), 15) + timedelta(days=31)
+    fields[7][1] = next_month.strftime("%d/%m/%Y").encode()
+    out["date_after_period"] = write_rows(name(), header, [b",".join(f) for f in fields])
     # No readable date in any row: the screen names the file. The suite, which sees those
     # dates as missing in more rows than it lists, cannot tell which file holds them, and is
     # asked again without the screen's files rather than sending the whole chunk alone.
