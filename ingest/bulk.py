@@ -35,7 +35,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from expectations.rules import rules_for
-from ingest.contracts import FeedContract
+from ingest.contracts import FeedContract, Table
 from ingest.pseudonymise import Pseudonymiser
 from ingest.readers import (
     CSV_READ_OPTIONS,
@@ -180,7 +180,7 @@ def _sharing_a_key(chunk: Sequence[Candidate], alone: set[int]) -> set[int]:
     return alone | {i for i, item in enumerate(chunk) if item.key in keys}
 
 
-def _files_failing_suite(contract: FeedContract, table: Any, typed: pa.Table,
+def _files_failing_suite(contract: FeedContract, table: Table, typed: pa.Table,
                          chunk: Sequence[Candidate], files: Sequence[int], la_code: str
                          ) -> set[int]:
     """The ``files`` of the chunk (all of them in ``typed``) that break the bulk suite."""

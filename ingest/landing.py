@@ -398,13 +398,14 @@ def ingest_in_bulk(
     def warm_suite() -> None:
         # GX's import and the suite take about 5 s: built while the files are hashed and the
         # first chunk read, rather than waited for in the first chunk.
+        if warming:
+            return
         from expectations.validate import prepare_bulk_suite
 
-        if not warming:
-            warming.append(threading.Thread(
-                target=prepare_bulk_suite, args=(contract, contract.tables[0]), daemon=True,
-                name="csp-suite-warm-up"))
-            warming[0].start()
+        warming.append(threading.Thread(
+            target=prepare_bulk_suite, args=(contract, contract.tables[0]), daemon=True,
+            name="csp-suite-warm-up"))
+        warming[0].start()
 
     taken: set[str] = set()  # the bytes of this run's files so far
     # Files are hashed and their layout checked two at a time, ahead of the loop: both read

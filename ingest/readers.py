@@ -622,7 +622,7 @@ def _column_rules(column: Column, table: Table, period: Period | None,
 
     ``bounds`` replaces the period's literals in the conditions (messages still name
     ``period``). ``screen`` drops what only keeps one bad value from counting under two
-    rules, for a screen that asks whether any rule is broken (a third of its time).
+    rules, for a screen that asks whether any rule is broken (a quarter of its scan).
     """
     bounds = bounds or PeriodSql.of(period)
     c = column.name
