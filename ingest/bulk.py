@@ -148,7 +148,8 @@ def _stage(con: duckdb.DuckDBPyConnection, chunk: Sequence[Candidate], contract:
     # file's first (data starts on line 2).
     firsts = dict(con.execute(
         "select _read, min(rowid) from bulk_text group by _read").fetchall())
-    present = [i for n, i in enumerate(reading) if n in firsts]
+    # A file with a header and no rows has no first row.
+    empty = {i for n, i in enumerate(reading) if n not in firsts}
 
     def by_read(values: Sequence[str]) -> str:
         """A SQL list of one value per file read, picked by the row's ``_read``."""
@@ -171,7 +172,7 @@ def _stage(con: duckdb.DuckDBPyConnection, chunk: Sequence[Candidate], contract:
                {cells}
         from bulk_text
         """)
-    return aside | (set(reading) - set(present))
+    return aside | empty
 
 
 def _sharing_a_key(chunk: Sequence[Candidate], alone: set[int]) -> set[int]:
