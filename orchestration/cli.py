@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING
 
 from ingest.pseudonymise import KeyConfigError, MissingKeyError
 from orchestration.config import ConfigError, Settings, load_settings
+from orchestration.memory import limit_malloc_arenas
 
 if TYPE_CHECKING:
     from orchestration.pipeline import BuildResult
@@ -332,6 +333,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``csp`` console script."""
+    limit_malloc_arenas()  # before any thread starts (orchestration/memory.py says why)
     args = build_parser().parse_args(argv)
     try:
         return args.handler(args)

@@ -38,6 +38,11 @@ from orchestration.dbt import (
     ensure_manifest,
     settings_dbt_environment,
 )
+from orchestration.memory import limit_malloc_arenas
+
+# The Dagster processes that import these definitions (code server, run workers) run the
+# ingest's threads too; the command line has already done this.
+limit_malloc_arenas()
 
 POOL = "warehouse"
 INSTANCE_YAML = """\
