@@ -22,7 +22,14 @@ from dagster_dbt import DagsterDbtTranslator, DbtCliResource, dbt_assets
 from exports.indicators import write_indicator_exports
 from exports.publish import publish_warehouse
 from ingest.contracts import FeedContract, all_contracts, parse_quarter_label, quarter_label
-from ingest.landing import LandedHashes, ingest_feed, is_archived, landed_files, summarise
+from ingest.landing import (
+    LandedHashes,
+    ingest_feed,
+    is_archived,
+    landed_files,
+    log_lines,
+    summarise,
+)
 from ingest.warehouse import connect, ensure_raw_schema, read_lsoa_lookup, write_configuration
 from orchestration.config import Settings, load_settings
 from orchestration.feed_status import FeedStatus, feed_statuses
@@ -169,11 +176,8 @@ def build_ingest_asset(contract: FeedContract) -> dg.AssetsDefinition:
             pseudonymiser=settings.pseudonymiser(), la_code=settings.la_code,
             min_age_seconds=settings.stable_seconds, files=config.files or None,
         )
-        for outcome in outcomes:
-            log = context.log.warning if outcome.action == "rejected" else context.log.info
-            log(f"{contract.feed}: {outcome.file_name} {outcome.action}"
-                + (f" ({outcome.reason})" if outcome.reason else "")
-                + (f", {outcome.rows} rows" if outcome.rows else ""))
+        for level, message in log_lines(contract.feed, outcomes):
+            getattr(context.log, level)(message)
         counts = summarise(outcomes)
         if counts["rejected"] and settings.alert_urls:
             notify_quarantined(settings)
