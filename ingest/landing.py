@@ -444,7 +444,7 @@ def log_lines(feed: str, outcomes: Iterable[Outcome]) -> list[tuple[str, str]]:
 
     Files loaded by earlier runs and left in landing get a single count, not a line each:
     every log line is a row in Dagster's event log, and at national size a line per landed
-    file cost 20 seconds a build.
+    file cost about 16 seconds a build (BENCHMARKS.md).
     """
     lines: list[tuple[str, str]] = []
     left = 0
