@@ -2,8 +2,9 @@
 
     .venv/bin/python -m bench.event_log [--events N] [--rounds R]
 
-Both storages get the same events, one at a time as a run stores them: half step events
-(written to the run's database) and half asset materialisations (mirrored in the index).
+Both storages get the same events, one at a time as a run stores them: a third each of step
+events (written to the run's database), asset materialisations and check results (both
+mirrored in the index).
 Rounds alternate stock and ours, each in a fresh directory, and the last line is the ratio
 of the medians: ``ratio stock/ours: X``.
 """
@@ -27,11 +28,18 @@ RUN_ID = "bench-run"
 
 
 def event(i: int) -> EventLogEntry:
-    """The ``i``-th event of the run: a step start, or a materialisation of one of 50 assets."""
-    if i % 2:
-        data = StepMaterializationData(dg.AssetMaterialization(asset_key=f"asset_{i % 50}"))
-        dagster_event = DagsterEvent(DagsterEventType.ASSET_MATERIALIZATION.value, "bench",
-                                     event_specific_data=data)
+    """The ``i``-th event of the run: in turn a step event, a materialisation of one of 50
+    assets, and a check's result on one of them (a build's mix, roughly)."""
+    asset_key = dg.AssetKey(f"asset_{i % 50}")
+    if i % 3 == 1:
+        dagster_event = DagsterEvent(
+            DagsterEventType.ASSET_MATERIALIZATION.value, "bench",
+            event_specific_data=StepMaterializationData(dg.AssetMaterialization(asset_key)))
+    elif i % 3 == 2:
+        dagster_event = DagsterEvent(
+            DagsterEventType.ASSET_CHECK_EVALUATION.value, "bench",
+            event_specific_data=dg.AssetCheckEvaluation(asset_key=asset_key,
+                                                        check_name="check", passed=True))
     else:
         dagster_event = DagsterEvent(DagsterEventType.STEP_START.value, "bench")
     return EventLogEntry(error_info=None, level=20, user_message="", run_id=RUN_ID,

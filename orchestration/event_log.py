@@ -7,13 +7,14 @@ model and test, the step events), at about 5 ms each on this project's machine: 
 a 25 s build with one new month (BENCHMARKS.md, "Dagster's event log").
 
 This storage writes the same files with the same schema, so a home can switch to it and
-back. It differs in three ways:
+back. It differs in four ways:
 - one engine and connection per database file, kept open (the few most recently used);
 - ``synchronous=NORMAL``: in WAL mode a power cut may lose the last events, but never
   leaves a database inconsistent (https://sqlite.org/pragma.html#pragma_synchronous);
 - a passive checkpoint after each use of a run's database, so that its ``.db`` file changes
   after every event as it did when each connection closed: Dagster's UI learns of a running
-  run's new events by watching that file.
+  run's new events by watching that file;
+- it remembers which tables the index has, rather than asking SQLite before each event.
 """
 
 from __future__ import annotations
@@ -52,6 +53,7 @@ class CspSqliteEventLogStorage(SqliteEventLogStorage):
     def __init__(self, base_dir: str, inst_data: ConfigurableClassData | None = None) -> None:
         # Least recently used first; guarded, like every connection, by the parent's _db_lock.
         self._engines: OrderedDict[str, Engine] = OrderedDict()
+        self._tables_present: set[str] = set()
         super().__init__(base_dir, inst_data)
 
     @classmethod
@@ -93,6 +95,15 @@ class CspSqliteEventLogStorage(SqliteEventLogStorage):
                     # Runs in SQLite's autocommit: Python's sqlite3 begins a transaction
                     # before data changes only.
                     conn.exec_driver_sql("pragma wal_checkpoint(passive)")
+
+    def has_table(self, table_name: str) -> bool:
+        # Asked before most asset events are stored (about 400 times a build), each time
+        # with a new engine; the parent asks while holding a connection, so it cannot use
+        # ours. Only a table that is there is remembered: no event log drops one, but an
+        # upgrade in another process may add one.
+        if table_name not in self._tables_present and super().has_table(table_name):
+            self._tables_present.add(table_name)
+        return table_name in self._tables_present
 
     def _close_engines(self) -> None:
         with self._db_lock:

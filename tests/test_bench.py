@@ -76,3 +76,11 @@ def test_benchmark_runs_and_prints_the_five_lines(tmp_path: Path) -> None:
     assert all(re.fullmatch(p, line) for p, line in zip(patterns, last, strict=True)), last
     result = json.loads((tmp_path / "results" / "tiny.json").read_text())
     assert set(result["peak_rss_mib_by_process"]) >= {"csp build", "dbt"}
+
+
+def test_event_log_benchmark_prints_its_ratio(capsys: pytest.CaptureFixture[str]) -> None:
+    from bench.event_log import main
+
+    main(["--events", "30", "--rounds", "1"])
+    last = capsys.readouterr().out.splitlines()[-1]
+    assert re.fullmatch(r"ratio stock/ours: \d+\.\d\d", last), last
