@@ -13,11 +13,12 @@
 from __future__ import annotations
 
 import argparse
+import gc
 import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NoReturn
 
 from ingest.pseudonymise import KeyConfigError, MissingKeyError
 from orchestration.config import ConfigError, Settings, load_settings
@@ -342,5 +343,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_USAGE
 
 
+def run() -> NoReturn:
+    """The ``csp`` command: ``main``, then an exit without Python's last garbage collection.
+
+    At exit Python looks through every object the command made for cycles to free (Dagster's
+    definitions, dbt's manifest, Great Expectations): 1.3 s of a 21 s build, measured, for
+    memory the operating system takes back anyway. By then the command has closed its files,
+    connections and Dagster instance; ``gc.freeze`` leaves its objects out of that collection,
+    and the exit handlers (logging's among them) still run. Not in ``main``, which tests call.
+    """
+    code = main()
+    gc.freeze()
+    sys.exit(code)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    run()

@@ -5,6 +5,8 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import subprocess
+import sys
 import time
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
@@ -199,3 +201,16 @@ def test_quarterly_report_runs_on_the_fifth_working_day(day: date, partition: st
         assert isinstance(result, dg.SkipReason)
     else:
         assert result.partition_key == partition
+
+
+def test_the_csp_command_exits_with_the_code_of_its_command(tmp_path: Path) -> None:
+    """The installed ``csp`` (orchestration.cli:run, which skips Python's last garbage
+    collection) still exits with the command's code and prints its messages."""
+    env = {k: v for k, v in os.environ.items() if k not in TEST_KEYS}
+    csp = Path(sys.executable).with_name("csp")
+    refused = subprocess.run([str(csp), "build", "--home", str(tmp_path), "--la-code", LA,
+                              "--as-of", "2014-12-04"], env=env, capture_output=True, text=True)
+    assert refused.returncode == 2
+    assert "CSP_PSEUDO_KEY_TREATMENT" in refused.stderr
+    helped = subprocess.run([str(csp), "--help"], capture_output=True, text=True)
+    assert helped.returncode == 0 and "build" in helped.stdout
