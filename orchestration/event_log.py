@@ -4,7 +4,7 @@ Dagster's stock SQLite event log makes a new engine and connection for every eve
 commits with a full sync, and closes the connection, which in WAL mode checkpoints the
 database. A build stores about 700 events (one planned event per asset, one result per dbt
 model and test, the step events), at about 5 ms each on this project's machine: some 3 s of
-a 25 s build with one new month (BENCHMARKS.md, "Dagster's event log").
+a 25 s build with one new month (BENCHMARKS.md, "Fixed costs").
 
 This storage writes the same files with the same schema, so a home can switch to it and
 back. It differs in four ways:

@@ -61,21 +61,24 @@ def query(home: Path, sql: str) -> list[tuple]:
 INCREMENTAL_MARK = {"stg_police__crimes": "affected as (", "fct_crime": "deliveries_since as ("}
 
 
+def compiled_sql(home: Path, model: str) -> str:
+    """The SQL the last build ran for ``model``."""
+    results = json.loads((home / "dbt" / "target" / "run_results.json").read_text())
+    [result] = [r for r in results["results"] if r["unique_id"] == f"model.csp.{model}"]
+    return result["compiled_code"]
+
+
 def was_incremental(home: Path, model: str) -> bool:
     """Whether the last build ran ``model`` as an incremental model (its compiled SQL picks the
     crimes to recompute), rather than rebuilding it."""
-    results = json.loads((home / "dbt" / "target" / "run_results.json").read_text())
-    [result] = [r for r in results["results"] if r["unique_id"] == f"model.csp.{model}"]
-    return INCREMENTAL_MARK[model] in result["compiled_code"]
+    return INCREMENTAL_MARK[model] in compiled_sql(home, model)
 
 
 def recomputed_otherwise(home: Path) -> bool:
     """Whether fct_crime's last run also recomputed crimes by reference, for a reason other
     than a new delivery (a replaced delivery, a changed lookup): a slower query, left out of
     the compiled SQL when there are none."""
-    results = json.loads((home / "dbt" / "target" / "run_results.json").read_text())
-    [result] = [r for r in results["results"] if r["unique_id"] == "model.csp.fct_crime"]
-    return "affected_otherwise as (" in result["compiled_code"]
+    return "affected_otherwise as (" in compiled_sql(home, "fct_crime")
 
 
 def assert_built_incrementally_as_from_scratch(home: Path, *, otherwise: bool) -> None:
