@@ -16,27 +16,12 @@
     ],
 ) }}
 
+-- Read only by an incremental run's queries below, which dbt does not see when it parses:
+-- depends_on: {{ ref('stg_csp__lsoa_lookup') }}
+-- depends_on: {{ ref('ho_offence_classes') }}
+-- depends_on: {{ source('raw', 'police_crime') }}
+
 with
-
--- The references a run compares crimes with, and the raw rows: only an incremental run reads
--- them (in its queries below), but dbt must see every ref outside the conditional blocks.
-lookup as (
-
-    select * from {{ ref('stg_csp__lsoa_lookup') }}
-
-),
-
-offence_classes as (
-
-    select * from {{ ref('ho_offence_classes') }}
-
-),
-
-raw_crimes as (
-
-    select crime_reference, delivery_id from {{ source('raw', 'police_crime') }}
-
-),
 
 {% if is_incremental() %}
 {{ require_columns(this, ['delivery_id', 'crime_reference', 'is_force_wide', 'la_code',
