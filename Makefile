@@ -45,7 +45,7 @@ test-slow: install
 
 # The Dagster UI over the demonstration home (make run first).
 dev: install
-	CSP_HOME=$(HOME_DIR) DAGSTER_HOME=$(HOME_DIR)/dagster $(BIN)/dagster dev -m orchestration.definitions
+	$(BIN)/csp ui --home $(HOME_DIR)
 
 clean:
 	rm -rf $(VENV) demo-home dbt_project/target dbt_project/logs

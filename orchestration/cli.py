@@ -8,6 +8,7 @@
     csp demo  [--home DIR]
     csp report  --home DIR --quarter "2014/15 Q2" [--public]
     csp rekey   DOMAIN --home DIR [--no-build]
+    csp ui      --home DIR [--port 3000] [--host 127.0.0.1]
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from typing import TYPE_CHECKING, NoReturn
 
 from ingest.pseudonymise import KeyConfigError, MissingKeyError
 from orchestration.config import ConfigError, Settings, load_settings
+from orchestration.instance import write_instance_yaml
 from orchestration.memory import limit_malloc_arenas
 
 if TYPE_CHECKING:
@@ -168,7 +170,7 @@ def command_demo(args: argparse.Namespace) -> int:
         print()
         for line in published_figures_report(settings):
             print(line)
-        print(f"\nOpen the Dagster UI on this home with: make dev  (CSP_HOME={home})")
+        print(f"\nOpen the Dagster UI on this home with: make dev  (or: csp ui --home {home})")
     return EXIT_OK if result.success else EXIT_FAILED
 
 
@@ -257,6 +259,30 @@ def command_report(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def ui_command(args: argparse.Namespace, settings: Settings) -> tuple[list[str], dict[str, str]]:
+    """The ``dagster dev`` command line and environment that serve the UI over a home."""
+    env = dict(os.environ, CSP_HOME=str(settings.home), DAGSTER_HOME=str(settings.dagster_home))
+    # The UI's runs resolve their settings from the environment, as the command line did.
+    for name, value in (("CSP_AS_OF", args.as_of), ("CSP_LA_CODE", args.la_code)):
+        if value:
+            env[name] = value
+    dagster = str(Path(sys.executable).parent / "dagster")
+    argv = [dagster, "dev", "-m", "orchestration.definitions",
+            "--host", args.host, "--port", str(args.port)]
+    return argv, env
+
+
+def command_ui(args: argparse.Namespace) -> int:
+    """Serve Dagster's UI over the home, with its ``dagster.yaml`` written for where it is now."""
+    settings = load_settings(args.home, args.as_of, args.la_code)
+    # The file names the event log's absolute path: a moved or copied home still names the
+    # old one until it is rewritten, and Dagster would keep its runs' events there.
+    write_instance_yaml(settings.dagster_home)
+    argv, env = ui_command(args, settings)
+    print(f"Dagster UI over {settings.home}: http://{args.host}:{args.port}", flush=True)
+    os.execve(argv[0], argv, env)  # Dagster's own signal handling then stops its processes
+
+
 def _add_common(command: argparse.ArgumentParser) -> None:
     command.add_argument("--home", help="the partnership's folder (or CSP_HOME)")
     command.add_argument("--as-of", help="'today' for every due-date decision, YYYY-MM-DD "
@@ -321,6 +347,12 @@ def build_parser() -> argparse.ArgumentParser:
     rekey.add_argument("--no-build", action="store_true",
                        help="re-key the raw layer only; the marts follow at the next build")
     rekey.set_defaults(handler=command_rekey)
+
+    ui = commands.add_parser("ui", help="Dagster's UI over the home (dagster dev)")
+    _add_common(ui)
+    ui.add_argument("--host", default="127.0.0.1", help="address to serve on (default 127.0.0.1)")
+    ui.add_argument("--port", type=int, default=3000, help="port to serve on (default 3000)")
+    ui.set_defaults(handler=command_ui)
 
     demo = commands.add_parser("demo", help="build the Wolverhampton 2014 demonstration")
     demo.add_argument("--home", default="demo-home", help="folder for the demo (default ./demo-home)")

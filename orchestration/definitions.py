@@ -5,7 +5,7 @@
     landing sensor: one run per delivery (run key = feed + SHA-256)
 
 Everything that opens the DuckDB file is in the concurrency pool ``warehouse``, limited to one
-(see ``instance_yaml``): DuckDB allows a single writer, and dbt fails on any other connection.
+(see ``orchestration.instance``): DuckDB allows a single writer, and dbt fails on any other connection.
 """
 
 
@@ -52,40 +52,6 @@ from orchestration.memory import limit_malloc_arenas
 limit_malloc_arenas()
 
 POOL = "warehouse"
-INSTANCE_YAML = """\
-# Written by csp for this home, and again at every build.
-# One step at a time may touch the DuckDB warehouse.
-concurrency:
-  pools:
-    default_limit: 1
-telemetry:
-  enabled: false
-# Dagster's SQLite event log with its connections kept open (orchestration/event_log.py).
-event_log_storage:
-  module: orchestration.event_log
-  class: CspSqliteEventLogStorage
-  config:
-    base_dir: {event_log_dir}
-"""
-
-
-def instance_yaml(dagster_home: Path) -> str:
-    """Dagster's instance configuration for a home: a pool limit of one, our event log."""
-    # Where Dagster's default storage keeps it, so that a home keeps its history.
-    event_log_dir = dagster_home.resolve() / "history" / "runs"
-    return INSTANCE_YAML.format(event_log_dir=json.dumps(str(event_log_dir)))
-
-
-def write_instance_yaml(dagster_home: Path) -> Path:
-    """Write the home's ``dagster.yaml`` (``instance_yaml``) if it differs."""
-    dagster_home.mkdir(parents=True, exist_ok=True)
-    path = dagster_home / "dagster.yaml"
-    text = instance_yaml(dagster_home)
-    if not path.exists() or path.read_text() != text:
-        path.write_text(text)
-    return path
-
-
 class CspResource(dg.ConfigurableResource):
     """The build's settings; unset fields fall back to CSP_* variables and ``csp.toml``."""
 

@@ -47,7 +47,7 @@ def _sync_normally(dbapi_connection: Any, _record: Any) -> None:
 class CspSqliteEventLogStorage(SqliteEventLogStorage):
     """Dagster's SQLite event log (one database per run and an index), with open connections.
 
-    Configured in the home's ``dagster.yaml`` (``orchestration.definitions.instance_yaml``).
+    Configured in the home's ``dagster.yaml`` (``orchestration.instance.instance_yaml``).
     """
 
     def __init__(self, base_dir: str, inst_data: ConfigurableClassData | None = None) -> None:

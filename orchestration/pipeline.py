@@ -22,6 +22,7 @@ import dagster as dg
 from ingest.contracts import all_contracts
 from ingest.landing import Outcome, ingest_feed
 from orchestration.config import Settings
+from orchestration.instance import write_instance_yaml
 
 if TYPE_CHECKING:
     from ingest.rekey import RekeyResult
@@ -191,7 +192,6 @@ def _run_build_locked(settings: Settings, log_level: str, full_refresh: bool) ->
         ALL_ASSETS,
         DELIVERY_CHECKS,
         CspResource,
-        write_instance_yaml,
     )
 
     write_instance_yaml(settings.dagster_home)

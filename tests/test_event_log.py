@@ -13,7 +13,7 @@ import pytest
 from dagster._core.storage.event_log.sqlite.sqlite_event_log import SqliteEventLogStorage
 
 from bench.event_log import RUN_ID, event
-from orchestration.definitions import write_instance_yaml
+from orchestration.instance import write_instance_yaml
 from orchestration.event_log import OPEN_DATABASES, CspSqliteEventLogStorage
 
 
