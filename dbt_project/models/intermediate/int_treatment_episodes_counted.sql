@@ -63,9 +63,7 @@ final as (
         indicator_code,
         la_code,
         quarter_start,
-        {{ as_double('numerator') }} as numerator,
-        {{ as_double('denominator') }} as denominator,
-        {{ as_double('case when denominator is null then numerator end') }} as value,
+        {{ event_measures('numerator', 'denominator') }},
         record_key,
         delivery_id
 
