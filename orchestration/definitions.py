@@ -76,7 +76,7 @@ def _raw_key(table: str) -> dg.AssetKey:
     return dg.AssetKey(["raw", table])
 
 
-CONFIG_KEYS = [_raw_key("partnership"), _raw_key("feed_calendar")]
+CONFIG_KEYS = [_raw_key("partnership"), _raw_key("feed_calendar"), _raw_key("lsoa_lookup")]
 DELIVERIES_KEY = _raw_key("deliveries")
 
 
@@ -87,6 +87,9 @@ DELIVERIES_KEY = _raw_key("deliveries")
                      description="The partnership this warehouse reports for (LA code, name)."),
         dg.AssetSpec(CONFIG_KEYS[1], group_name="ingest", kinds={"duckdb"},
                      description="Each feed's delivery calendar: cadence, due rule, suspension."),
+        dg.AssetSpec(CONFIG_KEYS[2], group_name="ingest", kinds={"duckdb"},
+                     description="LSOA to local authority, placing the crimes of a force-wide "
+                                 "police extract (HOME/reference/lsoa_lookup.csv)."),
     ],
     pool=POOL,
 )
@@ -103,10 +106,11 @@ def partnership_configuration(context: dg.AssetExecutionContext, csp: CspResourc
                             lookup)
     suspended = [e.feed for e in settings.calendar if e.suspended_since]
     yield dg.MaterializeResult(asset_key=CONFIG_KEYS[0], metadata={
-        "la_code": settings.la_code, "name": settings.la_name,
-        "lsoa_lookup": f"{path} ({lookup.num_rows} LSOAs)" if lookup else "none"})
+        "la_code": settings.la_code, "name": settings.la_name})
     yield dg.MaterializeResult(asset_key=CONFIG_KEYS[1], metadata={
         "feeds": len(settings.calendar), "suspended": ", ".join(suspended) or "none"})
+    yield dg.MaterializeResult(asset_key=CONFIG_KEYS[2], metadata={
+        "path": str(path) if lookup else "none", "lsoas": lookup.num_rows if lookup else 0})
 
 
 CADENCE_DAYS = {"monthly": 31, "quarterly": 92}
@@ -470,7 +474,11 @@ def landing_sensor(context: dg.SensorEvaluationContext, csp: CspResource) -> dg.
             sha = hashes.sha256(path)
             if is_archived(settings.home, feed, sha):
                 continue  # already delivered: no run, not even a no-op one
-            selection = dg.AssetSelection.assets(*ingest_keys, *CONFIG_KEYS).downstream()
+            # The whole dbt project, as csp build runs it: the models downstream of the feed
+            # alone leave out those with no feed upstream (the quarter spine, the seeds), which
+            # a home whose first build is this run has never built.
+            selection = (dg.AssetSelection.assets(*ingest_keys, *CONFIG_KEYS).downstream()
+                         | dg.AssetSelection.assets(csp_dbt_models))
             requests.append(dg.RunRequest(
                 run_key=f"{feed}:{sha}",
                 run_config={"ops": {f"ingest_{feed}": {"config": {"files": [path.name]}}}},
