@@ -19,6 +19,16 @@ concurrency:
     default_limit: 1
 telemetry:
   enabled: false
+# A run whose process died (killed, out of memory) is marked failed by the code server that
+# started it, but keeps its slot in the pool, and every later run would queue behind it for
+# ever. Dagster's daemon frees the slots of finished runs 30 s after they end, and fails a
+# run stuck starting for 3 minutes. (Resuming a crashed run needs a container launcher.)
+run_monitoring:
+  enabled: true
+  poll_interval_seconds: 30
+  free_slots_after_run_end_seconds: 30
+  start_timeout_seconds: 180
+  max_resume_run_attempts: 0
 # Dagster's SQLite event log with its connections kept open (orchestration/event_log.py).
 event_log_storage:
   module: orchestration.event_log

@@ -1,9 +1,11 @@
-"""``csp ui``: Dagster's real UI (``dagster dev``) over a home, asked through its GraphQL API."""
+"""``csp ui``: Dagster's real deployment (``dagster dev``: webserver, daemon, code server) over
+a home, driven and asked through its GraphQL API."""
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -11,15 +13,27 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import TypeVar
 
 import dagster as dg
+import duckdb
 
+from exports.publish import published_path
 from orchestration.instance import write_instance_yaml
-from tests.receivers import free_port
+from tests.conftest import TEST_KEYS, drop, example
+from tests.receivers import free_port, http_receiver
 
 CSP = Path(sys.executable).parent / "csp"
+LA = "E08000031"
 STARTUP_SECONDS = 120
+# The landing sensor looks every 30 s and takes a file once it is unchanged between two looks;
+# then the run is queued, launched and built from an empty warehouse.
+RUN_SECONDS = 150
+FINISHED = ("SUCCESS", "FAILURE", "CANCELED")
+T = TypeVar("T")
 
 
 def _graphql(port: int, query: str) -> dict:
@@ -28,20 +42,62 @@ def _graphql(port: int, query: str) -> dict:
         data=json.dumps({"query": query}).encode(),
         headers={"Content-Type": "application/json"},
     )
-    with urllib.request.urlopen(request, timeout=10) as response:
-        return json.loads(response.read())["data"]
+    with urllib.request.urlopen(request, timeout=20) as response:
+        body = json.loads(response.read())
+    assert "errors" not in body, body["errors"]
+    return body["data"]
 
 
-def _wait_for_ui(port: int, server: subprocess.Popen) -> None:
-    deadline = time.monotonic() + STARTUP_SECONDS
-    while time.monotonic() < deadline:
-        assert server.poll() is None, f"csp ui exited with {server.returncode}"
+@contextmanager
+def serving(home: Path, log: Path, **env: str) -> Iterator[int]:
+    """``csp ui`` over ``home`` on a free port until the block ends; yields the port."""
+    port = free_port()
+    with log.open("w") as sink:
+        server = subprocess.Popen(
+            [str(CSP), "ui", "--home", str(home), "--la-code", LA, "--port", str(port)],
+            env={**os.environ, **env}, stdout=sink, stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
         try:
-            _graphql(port, "{ version }")
-            return
-        except (urllib.error.URLError, ConnectionError, TimeoutError):
-            time.sleep(0.5)
-    raise AssertionError(f"the UI did not answer on port {port} in {STARTUP_SECONDS} s")
+            deadline = time.monotonic() + STARTUP_SECONDS
+            while True:
+                assert server.poll() is None, f"csp ui exited with {server.returncode}"
+                try:
+                    _graphql(port, "{ version }")
+                    break
+                except (urllib.error.URLError, ConnectionError, TimeoutError):
+                    assert time.monotonic() < deadline, f"no UI on port {port}"
+                    time.sleep(0.5)
+            yield port
+        finally:
+            os.killpg(server.pid, signal.SIGTERM)
+            try:
+                server.wait(30)
+            except subprocess.TimeoutExpired:
+                os.killpg(server.pid, signal.SIGKILL)
+                server.wait()
+
+
+def _runs(port: int) -> list[dict]:
+    query = "{ runsOrError { ... on Runs { results { runId jobName status tags { key value } } } } }"
+    return _graphql(port, query)["runsOrError"]["results"]
+
+
+def _messages(port: int, run_id: str) -> list[str]:
+    logs = _graphql(port, f'{{ logsForRun(runId: "{run_id}") {{ ... on EventConnection '
+                          "{ events { __typename ... on MessageEvent { message } } } } }")
+    return [e.get("message") or e["__typename"] for e in logs["logsForRun"]["events"]]
+
+
+def _wait_for(what: str, condition: Callable[[], T | None], port: int,
+              seconds: float = RUN_SECONDS) -> T:
+    deadline = time.monotonic() + seconds
+    while True:
+        found = condition()
+        if found:
+            return found
+        assert time.monotonic() < deadline, f"waited {seconds} s for {what}: {_runs(port)}"
+        time.sleep(1)
 
 
 def _materialise_once(dagster_home: Path) -> str:
@@ -61,28 +117,62 @@ def test_the_ui_over_a_moved_home_shows_its_runs_events(tmp_path: Path) -> None:
     run_id = _materialise_once(before / "dagster")
     shutil.move(before, after)
 
-    port = free_port()
-    log = (tmp_path / "ui.log").open("w")
-    server = subprocess.Popen(
-        [str(CSP), "ui", "--home", str(after), "--la-code", "E08000031", "--port", str(port)],
-        stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-    )
-    try:
-        _wait_for_ui(port, server)
-        runs = _graphql(port, "{ runsOrError { ... on Runs { results { runId } } } }")
-        assert [r["runId"] for r in runs["runsOrError"]["results"]] == [run_id]
-        logs = _graphql(port, f'{{ logsForRun(runId: "{run_id}") {{ __typename '
-                              "... on EventConnection { events { __typename } } } }")
-        events = [e["__typename"] for e in logs["logsForRun"]["events"]]
-        assert "MaterializationEvent" in events and "RunSuccessEvent" in events, events
+    with serving(after, tmp_path / "ui.log") as port:
+        assert [r["runId"] for r in _runs(port)] == [run_id]
+        events = _messages(port, run_id)
+        assert "Materialized value one." in events, events
         assert not before.exists(), "Dagster recreated the old home's event log"
-        assert str(after / "dagster" / "history" / "runs") in \
-            (after / "dagster" / "dagster.yaml").read_text()
-    finally:
-        os.killpg(server.pid, signal.SIGTERM)
-        try:
-            server.wait(30)
-        except subprocess.TimeoutExpired:
-            os.killpg(server.pid, signal.SIGKILL)
-            server.wait()
-        log.close()
+    assert str(after / "dagster" / "history" / "runs") in \
+        (after / "dagster" / "dagster.yaml").read_text()
+
+
+def test_a_killed_run_alerts_and_the_sensor_then_loads_a_dropped_file(tmp_path: Path) -> None:
+    """The deployment a data engineer leaves running. A build whose process dies is marked
+    failed and alerted, and holds nothing: a file dropped afterwards is found by the landing
+    sensor, and its run loads it with every step in the run's own process."""
+    home = tmp_path / "home"
+    (home / "landing").mkdir(parents=True)
+    with http_receiver() as (url, hook), \
+            serving(home, tmp_path / "ui.log", **TEST_KEYS, CSP_ALERT_URLS=url,
+                    CSP_LA_NAME="Wolverhampton", CSP_AS_OF="2014-12-04",
+                    CSP_STABLE_SECONDS="0") as port:
+        launched = _graphql(port, """mutation { launchRun(executionParams: {
+            selector: { repositoryLocationName: "orchestration.definitions",
+                        repositoryName: "__repository__", jobName: "csp_build" } }) {
+            __typename ... on LaunchRunSuccess { run { runId } }
+            ... on PythonError { message } } }""")["launchRun"]
+        assert launched["__typename"] == "LaunchRunSuccess", launched
+        killed = launched["run"]["runId"]
+
+        def worker_pid() -> int | None:
+            for message in _messages(port, killed):
+                found = re.search(r"in process \(pid: (\d+)\)", message)
+                if found:
+                    return int(found.group(1))
+            return None
+
+        os.kill(_wait_for("the run's process", worker_pid, port), signal.SIGKILL)
+        _wait_for("the killed run to be marked failed", lambda: any(
+            r["runId"] == killed and r["status"] == "FAILURE" for r in _runs(port)), port)
+        _wait_for("the failure alert", lambda: hook.titles, port)
+        assert hook.titles == ["[Wolverhampton] pipeline run failed: csp_build"]
+
+        drop(home, "police_crime", example("police_crime_2014-07.csv"))
+
+        def sensor_run() -> dict | None:
+            return next((r for r in _runs(port) if r["runId"] != killed
+                         and r["status"] in FINISHED), None)
+
+        run = _wait_for("the landing sensor's run", sensor_run, port)
+        assert run["status"] == "SUCCESS", "\n".join(
+            m for m in _messages(port, run["runId"]) if "rror" in m or "fail" in m)
+        tags = {t["key"]: t["value"] for t in run["tags"]}
+        assert tags["csp/file"] == "police_crime_2014-07.csv"
+        messages = _messages(port, run["runId"])
+        assert any("in process (pid:" in m for m in messages), messages
+        assert not any("multiprocess" in m for m in messages), messages
+    with duckdb.connect(str(published_path(home)), read_only=True) as con:
+        files = con.execute("select file_name from raw.deliveries").fetchall()
+        crimes = con.execute("select count(*) from main.fct_crime").fetchone()[0]
+    assert files == [("police_crime_2014-07.csv",)]
+    assert crimes > 0
