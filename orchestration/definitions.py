@@ -46,6 +46,7 @@ from orchestration.dbt import (
     settings_dbt_environment,
 )
 from orchestration.memory import limit_malloc_arenas
+from orchestration.runs import later_run_to_build
 
 # The Dagster processes that import these definitions (code server, run workers) run the
 # ingest's threads too; the command line has already done this.
@@ -228,7 +229,16 @@ class CspDbtTranslator(DagsterDbtTranslator):
 def csp_dbt_models(
     context: dg.AssetExecutionContext, dbt: DbtCliResource, csp: CspResource
 ) -> Iterator[Any]:
-    """dbt build: seeds, staging, intermediate and marts, with dbt tests as asset checks."""
+    """dbt build: seeds, staging, intermediate and marts, with dbt tests as asset checks.
+
+    A landing-sensor run leaves it to a later one that will build anyway (orchestration/runs.py).
+    """
+    later = later_run_to_build(context.instance, context.run, csp_dbt_models.op.name,
+                               csp_dbt_models.keys)
+    if later is not None:
+        context.log.info(f"dbt build left to run {later}, queued after this one: it builds "
+                         "from every delivery ingested by then, this one's included")
+        return
     settings = csp.settings()
     os.environ.update(settings_dbt_environment(settings))
     invocation = dbt.cli(

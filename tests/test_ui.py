@@ -128,8 +128,8 @@ def test_the_ui_over_a_moved_home_shows_its_runs_events(tmp_path: Path) -> None:
 
 def test_a_killed_run_alerts_and_the_sensor_then_loads_a_dropped_file(tmp_path: Path) -> None:
     """The deployment a data engineer leaves running. A build whose process dies is marked
-    failed and alerted, and holds nothing: a file dropped afterwards is found by the landing
-    sensor, and its run loads it with every step in the run's own process."""
+    failed and alerted, and holds nothing: two files dropped afterwards are found by the
+    landing sensor, a run each, and built by one dbt build, every step in its run's process."""
     home = tmp_path / "home"
     (home / "landing").mkdir(parents=True)
     with http_receiver() as (url, hook), \
@@ -157,22 +157,33 @@ def test_a_killed_run_alerts_and_the_sensor_then_loads_a_dropped_file(tmp_path: 
         _wait_for("the failure alert", lambda: hook.titles, port)
         assert hook.titles == ["[Wolverhampton] pipeline run failed: csp_build"]
 
+        # Two deliveries at once: a run each (one per delivery), one dbt build between them.
         drop(home, "police_crime", example("police_crime_2014-07.csv"))
+        drop(home, "moj_reoffending", example("moj_reoffending_2013-12.csv"))
 
-        def sensor_run() -> dict | None:
-            return next((r for r in _runs(port) if r["runId"] != killed
-                         and r["status"] in FINISHED), None)
+        def sensor_runs() -> list[dict] | None:
+            runs = [r for r in _runs(port) if r["runId"] != killed]
+            done = len(runs) == 2 and all(r["status"] in FINISHED for r in runs)
+            return runs[::-1] if done else None  # oldest first
 
-        run = _wait_for("the landing sensor's run", sensor_run, port)
-        assert run["status"] == "SUCCESS", "\n".join(
-            m for m in _messages(port, run["runId"]) if "rror" in m or "fail" in m)
-        tags = {t["key"]: t["value"] for t in run["tags"]}
-        assert tags["csp/file"] == "police_crime_2014-07.csv"
-        messages = _messages(port, run["runId"])
-        assert any("in process (pid:" in m for m in messages), messages
-        assert not any("multiprocess" in m for m in messages), messages
+        first, second = _wait_for("the landing sensor's two runs", sensor_runs, port)
+        for run in (first, second):
+            assert run["status"] == "SUCCESS", "\n".join(
+                m for m in _messages(port, run["runId"]) if "rror" in m or "fail" in m)
+        files = {t["value"] for r in (first, second) for t in r["tags"] if t["key"] == "csp/file"}
+        assert files == {"police_crime_2014-07.csv", "moj_reoffending_2013-12.csv"}
+        earlier, later = _messages(port, first["runId"]), _messages(port, second["runId"])
+        assert any(f"dbt build left to run {second['runId']}" in m for m in earlier), earlier
+        assert not any("Materialized value fct_indicator_quarter" in m for m in earlier)
+        assert any("Materialized value fct_indicator_quarter" in m for m in later), later
+        # Every step in the run's own process: no process per step.
+        assert any("in process (pid:" in m for m in later), later
+        assert not any("multiprocess" in m for m in earlier + later)
     with duckdb.connect(str(published_path(home)), read_only=True) as con:
-        files = con.execute("select file_name from raw.deliveries").fetchall()
+        loaded = con.execute("select file_name from raw.deliveries order by 1").fetchall()
         crimes = con.execute("select count(*) from main.fct_crime").fetchone()[0]
-    assert files == [("police_crime_2014-07.csv",)]
-    assert crimes > 0
+        moj = con.execute("select count(*) from main.fct_indicator_quarter "
+                          "where indicator_code = 'RR_REOFFEND_DIFF' "
+                          "and coalesce(value, provisional_value) is not null").fetchone()[0]
+    assert loaded == [("moj_reoffending_2013-12.csv",), ("police_crime_2014-07.csv",)]
+    assert crimes > 0 and moj > 0
