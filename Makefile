@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 HOME_DIR ?= $(CURDIR)/demo-home
 
-.PHONY: install system-deps pg-up run test test-postgres test-slow bench dev clean
+.PHONY: install system-deps pg-up run test test-postgres test-slow bench bench-sensor dev clean
 
 install: $(STAMP)
 
@@ -39,6 +39,10 @@ SCALE ?= small
 # At national size the pandas baseline, one frame of 65 million rows, needs more than 24 GiB.
 bench: install
 	$(BIN)/python -m bench.run --scale $(SCALE) $(if $(filter national,$(SCALE)),--skip-baseline)
+
+# One new month through Dagster's landing sensor under csp ui, against csp build.
+bench-sensor: install
+	$(BIN)/python -m bench.sensor --scale $(SCALE)
 
 test-slow: install
 	$(BIN)/python -m pytest -q -m slow

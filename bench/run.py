@@ -261,6 +261,26 @@ def prepare(scale_name: str, scale: Scale, data: Path) -> list[Path]:
     return sorted(files)
 
 
+def fresh_home(home: Path, lookup: Path, files: list[Path]) -> Path:
+    """A new benchmark home holding the LSOA lookup and ``files`` in landing (hard links);
+    returns its police landing folder."""
+    shutil.rmtree(home, ignore_errors=True)
+    landing = home / "landing" / "police_crime"
+    landing.mkdir(parents=True)
+    (home / "reference").mkdir()
+    shutil.copyfile(lookup, home / "reference" / "lsoa_la_lookup.csv")
+    for path in files:
+        os.link(path, landing / path.name)
+    return landing
+
+
+def last_month_split(files: list[Path], scale: Scale) -> tuple[list[Path], list[Path]]:
+    """(every month but the last, the last month): the full build's files, the new month's."""
+    last = f"{_month(scale.months - 1):%Y-%m}"
+    return ([f for f in files if not f.stem.endswith(last)],
+            [f for f in files if f.stem.endswith(last)])
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the benchmark at one scale and print its figures."""
     parser = argparse.ArgumentParser(prog="bench", description=__doc__.splitlines()[0])
@@ -282,9 +302,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"generated {len(files)} extracts in {time.perf_counter() - started:.1f} s "
           f"({sum(f.stat().st_size for f in files) / 2**20:,.0f} MiB)", flush=True)
     lookup = data / "reference" / "lsoa_la_lookup.csv"
-    last = f"{_month(scale.months - 1):%Y-%m}"
-    full_files = [f for f in files if not f.stem.endswith(last)]
-    new_files = [f for f in files if f.stem.endswith(last)]
+    full_files, new_files = last_month_split(files, scale)
 
     # Counting the rows reads every file once, so the floor, the first to run, does not pay
     # for a cold page cache that the baseline and the build then find warm.
@@ -305,13 +323,7 @@ def main(argv: list[str] | None = None) -> int:
 
     # The pipeline: a fresh home with every month but the last, then the last.
     home = work / "home"
-    shutil.rmtree(home, ignore_errors=True)
-    landing = home / "landing" / "police_crime"
-    landing.mkdir(parents=True)
-    (home / "reference").mkdir()
-    shutil.copyfile(lookup, home / "reference" / "lsoa_la_lookup.csv")
-    for path in full_files:
-        os.link(path, landing / path.name)
+    landing = fresh_home(home, lookup, full_files)
     as_of = _month(scale.months)
     env = build_env(home)
     full_seconds, full_rss, full_make_up = run_measured(build_command(home, as_of), env,

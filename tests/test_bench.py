@@ -1,6 +1,6 @@
 """The benchmark itself: it runs end to end and ends with the five lines BENCHMARKS.md quotes.
 
-Slow (about a minute at the tiny size): `make test-slow`. The generator's files are also
+Slow (a minute or two each at the tiny size): `make test-slow`. The generator's files are also
 checked against the contract here, quickly, in the default run.
 """
 
@@ -76,6 +76,19 @@ def test_benchmark_runs_and_prints_the_five_lines(tmp_path: Path) -> None:
     assert all(re.fullmatch(p, line) for p, line in zip(patterns, last, strict=True)), last
     result = json.loads((tmp_path / "results" / "tiny.json").read_text())
     assert set(result["peak_rss_mib_by_process"]) >= {"csp build", "dbt"}
+
+
+@pytest.mark.slow
+def test_sensor_benchmark_agrees_with_csp_build_and_prints_its_ratio(tmp_path: Path) -> None:
+    command = [sys.executable, "-m", "bench.sensor", "--scale", "tiny", "--work", str(tmp_path)]
+    done = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=900,
+                          check=False)
+    assert done.returncode == 0, done.stdout + done.stderr
+    lines = done.stdout.strip().splitlines()
+    assert "the sensor's runs and csp build give the same police indicators" in lines
+    patterns = [r"build: \d+\.\d\d s", r"sensor runs: \d+\.\d\d s",
+                r"ratio sensor/build: \d+\.\d\d"]
+    assert all(re.fullmatch(p, line) for p, line in zip(patterns, lines[-3:], strict=True)), lines
 
 
 def test_event_log_benchmark_prints_its_ratio(capsys: pytest.CaptureFixture[str]) -> None:

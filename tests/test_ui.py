@@ -1,103 +1,27 @@
 """``csp ui``: Dagster's real deployment (``dagster dev``: webserver, daemon, code server) over
-a home, driven and asked through its GraphQL API."""
+a home, driven and asked through its GraphQL API (``bench/dagster_ui.py``)."""
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import shutil
 import signal
-import subprocess
-import sys
-import time
-import urllib.error
-import urllib.request
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from pathlib import Path
-from typing import TypeVar
 
 import dagster as dg
 import duckdb
 
+from bench.dagster_ui import FINISHED, graphql, messages, runs, serving, wait_for
 from exports.publish import published_path
 from orchestration.instance import write_instance_yaml
 from tests.conftest import TEST_KEYS, drop, example
-from tests.receivers import free_port, http_receiver
+from tests.receivers import http_receiver
 
-CSP = Path(sys.executable).parent / "csp"
 LA = "E08000031"
-STARTUP_SECONDS = 120
 # The landing sensor looks every 30 s and takes a file once it is unchanged between two looks;
-# then the run is queued, launched and built from an empty warehouse.
-RUN_SECONDS = 150
-FINISHED = ("SUCCESS", "FAILURE", "CANCELED")
-T = TypeVar("T")
-
-
-def _graphql(port: int, query: str) -> dict:
-    request = urllib.request.Request(
-        f"http://127.0.0.1:{port}/graphql",
-        data=json.dumps({"query": query}).encode(),
-        headers={"Content-Type": "application/json"},
-    )
-    with urllib.request.urlopen(request, timeout=20) as response:
-        body = json.loads(response.read())
-    assert "errors" not in body, body["errors"]
-    return body["data"]
-
-
-@contextmanager
-def serving(home: Path, log: Path, **env: str) -> Iterator[int]:
-    """``csp ui`` over ``home`` on a free port until the block ends; yields the port."""
-    port = free_port()
-    with log.open("w") as sink:
-        server = subprocess.Popen(
-            [str(CSP), "ui", "--home", str(home), "--la-code", LA, "--port", str(port)],
-            env={**os.environ, **env}, stdout=sink, stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-        try:
-            deadline = time.monotonic() + STARTUP_SECONDS
-            while True:
-                assert server.poll() is None, f"csp ui exited with {server.returncode}"
-                try:
-                    _graphql(port, "{ version }")
-                    break
-                except (urllib.error.URLError, ConnectionError, TimeoutError):
-                    assert time.monotonic() < deadline, f"no UI on port {port}"
-                    time.sleep(0.5)
-            yield port
-        finally:
-            os.killpg(server.pid, signal.SIGTERM)
-            try:
-                server.wait(30)
-            except subprocess.TimeoutExpired:
-                os.killpg(server.pid, signal.SIGKILL)
-                server.wait()
-
-
-def _runs(port: int) -> list[dict]:
-    query = "{ runsOrError { ... on Runs { results { runId jobName status tags { key value } } } } }"
-    return _graphql(port, query)["runsOrError"]["results"]
-
-
-def _messages(port: int, run_id: str) -> list[str]:
-    logs = _graphql(port, f'{{ logsForRun(runId: "{run_id}") {{ ... on EventConnection '
-                          "{ events { __typename ... on MessageEvent { message } } } } }")
-    return [e.get("message") or e["__typename"] for e in logs["logsForRun"]["events"]]
-
-
-def _wait_for(what: str, condition: Callable[[], T | None], port: int,
-              seconds: float = RUN_SECONDS) -> T:
-    deadline = time.monotonic() + seconds
-    while True:
-        found = condition()
-        if found:
-            return found
-        assert time.monotonic() < deadline, f"waited {seconds} s for {what}: {_runs(port)}"
-        time.sleep(1)
+# then the runs are queued, launched and built from an empty warehouse.
+RUN_SECONDS = 300
 
 
 def _materialise_once(dagster_home: Path) -> str:
@@ -117,9 +41,9 @@ def test_the_ui_over_a_moved_home_shows_its_runs_events(tmp_path: Path) -> None:
     run_id = _materialise_once(before / "dagster")
     shutil.move(before, after)
 
-    with serving(after, tmp_path / "ui.log") as port:
-        assert [r["runId"] for r in _runs(port)] == [run_id]
-        events = _messages(port, run_id)
+    with serving(after, tmp_path / "ui.log", LA, os.environ) as port:
+        assert [r["runId"] for r in runs(port)] == [run_id]
+        events = messages(port, run_id)
         assert "Materialized value one." in events, events
         assert not before.exists(), "Dagster recreated the old home's event log"
     assert str(after / "dagster" / "history" / "runs") in \
@@ -133,10 +57,10 @@ def test_a_killed_run_alerts_and_the_sensor_then_loads_a_dropped_file(tmp_path: 
     home = tmp_path / "home"
     (home / "landing").mkdir(parents=True)
     with http_receiver() as (url, hook), \
-            serving(home, tmp_path / "ui.log", **TEST_KEYS, CSP_ALERT_URLS=url,
-                    CSP_LA_NAME="Wolverhampton", CSP_AS_OF="2014-12-04",
-                    CSP_STABLE_SECONDS="0") as port:
-        launched = _graphql(port, """mutation { launchRun(executionParams: {
+            serving(home, tmp_path / "ui.log", LA, {
+                **os.environ, **TEST_KEYS, "CSP_ALERT_URLS": url, "CSP_LA_NAME": "Wolverhampton",
+                "CSP_AS_OF": "2014-12-04", "CSP_STABLE_SECONDS": "0"}) as port:
+        launched = graphql(port, """mutation { launchRun(executionParams: {
             selector: { repositoryLocationName: "orchestration.definitions",
                         repositoryName: "__repository__", jobName: "csp_build" } }) {
             __typename ... on LaunchRunSuccess { run { runId } }
@@ -145,16 +69,17 @@ def test_a_killed_run_alerts_and_the_sensor_then_loads_a_dropped_file(tmp_path: 
         killed = launched["run"]["runId"]
 
         def worker_pid() -> int | None:
-            for message in _messages(port, killed):
+            for message in messages(port, killed):
                 found = re.search(r"in process \(pid: (\d+)\)", message)
                 if found:
                     return int(found.group(1))
             return None
 
-        os.kill(_wait_for("the run's process", worker_pid, port), signal.SIGKILL)
-        _wait_for("the killed run to be marked failed", lambda: any(
-            r["runId"] == killed and r["status"] == "FAILURE" for r in _runs(port)), port)
-        _wait_for("the failure alert", lambda: hook.titles, port)
+        os.kill(wait_for("the run's process", worker_pid, port, RUN_SECONDS), signal.SIGKILL)
+        wait_for("the killed run to be marked failed", lambda: any(
+            r["runId"] == killed and r["status"] == "FAILURE" for r in runs(port)),
+            port, RUN_SECONDS)
+        wait_for("the failure alert", lambda: hook.titles, port, RUN_SECONDS)
         assert hook.titles == ["[Wolverhampton] pipeline run failed: csp_build"]
 
         # Two deliveries at once: a run each (one per delivery), one dbt build between them.
@@ -162,17 +87,18 @@ def test_a_killed_run_alerts_and_the_sensor_then_loads_a_dropped_file(tmp_path: 
         drop(home, "moj_reoffending", example("moj_reoffending_2013-12.csv"))
 
         def sensor_runs() -> list[dict] | None:
-            runs = [r for r in _runs(port) if r["runId"] != killed]
-            done = len(runs) == 2 and all(r["status"] in FINISHED for r in runs)
-            return runs[::-1] if done else None  # oldest first
+            found = [r for r in runs(port) if r["runId"] != killed]
+            done = len(found) == 2 and all(r["status"] in FINISHED for r in found)
+            return found[::-1] if done else None  # oldest first
 
-        first, second = _wait_for("the landing sensor's two runs", sensor_runs, port)
+        first, second = wait_for("the landing sensor's two runs", sensor_runs, port,
+                                 RUN_SECONDS)
         for run in (first, second):
             assert run["status"] == "SUCCESS", "\n".join(
-                m for m in _messages(port, run["runId"]) if "rror" in m or "fail" in m)
+                m for m in messages(port, run["runId"]) if "rror" in m or "fail" in m)
         files = {t["value"] for r in (first, second) for t in r["tags"] if t["key"] == "csp/file"}
         assert files == {"police_crime_2014-07.csv", "moj_reoffending_2013-12.csv"}
-        earlier, later = _messages(port, first["runId"]), _messages(port, second["runId"])
+        earlier, later = messages(port, first["runId"]), messages(port, second["runId"])
         assert any(f"dbt build left to run {second['runId']}" in m for m in earlier), earlier
         assert not any("Materialized value fct_indicator_quarter" in m for m in earlier)
         assert any("Materialized value fct_indicator_quarter" in m for m in later), later
