@@ -2,10 +2,12 @@
 
     configuration ─┐
     ingest_<feed> ─┼─> raw/deliveries ─> dbt (staging → intermediate → marts) ─> exports
-    landing sensor: one run per delivery (run key = feed + SHA-256)
+    landing sensor: one run per delivery (run key = feed + SHA-256); runs that arrive
+    together share one dbt build (``orchestration.runs``)
 
 Everything that opens the DuckDB file is in the concurrency pool ``warehouse``, limited to one
-(see ``orchestration.instance``): DuckDB allows a single writer, and dbt fails on any other connection.
+(see ``orchestration.instance``): DuckDB allows a single writer, and dbt fails on any other
+connection. A run's steps all execute in its own process (``in_process_executor``).
 """
 
 
@@ -90,7 +92,7 @@ DELIVERIES_KEY = _raw_key("deliveries")
                      description="Each feed's delivery calendar: cadence, due rule, suspension."),
         dg.AssetSpec(CONFIG_KEYS[2], group_name="ingest", kinds={"duckdb"},
                      description="LSOA to local authority, placing the crimes of a force-wide "
-                                 "police extract (HOME/reference/lsoa_lookup.csv)."),
+                                 "police extract (HOME/reference/lsoa_la_lookup.csv)."),
     ],
     pool=POOL,
 )

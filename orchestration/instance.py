@@ -39,7 +39,8 @@ event_log_storage:
 
 
 def instance_yaml(dagster_home: Path) -> str:
-    """Dagster's instance configuration for a home: a pool limit of one, our event log."""
+    """Dagster's instance configuration for a home: a pool limit of one, run monitoring, our
+    event log."""
     # Where Dagster's default storage keeps it, so that a home keeps its history.
     event_log_dir = dagster_home.resolve() / "history" / "runs"
     return INSTANCE_YAML.format(event_log_dir=json.dumps(str(event_log_dir)))
