@@ -12,8 +12,9 @@ step starts only once it holds the pool's slot. While this dbt step holds it, a 
 dbt step has either started already (it may have missed this delivery, so this run builds)
 or not (it can only start after this step, so after this delivery was ingested). Runs are
 ordered by the run storage's own sequence, not by time, so two runs of one sensor tick
-cannot each wait for the other. A later run that fails before its dbt step leaves the marts
-behind the raw layer until the next build; its failure is alerted like any other.
+cannot each wait for the other. A later run that fails, or is cancelled, before its dbt step
+leaves the marts behind the raw layer until the next build or sensor run; a failure is
+alerted like any other.
 """
 
 from __future__ import annotations
