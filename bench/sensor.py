@@ -23,6 +23,7 @@ import os
 import shutil
 import subprocess
 import time
+from datetime import date
 from pathlib import Path
 
 from bench.dagster_ui import FINISHED, runs, serving, wait_for
@@ -56,6 +57,17 @@ def copy_home(home: Path, target: Path) -> None:
             shutil.copytree(part, target / part.name)
         else:
             shutil.copytree(part, target / part.name, copy_function=os.link)
+
+
+def timed_build(home: Path, as_of: date, env: dict[str, str], log: Path) -> float:
+    """Seconds ``csp build`` took on ``home``, its output in ``log``; stops if it failed."""
+    started = time.perf_counter()
+    with log.open("w") as sink:
+        done = subprocess.run(build_command(home, as_of), env=env, stdout=sink,
+                              stderr=subprocess.STDOUT, check=False)
+    if done.returncode != 0:
+        raise SystemExit(f"csp build failed on {home}: see {log}")
+    return time.perf_counter() - started
 
 
 def arrive(files: list[Path], home: Path) -> None:
@@ -101,17 +113,14 @@ def main(argv: list[str] | None = None) -> int:
     base, by_build, by_sensor = (work / f"sensor-{name}" for name in ("base", "build", "sensor"))
     fresh_home(base, data / "reference" / "lsoa_la_lookup.csv", full_files)
     env = build_env(base)
-    started = time.perf_counter()
-    subprocess.run(build_command(base, as_of), env=env, check=True, capture_output=True)
-    print(f"built {len(full_files)} extracts in {time.perf_counter() - started:.1f} s; "
+    seconds = timed_build(base, as_of, env, work / "sensor-full-build.log")
+    print(f"built {len(full_files)} extracts in {seconds:.1f} s; "
           f"the new month: {len(new_files)} extracts", flush=True)
     copy_home(base, by_build)
     copy_home(base, by_sensor)
 
     arrive(new_files, by_build)
-    started = time.perf_counter()
-    subprocess.run(build_command(by_build, as_of), env=env, check=True, capture_output=True)
-    build = time.perf_counter() - started
+    build = timed_build(by_build, as_of, env, work / "sensor-csp-build.log")
     print(f"csp build: {build:.2f} s", flush=True)
 
     ui_env = {**env, "CSP_AS_OF": as_of.isoformat()}
@@ -122,6 +131,8 @@ def main(argv: list[str] | None = None) -> int:
             by_build / "warehouse.duckdb"):
         raise SystemExit("the sensor's runs and csp build disagree on the police indicators")
     print("the sensor's runs and csp build give the same police indicators")
+    for copy in (by_build, by_sensor):  # twice the warehouse and its published copy
+        shutil.rmtree(copy)
     print(f"build: {build:.2f} s")
     print(f"sensor runs: {sensor:.2f} s")
     print(f"ratio sensor/build: {sensor / build:.2f}")
