@@ -1,11 +1,13 @@
 """Drive a real ``csp ui`` (Dagster's webserver, daemon and code server) through its GraphQL
-API: used by the sensor benchmark (``bench/sensor.py``) and by ``tests/test_ui.py``."""
+API: used by the sensor benchmark (``bench/sensor.py``) and by ``tests/test_ui.py``; the
+tests' other loopback receivers take their ports from ``free_port`` too."""
 
 from __future__ import annotations
 
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -24,8 +26,6 @@ T = TypeVar("T")
 
 def free_port() -> int:
     """A TCP port on 127.0.0.1 that nothing listens on now."""
-    import socket
-
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]

@@ -18,6 +18,7 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
+from bench.dagster_ui import free_port
 from ingest.landing import ingest_feed
 from ingest.pseudonymise import load_pseudonymiser
 from ingest.warehouse import CalendarEntry
@@ -26,7 +27,7 @@ from orchestration.demo_data import generate_landing
 from orchestration.feed_status import Delivered, feed_status
 from orchestration.monitor import notify_run_failure, run_monitor
 from tests.conftest import TEST_KEYS
-from tests.receivers import free_port, http_receiver, smtp_receiver
+from tests.receivers import http_receiver, smtp_receiver
 
 LA = "E08000026"
 CONFIG = f"""
