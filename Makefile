@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 HOME_DIR ?= $(CURDIR)/demo-home
 
-.PHONY: install system-deps pg-up run test test-postgres test-slow bench bench-sensor dev clean
+.PHONY: install system-deps pg-up run test test-postgres test-slow bench bench-sensor bench-bound dev clean
 
 install: $(STAMP)
 
@@ -43,6 +43,10 @@ bench: install
 # One new month through Dagster's landing sensor under csp ui, against csp build.
 bench-sensor: install
 	$(BIN)/python -m bench.sensor --scale $(SCALE)
+
+# The least any build could take: DuckDB alone doing only the work the contract asks.
+bench-bound: install
+	$(BIN)/python -m bench.lower_bound --scale $(SCALE)
 
 test-slow: install
 	$(BIN)/python -m pytest -q -m slow

@@ -100,11 +100,15 @@ select * from counted order by la_code, quarter_start
 """
 
 
+def sql_list(files: list[Path]) -> str:
+    """A SQL list literal of file paths, for ``read_csv``."""
+    return "[" + ", ".join(f"'{path}'" for path in files) + "]"
+
+
 def floor_counts(files: list[Path], lookup: Path) -> list[tuple]:
     """(la_code, quarter_start, PPV, DA crimes, knife/firearm) in one DuckDB query."""
-    listed = "[" + ", ".join(f"'{f}'" for f in files) + "]"
     with duckdb.connect() as con:
-        return con.execute(FLOOR_SQL.format(files=listed, lookup=lookup,
+        return con.execute(FLOOR_SQL.format(files=sql_list(files), lookup=lookup,
                                             classes=HO_CLASSES)).fetchall()
 
 

@@ -1,7 +1,8 @@
 """The benchmark itself: it runs end to end and ends with the five lines BENCHMARKS.md quotes.
 
 Slow (a minute or two each at the tiny size): `make test-slow`. The generator's files are also
-checked against the contract here, quickly, in the default run.
+checked against the contract here, quickly, in the default run, and so is the lower bound
+(``bench.lower_bound``), which takes a few seconds at the tiny size.
 """
 
 from __future__ import annotations
@@ -13,10 +14,18 @@ import sys
 from datetime import date
 from pathlib import Path
 
+import duckdb
 import pytest
 
 from bench.generate import SCALES, Scale, generate
-from bench.run import baseline_counts, floor_counts, run_measured
+from bench import lower_bound
+from bench.run import (
+    baseline_counts,
+    floor_counts,
+    last_month_split,
+    run_measured,
+    sql_list,
+)
 from ingest.contracts import contract_for
 from ingest.readers import read_delivery
 from tests.conftest import REPO, test_pseudonymiser
@@ -60,6 +69,25 @@ def test_peak_memory_counts_every_process_of_the_build(tmp_path: Path) -> None:
     assert peak >= 300 * 2**20
     assert make_up["other"] >= 300 * 2**20 > make_up["csp build"]
     assert sum(make_up.values()) == peak
+
+
+def test_lower_bound_brings_a_new_month_to_the_floors_counts(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert lower_bound.main(["--scale", "tiny", "--work", str(tmp_path)]) == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert "both give the floor's counts" in lines
+    patterns = [r"ratio full/floor: \d+\.\d\d", r"ratio incremental/full: \d+\.\d{3}",
+                r"new month allowed by both targets \(5% of 3x the floor\): \d+\.\d\d s"]
+    assert all(re.fullmatch(p, line) for p, line in zip(patterns, lines[-3:], strict=True))
+    # The check means something only if the new month revises crimes already built.
+    files = sorted((tmp_path / "tiny" / "data" / "landing" / "police_crime").glob("*.csv"))
+    old, new = last_month_split(files, SCALES["tiny"])
+    revised = duckdb.execute(
+        f"select count(*) from read_csv({sql_list(new)}, all_varchar = true) "
+        f"where \"Crime Reference\" in (select \"Crime Reference\" from "
+        f"read_csv({sql_list(old)}, all_varchar = true))").fetchone()
+    assert revised is not None and revised[0] > 0, "no crime of the new month was seen before"
+    assert not list((tmp_path / "tiny").glob("lower-bound.duckdb*"))
 
 
 @pytest.mark.slow
