@@ -17,8 +17,8 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from bench.generate import SCALES, Scale, generate
 from bench import lower_bound
+from bench.generate import SCALES, Scale, generate
 from bench.run import (
     baseline_counts,
     floor_counts,
