@@ -71,11 +71,19 @@ group by all
 LATEST_CRIMES = """
 with
 
-latest as (
+winners as (
 
-    select * from {rows}
+    -- The keys ranked alone and the winning rows fetched by rowid: ranking whole rows made
+    -- DuckDB sort every column (7.9 s against 6.2 s for the medium full build).
+    select rowid as winner from {rows}
     qualify row_number() over (partition by crime_reference
                                order by period desc, delivery_id desc) = 1
+
+),
+
+latest as (
+
+    select * from {rows} where rowid in (select winner from winners)
 
 )
 
