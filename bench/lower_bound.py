@@ -226,7 +226,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"floor (DuckDB alone, one query): {floor_seconds:.2f} s", flush=True)
 
     warehouse = work / "lower-bound.duckdb"
-    for path in (warehouse, warehouse.with_name(warehouse.name + ".wal")):
+    warehouse_files = (warehouse, warehouse.with_name(warehouse.name + ".wal"))
+    for path in warehouse_files:
         path.unlink(missing_ok=True)
     try:
         with duckdb.connect(str(warehouse)) as con:
@@ -241,7 +242,7 @@ def main(argv: list[str] | None = None) -> int:
                   flush=True)
             after = con.execute(COUNTS.format(quarter=QUARTER, where="")).fetchall()
     finally:
-        for path in (warehouse, warehouse.with_name(warehouse.name + ".wal")):
+        for path in warehouse_files:
             path.unlink(missing_ok=True)
     if sorted(after) != sorted(floor_counts(files, lookup)):
         raise SystemExit("after the new month the counts differ from the floor's over "
