@@ -8,12 +8,13 @@ not to five copies of the same code.
 from __future__ import annotations
 
 import calendar
+import math
 import re
 from dataclasses import dataclass, field
 from datetime import date
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import yaml
 
@@ -76,6 +77,16 @@ class Column:
         return SQL_TYPES[self.type]
 
 
+class Indicator(NamedTuple):
+    """One indicator of a catalogue, as a return of it is checked."""
+
+    code: str
+    owner: str  # the partner whose return carries it; "" for none
+    unit: str  # count | percent | percent_diff
+    minimum: float | None = None  # the indicator's own plausible range, where it has one
+    maximum: float | None = None
+
+
 @dataclass(frozen=True)
 class Table:
     """One table of a delivery: a CSV file, or one sheet of a workbook."""
@@ -96,9 +107,10 @@ class Table:
     no_future_dates: bool = False
     max_field_length: int = DEFAULT_MAX_FIELD_LENGTH
     # Indicator returns: the column holding indicator codes, checked against the catalogue
-    # (code -> owning partner and unit) for ownership and for percentages' consistency.
+    # (code -> owning partner, unit and range) for ownership, for percentages' consistency
+    # and for values the indicator cannot take.
     owner_column: str | None = None
-    catalogue: tuple[tuple[str, str, str], ...] = ()
+    catalogue: tuple[Indicator, ...] = ()
 
     @property
     def source_names(self) -> list[str]:
@@ -166,9 +178,14 @@ class FeedContract:
     def _known_sender(self, name: str | None) -> bool:
         return name is None or name in self.partners or name in self.senders
 
+    def _match_file_name(self, file_name: str) -> re.Match[str] | None:
+        # ASCII: to Python's re, \d is any script's digit, and a full-width "２０１４" in a
+        # name must not be read as a period (int() would accept it).
+        return re.fullmatch(self.file_name, file_name, flags=re.ASCII)
+
     def partner_from_file_name(self, file_name: str) -> str | None:
         """The partner (or force) a file name names, for feeds sent by several senders."""
-        match = re.fullmatch(self.file_name, file_name)
+        match = self._match_file_name(file_name)
         if not match or "partner" not in match.groupdict():
             return None
         partner = match["partner"]
@@ -176,7 +193,7 @@ class FeedContract:
 
     def period_from_file_name(self, file_name: str) -> Period | None:
         """The period a file covers, read from its name; None when the name breaks the contract."""
-        match = re.fullmatch(self.file_name, file_name)
+        match = self._match_file_name(file_name)
         if not match:
             return None
         parts = match.groupdict()
@@ -245,14 +262,31 @@ def _add_months(year: int, month: int, months: int) -> tuple[int, int]:
     return index // 12, index % 12 + 1
 
 
-def load_catalogue(spec: dict[str, str]) -> tuple[tuple[str, str, str], ...]:
-    """(code, owner, unit) of every indicator in the catalogue CSV a contract names."""
+def _bound(text: str | None) -> float | None:
+    """A catalogue bound: a number, or None for a blank cell (no bound)."""
+    if not text or not text.strip():
+        return None
+    bound = float(text)
+    if not math.isfinite(bound):
+        raise ValueError(f"a catalogue bound must be a finite number, not {text!r}")
+    return bound
+
+
+def load_catalogue(spec: dict[str, str]) -> tuple[Indicator, ...]:
+    """Every indicator of the catalogue CSV a contract names: code, owner, unit and range.
+
+    ``spec`` names the CSV's columns; ``min`` and ``max`` (columns of optional bounds on an
+    indicator's value) may be left out of it, and a blank cell is no bound.
+    """
     import csv
 
     path = REPO_ROOT / spec["file"]
     with path.open(newline="", encoding="utf-8-sig") as handle:
-        return tuple((row[spec["code"]], row[spec["owner"]] or "", row[spec["unit"]])
-                     for row in csv.DictReader(handle))
+        return tuple(
+            Indicator(row[spec["code"]], row[spec["owner"]] or "", row[spec["unit"]],
+                      _bound(row.get(spec["min"])) if "min" in spec else None,
+                      _bound(row.get(spec["max"])) if "max" in spec else None)
+            for row in csv.DictReader(handle))
 
 
 def police_forces() -> list[tuple[str, str]]:

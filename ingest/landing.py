@@ -12,6 +12,7 @@ import hashlib
 import json
 import os
 import shutil
+import stat
 import threading
 import time
 from collections.abc import Callable, Iterable
@@ -25,8 +26,10 @@ import pyarrow as pa
 
 from ingest.bulk import CHUNK_BYTES, Candidate, bulk_chunk, candidate, chunks, takes_bulk
 from ingest.contracts import FeedContract, contract_for
-from ingest.pseudonymise import Pseudonymiser
+from ingest.private import create_private, make_private, private_folder
+from ingest.pseudonymise import KeyConfigError, MissingKeyError, Pseudonymiser
 from ingest.readers import Problem, RejectedFile, describe, read_delivery
+from ingest.redaction import safe_file_name
 from ingest.warehouse import (
     DeliveryRecord,
     KnownDelivery,
@@ -76,7 +79,8 @@ class Outcome:
 def sha256_of(path: Path) -> str:
     """The delivery's identity: SHA-256 of its bytes, read in chunks."""
     digest = hashlib.sha256()
-    with path.open("rb") as handle:
+    # O_NOFOLLOW: a file swapped for a link since it was listed is refused, not followed.
+    with os.fdopen(os.open(path, os.O_RDONLY | os.O_NOFOLLOW), "rb") as handle:
         while chunk := handle.read(1 << 20):
             digest.update(chunk)
     return digest.hexdigest()
@@ -146,33 +150,100 @@ class LandedHashes:
         os.replace(partial, self.store)
 
 
+def entry_kind(path: Path) -> str | None:
+    """None for a regular file; otherwise what the landing entry is, in words.
+
+    Decided on the entry itself (``lstat``), never on what a link points at: a link named
+    like a delivery could point at a key file or ``/proc/self/environ`` (SECURITY.md).
+    """
+    mode = path.lstat().st_mode
+    if stat.S_ISREG(mode):
+        return None
+    if stat.S_ISLNK(mode):
+        return "a symbolic link"
+    if stat.S_ISDIR(mode):
+        return "a folder"
+    if stat.S_ISFIFO(mode):
+        return "a named pipe"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "a device"
+    return "not a regular file"
+
+
+def _waiting_names(folder: Path) -> list[Path]:
+    """Entries of a landing folder, less those still being written (and editor lock files)."""
+    return [
+        folder / name for name in os.listdir(folder)
+        if not name.startswith(IGNORED_PREFIXES) and not name.endswith(IGNORED_SUFFIXES)
+    ]
+
+
+def _arrival_order(paths: list[Path]) -> list[Path]:
+    return sorted(paths, key=lambda p: (p.lstat().st_mtime_ns, p.name))
+
+
 def landed_files(landing: Path, feed: str) -> list[Path]:
-    """Files waiting in ``landing/<feed>/`` in arrival order (modification time, then name)."""
+    """Regular files waiting in ``landing/<feed>/`` in arrival order (modification time, then
+    name); links, pipes, devices and folders are never among them."""
     folder = landing / feed
     if not folder.is_dir():
         return []
-    files = [
-        p for p in folder.iterdir()
-        if p.is_file()
-        and not p.name.startswith(IGNORED_PREFIXES)
-        and not p.name.endswith(IGNORED_SUFFIXES)
-    ]
-    return sorted(files, key=lambda p: (p.stat().st_mtime_ns, p.name))
+    return _arrival_order([p for p in _waiting_names(folder) if entry_kind(p) is None])
+
+
+def refused_entries(landing: Path, contract: FeedContract) -> list[tuple[Path, str]]:
+    """Entries of ``landing/<feed>/`` that are not regular files, with what each is.
+
+    Links, pipes, sockets and devices are refused whatever their name; a folder only when it
+    is named like one of the feed's files (partners may keep other folders there).
+    """
+    folder = landing / contract.feed
+    if not folder.is_dir():
+        return []
+    refused = []
+    for path in _arrival_order(_waiting_names(folder)):
+        kind = entry_kind(path)
+        if kind is None:
+            continue
+        if kind == "a folder" and not _named_like_delivery(path.name, contract):
+            continue
+        refused.append((path, kind))
+    return refused
+
+
+def _named_like_delivery(name: str, contract: FeedContract) -> bool:
+    extension = "." + contract.format
+    return (contract.period_from_file_name(name) is not None
+            or name.lower().endswith(extension))
 
 
 def _copy_atomically(source: Path, target: Path) -> None:
-    """Copy so that ``target`` either is absent or holds every byte (rename is atomic)."""
-    target.parent.mkdir(parents=True, exist_ok=True)
+    """Copy so that ``target`` either is absent or holds every byte (rename is atomic).
+
+    The copy is owner-only from its first byte: archived and quarantined files hold personal
+    data in clear (SECURITY.md).
+    """
     partial = target.with_name(target.name + ".partial")
-    shutil.copyfile(source, partial)
-    with partial.open("rb") as handle:
-        os.fsync(handle.fileno())
+    with os.fdopen(os.open(source, os.O_RDONLY | os.O_NOFOLLOW), "rb") as src, \
+            create_private(partial) as dst:
+        shutil.copyfileobj(src, dst, 1 << 20)
+        dst.flush()
+        os.fsync(dst.fileno())
     partial.replace(target)
 
 
 def archive_path(home: Path, feed: str, sha256: str, source: Path) -> Path:
     """Where a good delivery is kept for ever: named by its bytes, so never overwritten."""
     return home / "archive" / feed / f"{sha256}{source.suffix.lower()}"
+
+
+def archive(home: Path, feed: str, sha256: str, source: Path) -> None:
+    """Keep a good delivery's bytes before it is loaded, owner-only."""
+    target = archive_path(home, feed, sha256, source)
+    private_folder(target.parent, home / "archive")
+    _copy_atomically(source, target)
 
 
 def is_archived(home: Path, feed: str, sha256: str) -> bool:
@@ -185,40 +256,156 @@ def is_archived(home: Path, feed: str, sha256: str) -> bool:
     return any((home / "archive" / feed).glob(f"{sha256}.*"))
 
 
+def _reason_sha(reason_path: Path) -> str | None:
+    try:
+        return json.loads(reason_path.read_text(encoding="utf-8")).get("sha256")
+    except (OSError, ValueError, AttributeError):
+        return None
+
+
+def quarantine_target(folder: Path, file_name: str, sha256: str) -> Path:
+    """Where a rejected delivery goes in ``quarantine/<feed>/``: never over another one.
+
+    The name as shown everywhere (``safe_file_name``); then, if that place holds other bytes or
+    would clash with the folder's reason files, the name with the first 12 hex digits of the
+    SHA-256 before its extension. The place already holding these very bytes (a quarantine
+    cut short and repeated) is reused.
+    """
+    name = safe_file_name(file_name)
+    stem, dot, suffix = name.rpartition(".")
+    stem, suffix = (stem, dot + suffix) if dot and stem else (name, "")
+    clashes = name == "reason.json" or name.endswith(".reason.json")
+    candidates = [] if clashes else [name]
+    candidates += [f"{stem}.{sha256[:12]}{suffix}"]
+    candidates += [f"{stem}.{sha256[:12]}.{n}{suffix}" for n in range(2, 100)]
+    for candidate in candidates:
+        target = folder / candidate
+        reason = folder / f"{candidate}.reason.json"
+        taken = os.path.lexists(target) or reason.exists()
+        if not taken or _reason_sha(reason) == sha256:
+            return target
+    raise FileExistsError(f"no free name in {folder} for {name}")
+
+
+def _write_reason(target: Path, reason: dict[str, Any]) -> None:
+    """``<target>.reason.json``, and the folder's ``reason.json`` (the latest rejection)."""
+    text = json.dumps(reason, indent=2, default=str)
+    for path in (target.with_name(target.name + ".reason.json"), target.parent / "reason.json"):
+        partial = path.with_name(path.name + ".partial")
+        with create_private(partial) as handle:
+            handle.write(text.encode("utf-8"))
+        partial.replace(path)
+
+
+def _move_out_of_landing(source: Path, target: Path) -> None:
+    """Move a rejected entry into quarantine without reading it where a rename can.
+
+    A rename never reads the bytes (so an unreadable file moves too) and never follows a link;
+    across file systems the bytes are copied, then the landing copy removed.
+    """
+    try:
+        os.rename(source, target)
+    except OSError as error:
+        if error.errno != getattr(os, "EXDEV", 18):
+            raise
+        _copy_atomically(source, target)
+        source.unlink()
+    if entry_kind(target) is None:
+        make_private(target)
+
+
 def quarantine(home: Path, source: Path, feed: str, sha256: str, problems: list[Problem],
                partner: str) -> Path:
     """Move a rejected file out of landing, with a reason.json a partner can act on.
 
-    Safe to repeat (a crash may interrupt it): the same bytes are never copied twice and
-    their first reason is kept.
+    Safe to repeat (a crash may interrupt it): the same bytes are never quarantined twice and
+    their first reason is kept; other bytes never overwrite a quarantined file.
     """
-    folder = home / "quarantine" / feed
-    target = folder / source.name
-    if target.exists() and sha256_of(target) != sha256:
-        # Keep every rejected version: the earlier one may be what a partner asks about.
-        target = folder / f"{source.stem}.{sha256[:12]}{source.suffix}"
-    reason_path = target.with_name(target.name + ".reason.json")
-    if not (target.exists() and reason_path.exists()):
-        _copy_atomically(source, target)
-        reason = {
-            "file": source.name,
-            "feed": feed,
-            "partner": partner,
-            "sha256": sha256,
-            "rejected_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-            "rule": problems[0].rule,
-            "message": problems[0].message,
-            "summary": describe(problems),
-            "problems": [p.as_dict() for p in problems],
-            "what_to_do": "Correct the file and drop it in the landing folder again; nothing "
-                          "from this file has been loaded.",
-        }
-        text = json.dumps(reason, indent=2, default=str)
-        reason_path.write_text(text, encoding="utf-8")
-        # The conventional name too, for the latest rejection in the folder.
-        (folder / "reason.json").write_text(text, encoding="utf-8")
-    source.unlink(missing_ok=True)
+    folder = private_folder(home / "quarantine" / feed, home / "quarantine")
+    target = quarantine_target(folder, source.name, sha256)
+    if not os.path.lexists(target):
+        _write_reason(target, _reason(source.name, feed, partner, sha256, problems))
+        _move_out_of_landing(source, target)
+    else:
+        source.unlink(missing_ok=True)
     return target
+
+
+def _reason(file_name: str, feed: str, partner: str | None, sha256: str,
+            problems: list[Problem]) -> dict[str, Any]:
+    return {
+        "file": safe_file_name(file_name),
+        "feed": feed,
+        "partner": partner,
+        "sha256": sha256,
+        "rejected_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "rule": problems[0].rule,
+        "message": problems[0].message,
+        "summary": describe(problems),
+        "problems": [p.as_dict() for p in problems],
+        "what_to_do": "Correct the file and drop it in the landing folder again; nothing "
+                      "from this file has been loaded.",
+    }
+
+
+def entry_identity(path: Path) -> str:
+    """A stand-in for the SHA-256 of an entry whose bytes cannot or must not be read.
+
+    Stable while the entry is unchanged, so an entry that could not even be moved is recorded
+    and alerted once, not at every run; prefixed so it can never equal a real SHA-256.
+    """
+    st = path.lstat()
+    seed = f"{path.name}\0{st.st_ino}\0{st.st_size}\0{st.st_mtime_ns}\0{st.st_mode}"
+    return "unread-" + hashlib.sha256(seed.encode("utf-8", "surrogateescape")).hexdigest()[:57]
+
+
+def refuse(path: Path, contract: FeedContract, problem: Problem, *, home: Path, con: Any,
+           la_code: str) -> Outcome:
+    """Take out of landing an entry that is refused without being read, with its reason.
+
+    A link, pipe, socket or device holds no bytes of its own: it is removed (its target, if
+    any, is left alone). A folder or an unreadable file is moved into quarantine. Where even
+    that fails, the entry is recorded once and left, with a message saying so.
+    """
+    feed = contract.feed
+    identity = entry_identity(path)
+    shown = safe_file_name(path.name)
+    partner = contract.partner_from_file_name(path.name) or contract.partner
+    reason = problem.message
+    if find_delivery(con, feed, identity) is None:
+        record = DeliveryRecord(feed, partner, shown, identity, None,
+                                datetime.now(timezone.utc).replace(tzinfo=None), la_code)
+        record_rejection(con, record, reason)
+    try:
+        folder = private_folder(home / "quarantine" / feed, home / "quarantine")
+        target = quarantine_target(folder, path.name, identity)
+        _write_reason(target, _reason(path.name, feed, partner, identity, [problem]))
+        if entry_kind(path) in (None, "a folder"):
+            _move_out_of_landing(path, target)
+        else:
+            path.unlink()
+    except OSError as error:
+        reason += (f" It could not be taken out of landing either ({error.strerror}): "
+                   "remove it by hand.")
+    return Outcome(feed, shown, identity, "rejected", reason=reason, problems=[problem])
+
+
+def not_a_file(kind: str) -> Problem:
+    """The problem of a landing entry that is not a regular file."""
+    return Problem(
+        "not_a_regular_file",
+        f"this is {kind}, not a file: only files a partner delivered are read, and nothing "
+        "in landing is followed elsewhere; put the file itself in the landing folder",
+    )
+
+
+def unreadable(error: OSError) -> Problem:
+    """The problem of a landed file that cannot be opened or read."""
+    return Problem(
+        "unreadable_file",
+        f"the file cannot be read ({error.strerror or type(error).__name__}): check its "
+        "permissions (the pipeline's account must be able to read it) and deliver it again",
+    )
 
 
 def wait_until_stable(path: Path, quiet_seconds: float, timeout_seconds: float = 300.0) -> bool:
@@ -255,50 +442,83 @@ def ingest_file(
     ``con`` is the warehouse connection of the ingest run (raw schema ensured); ``sha256``
     the file's hash when the caller has just taken it.
     """
-    sha = sha256 or sha256_of(path)
     feed = contract.feed
+    try:
+        sha = sha256 or sha256_of(path)
+    except OSError as error:
+        return refuse(path, contract, unreadable(error), home=home, con=con, la_code=la_code)
     known = find_delivery(con, feed, sha)
     if known is not None:
         return duplicate(path, sha, known, contract, home)
     period = contract.period_from_file_name(path.name)
     # A feed sent by several partners names the sender in the file name.
     partner = contract.partner_from_file_name(path.name) or contract.partner
-    record = DeliveryRecord(feed, partner, path.name, sha, period,
+    shown = safe_file_name(path.name)
+    record = DeliveryRecord(feed, partner, shown, sha, period,
                             datetime.now(timezone.utc).replace(tzinfo=None), la_code)
     try:
         if period is None:
             raise RejectedFile([Problem(
                 "file_name",
-                f"the file name {path.name!r} does not follow the agreed pattern "
+                f"the file name {shown!r} does not follow the agreed pattern "
                 f"{contract.file_name!r}, so its period is unknown",
             )])
         result = read_delivery(path, contract, period, pseudonymiser, la_code=la_code,
                                partner=partner)
     except RejectedFile as rejected:
-        summary = describe(rejected.problems)
+        problems = rejected.problems
+    except (MissingKeyError, KeyConfigError):
+        raise  # the pipeline's configuration, not the file: stop, as before anything is read
+    except Exception as error:  # noqa: BLE001 - one file that breaks the reader must not stop the build
+        problems = [could_not_check(error)]
+    else:
+        problems = []
+    if problems:
+        summary = describe(problems)
         # Recorded first: if the move below is cut short, the rerun knows these bytes.
         delivery_id = record_rejection(con, record, summary)
-        quarantine(home, path, feed, sha, rejected.problems, partner)
-        return Outcome(feed, path.name, sha, "rejected", delivery_id,
-                       period.label if period else None, reason=summary,
-                       problems=rejected.problems)
+        quarantine(home, path, feed, sha, problems, partner)
+        return Outcome(feed, shown, sha, "rejected", delivery_id,
+                       period.label if period else None, reason=summary, problems=problems)
     # Archived before it is loaded: every figure can be traced back to bytes we still hold.
-    _copy_atomically(path, archive_path(home, feed, sha, path))
+    archive(home, feed, sha, path)
     delivery_id = load_delivery(con, record, contract, result.tables)
-    return Outcome(feed, path.name, sha, "loaded", delivery_id, period.label, result.row_count)
+    return Outcome(feed, shown, sha, "loaded", delivery_id, period.label, result.row_count)
+
+
+def could_not_check(error: Exception) -> Problem:
+    """The problem of a file whose reading failed in a way no rule foresaw.
+
+    Only the kind of error is named: an error's text can quote the file's contents.
+    """
+    if isinstance(error, MemoryError):
+        what = "it needs more memory than the pipeline has"
+    elif isinstance(error, OSError):
+        what = f"it could not be read ({error.strerror or type(error).__name__})"
+    else:
+        what = f"the reader stopped on it ({type(error).__name__})"
+    return Problem(
+        "unreadable_file",
+        f"the file could not be checked: {what}. Nothing of it was loaded; check that it is "
+        "this feed's file, saved as agreed, and deliver it again",
+    )
 
 
 def duplicate(path: Path, sha: str, known: KnownDelivery, contract: FeedContract,
               home: Path) -> Outcome:
     """A file whose bytes the manifest already holds: nothing to load."""
+    shown = safe_file_name(path.name)
     if known.status == "rejected":
-        # The same bad bytes again (or a quarantine cut short by a crash): still bad,
-        # and the partner was told why.
-        quarantine(home, path, contract.feed, sha, [Problem(
+        # The same bad bytes again (or a quarantine cut short by a crash): still bad, and a
+        # rejection of this run, whatever the name they came under this time.
+        problem = Problem(
             "duplicate_rejected",
-            f"identical to {known.file_name}, rejected earlier: {known.rejection_reason}")],
-            contract.partner)
-    return Outcome(contract.feed, path.name, sha, "duplicate", known.delivery_id,
+            f"identical to {known.file_name}, rejected earlier: {known.rejection_reason}")
+        quarantine(home, path, contract.feed, sha, [problem], contract.partner)
+        return Outcome(contract.feed, shown, sha, "rejected", known.delivery_id,
+                       reason=problem.message, problems=[problem],
+                       duplicate_of=known.file_name)
+    return Outcome(contract.feed, shown, sha, "duplicate", known.delivery_id,
                    reason=f"same bytes as {known.file_name} (delivery {known.delivery_id})",
                    duplicate_of=known.file_name)
 
@@ -324,9 +544,11 @@ def ingest_feed(
     contract = contract_for(feed)
     outcomes = []
     waiting = landed_files(home / "landing", feed)
+    refused = refused_entries(home / "landing", contract)
     if files is not None:
         wanted = set(files)
         waiting = [p for p in waiting if p.name in wanted]
+        refused = [(p, kind) for p, kind in refused if p.name in wanted]
     stable = []
     for path in waiting:
         if wait_until_stable(path, min_age_seconds):
@@ -337,6 +559,8 @@ def ingest_feed(
     hashes = LandedHashes.of_feed(home, feed)
     with connect(warehouse) as con:
         ensure_raw_schema(con)
+        outcomes += [refuse(path, contract, not_a_file(kind), home=home, con=con,
+                            la_code=la_code) for path, kind in refused]
         if takes_bulk(contract) and len(stable) > 1:
             outcomes += ingest_in_bulk(stable, contract, home=home, con=con,
                                        pseudonymiser=pseudonymiser, la_code=la_code,
@@ -346,7 +570,7 @@ def ingest_feed(
         else:
             outcomes += [ingest_file(path, contract, home=home, con=con,
                                      pseudonymiser=pseudonymiser, la_code=la_code,
-                                     sha256=hashes.sha256(path))
+                                     sha256=hash_or_none(hashes.sha256, path))
                          for path in stable]
     hashes.save()
     return outcomes
@@ -375,7 +599,7 @@ def ingest_in_bulk(
     pending: list[Candidate] = []
 
     def keep(item: Candidate) -> None:
-        _copy_atomically(item.path, archive_path(home, feed, item.sha256, item.path))
+        archive(home, feed, item.sha256, item.path)
 
     def one(path: Path, sha: str) -> None:
         outcomes[path] = ingest_file(path, contract, home=home, con=con,
@@ -396,9 +620,14 @@ def ingest_in_bulk(
     # Most landed files were loaded by an earlier run: known from one query, hashed once.
     known_before = known_deliveries(con, feed)
 
-    def examine(path: Path) -> tuple[str, Candidate | None]:
-        sha = hash_of(path)
-        return sha, (None if sha in known_before else candidate(path, sha, contract, la_code))
+    def examine(path: Path) -> tuple[str | None, Candidate | None]:
+        sha = hash_or_none(hash_of, path)
+        if sha is None or sha in known_before:
+            return sha, None
+        try:
+            return sha, candidate(path, sha, contract, la_code)
+        except Exception:  # noqa: BLE001 - taken alone, where its error quarantines it
+            return sha, None
 
     warming: list[threading.Thread] = []
 
@@ -420,6 +649,11 @@ def ingest_in_bulk(
     pool = ThreadPoolExecutor(max_workers=2)
     try:
         for path, (sha, item) in zip(paths, pool.map(examine, paths), strict=True):
+            if sha is None:  # unreadable: taken alone, and refused with its reason
+                flush()
+                outcomes[path] = ingest_file(path, contract, home=home, con=con,
+                                             pseudonymiser=pseudonymiser, la_code=la_code)
+                continue
             if sha in known_before:
                 outcomes[path] = duplicate(path, sha, known_before[sha], contract, home)
                 continue
@@ -437,6 +671,14 @@ def ingest_in_bulk(
         pool.shutdown(cancel_futures=True)  # on an error, hash no further files
     flush()
     return [outcomes[path] for path in paths]
+
+
+def hash_or_none(hash_of: Callable[[Path], str], path: Path) -> str | None:
+    """The file's SHA-256, or None when it cannot be read (``ingest_file`` then refuses it)."""
+    try:
+        return hash_of(path)
+    except OSError:
+        return None
 
 
 def log_lines(feed: str, outcomes: Iterable[Outcome]) -> list[tuple[str, str]]:

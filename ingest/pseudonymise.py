@@ -24,6 +24,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from ingest.private import private_folder
+
 KEY_ENV_PREFIX = "CSP_PSEUDO_KEY_"
 KEY_DIR_ENV = "CSP_PSEUDO_KEY_DIR"
 LINK_ENV = "CSP_PSEUDO_LINK"
@@ -195,9 +197,9 @@ def create_key_file(path: Path) -> bool:
     """Create a random key file readable only by its owner; False if one already exists."""
     if path.exists():
         return False
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.parent.chmod(0o700)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    # The key folder and the domain's folder in it, whatever the umask made of them.
+    private_folder(path.parent, path.parent.parent)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
     with os.fdopen(fd, "w") as handle:
         handle.write(secrets.token_hex(32) + "\n")
     return True

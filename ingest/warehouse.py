@@ -20,6 +20,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ingest.contracts import FeedContract, Period, Table, all_contracts
+from ingest.private import make_private
 
 # The ingest's and dbt's DuckDB memory limit (CSP_DUCKDB_MEMORY_LIMIT overrides it). Lower
 # costs time: at medium scale dbt took 39 s with 1GB, 47 s with 512MB (BENCHMARKS.md).
@@ -131,6 +132,10 @@ def connect(path: "Path | PostgresTarget", read_only: bool = False) -> Iterator[
     path.parent.mkdir(parents=True, exist_ok=True)
     limit = duckdb_memory_limit()
     con = duckdb.connect(str(path), read_only=read_only)
+    if not read_only:
+        # Tokens and age bands are personal data still: owner-only (SECURITY.md).
+        make_private(path)
+        make_private(path.with_name(path.name + ".wal"))
     try:
         # DuckDB keeps the blocks it writes in memory up to its limit, 80% of the machine by
         # default: a national ingest held 2.3 GiB that way (BENCHMARKS.md). Set, not passed

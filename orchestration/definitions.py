@@ -26,12 +26,16 @@ from exports.publish import publish_warehouse
 from ingest.contracts import FeedContract, all_contracts, parse_quarter_label, quarter_label
 from ingest.landing import (
     LandedHashes,
+    entry_identity,
+    hash_or_none,
     ingest_feed,
     is_archived,
     landed_files,
     log_lines,
+    refused_entries,
     summarise,
 )
+from ingest.redaction import safe_file_name
 from ingest.warehouse import connect, ensure_raw_schema, read_lsoa_lookup, write_configuration
 from orchestration.config import Settings, load_settings
 from orchestration.feed_status import FeedStatus, feed_statuses
@@ -468,7 +472,7 @@ def landing_sensor(context: dg.SensorEvaluationContext, csp: CspResource) -> dg.
     seen = _landing_cursor(context.cursor)
     cursor: dict[str, list[Any]] = {}
     requests = []
-    for feed in all_contracts():
+    for feed, contract in all_contracts().items():
         ingest_keys = [
             spec.key for asset in INGEST_ASSETS if asset.op.name == f"ingest_{feed}"
             for spec in asset.specs
@@ -476,6 +480,25 @@ def landing_sensor(context: dg.SensorEvaluationContext, csp: CspResource) -> dg.
         # The ingest's own store: a file is hashed again only when it has changed, by the
         # same rule (inode, size, mtime, ctime) whichever of the two reads it first.
         hashes = LandedHashes.of_feed(settings.home, feed)
+        # The whole dbt project, as csp build runs it: the models downstream of the feed
+        # alone leave out those with no feed upstream (the quarter spine, the seeds), which
+        # a home whose first build is this run has never built.
+        selection = list((dg.AssetSelection.assets(*ingest_keys, *CONFIG_KEYS).downstream()
+                          | dg.AssetSelection.assets(csp_dbt_models)).resolve(ALL_ASSETS))
+
+        def request(path: Path, identity: str, feed: str = feed,
+                    selection: list[dg.AssetKey] = selection) -> dg.RunRequest:
+            shown = safe_file_name(path.name)
+            return dg.RunRequest(
+                run_key=f"{feed}:{identity}",
+                run_config={"ops": {f"ingest_{feed}": {"config": {"files": [path.name]}}}},
+                asset_selection=selection,
+                tags={"csp/feed": feed, "csp/file": shown, "csp/sha256": identity},
+            )
+
+        # Links, pipes and devices are never read: their run refuses them with a reason.
+        requests += [request(path, entry_identity(path))
+                     for path, _ in refused_entries(settings.landing, contract)]
         for path in landed_files(settings.landing, feed):
             stat = path.stat()
             cursor[str(path)] = [stat.st_size, stat.st_mtime_ns]
@@ -483,20 +506,11 @@ def landing_sensor(context: dg.SensorEvaluationContext, csp: CspResource) -> dg.
                 # First sight, or still changing: look again next tick, so a file being
                 # copied in is never taken half-written.
                 continue
-            sha = hashes.sha256(path)
-            if is_archived(settings.home, feed, sha):
-                continue  # already delivered: no run, not even a no-op one
-            # The whole dbt project, as csp build runs it: the models downstream of the feed
-            # alone leave out those with no feed upstream (the quarter spine, the seeds), which
-            # a home whose first build is this run has never built.
-            selection = (dg.AssetSelection.assets(*ingest_keys, *CONFIG_KEYS).downstream()
-                         | dg.AssetSelection.assets(csp_dbt_models))
-            requests.append(dg.RunRequest(
-                run_key=f"{feed}:{sha}",
-                run_config={"ops": {f"ingest_{feed}": {"config": {"files": [path.name]}}}},
-                asset_selection=list(selection.resolve(ALL_ASSETS)),
-                tags={"csp/feed": feed, "csp/file": path.name, "csp/sha256": sha},
-            ))
+            sha = hash_or_none(hashes.sha256, path)
+            if sha is None:  # unreadable: its run quarantines it with the reason
+                requests.append(request(path, entry_identity(path)))
+            elif not is_archived(settings.home, feed, sha):  # else delivered: no run at all
+                requests.append(request(path, sha))
         hashes.save()
     return dg.SensorResult(run_requests=requests, cursor=json.dumps(cursor))
 
