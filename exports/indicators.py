@@ -7,6 +7,7 @@ from typing import Any
 
 import duckdb
 
+from exports.analyst import escaped_select
 from exports.marts import marts_from_postgres
 
 # The columns of the contract first, in this order; the rest of the mart follows.
@@ -87,9 +88,9 @@ def write_indicator_exports(warehouse: Any, exports: Path) -> dict[str, Path]:
         for name, fmt in (("indicators.csv", "csv"), ("indicators.parquet", "parquet")):
             _copy_query_to(con, indicators_query(con, csv_text=fmt == "csv"), exports / name, fmt)
             written[name] = exports / name
-        _copy_query_to(
-            con, "select * from main.fct_feed_delivery order by delivery_id",
-            exports / "feed_deliveries.csv", "csv",
-        )
+        # File names and rejection reasons are what partners sent: a name starting with '='
+        # would run as a formula in the spreadsheet that opens this file.
+        _copy_query_to(con, escaped_select(con, "fct_feed_delivery"),
+                       exports / "feed_deliveries.csv", "csv")
         written["feed_deliveries.csv"] = exports / "feed_deliveries.csv"
     return written

@@ -18,10 +18,11 @@ MAX_LINE_BYTES = 1 << 20
 MAX_COLUMNS = 256
 # Data rows in one file, CSV or sheet.
 MAX_ROWS = 5_000_000
-# Data rows a workbook's sheet may declare (its <dimension>), and rows actually read from it:
-# workbooks carry the small feeds (returns, caseloads), never crime-level extracts.
+# Data rows a workbook's sheet may declare (its <dimension>), hold (its <row> elements), and
+# have read from it: workbooks carry the small feeds (returns, caseloads), never crime-level
+# extracts. 100,000 IDVA-like rows are about 60 MB unpacked, within the workbook's bytes.
 MAX_SHEET_ROWS = 100_000
-# Columns a workbook's sheet may declare.
+# Columns a workbook's sheet may declare, and cells one of its rows may hold.
 MAX_SHEET_COLUMNS = MAX_COLUMNS
 # Bytes all the parts of an .xlsx (a zip) unpack to, as its directory declares them; Python's
 # zip reader never returns more than that. A real return or caseload unpacks to under 1 MB.
@@ -30,3 +31,10 @@ MAX_WORKBOOK_UNPACKED_BYTES = 64 << 20
 MAX_WORKBOOK_PARTS = 1_000
 # Entries of a workbook's shared-strings table (openpyxl holds them all in memory).
 MAX_SHARED_STRINGS = 1_000_000
+# Elements a part of an .xlsx may hold besides its rows and shared strings (its structure:
+# the list of parts, sheets and names, the styles, a sheet's merged cells, ...), and elements
+# one row or shared string may hold. openpyxl builds every element of such a part before it
+# looks at any. A real workbook's largest part, its theme or styles, has a few hundred; at
+# this limit openpyxl reads any one such part in under a second and a few MB, and all of them
+# at once in under 3 s (measured on the 2-core machine of BENCHMARKS.md).
+MAX_PART_ELEMENTS = 50_000

@@ -20,8 +20,9 @@ import sys
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime
+from itertools import chain, islice
 from pathlib import Path
 from typing import Any
 
@@ -30,9 +31,14 @@ import pyarrow as pa
 from duckdb.sqltypes import VARCHAR
 
 from ingest.contracts import Column, FeedContract, Period, Table
+from ingest.limits import MAX_COLUMNS, MAX_LINE_BYTES, MAX_ROWS
+from ingest.problems import Problem, RejectedFile, reject  # noqa: F401
 from ingest.pseudonymise import AGE_BAND_SQL, Pseudonymiser
+from ingest.redaction import describe_cells, describe_text, safe_file_name
+from ingest.workbook import open_workbook, sheet_rows
 
 MAX_EXAMPLES = 20
+EXAMPLE_QUARTER = "2014/15 Q2"
 UTF8_BOM = codecs.BOM_UTF8
 DATE_FORMAT = "%d/%m/%Y"
 INT32_MAX = 2**31 - 1
@@ -46,45 +52,6 @@ MONTHS = [
     "January", "February", "March", "April", "May", "June",
     "July", "August", "September", "October", "November", "December",
 ]
-
-
-@dataclass
-class Problem:
-    """One broken rule: what, where, and a few examples a partner can find in their file."""
-
-    rule: str
-    message: str
-    column: str | None = None
-    row_count: int = 0
-    examples: list[dict[str, Any]] = field(default_factory=list)
-
-    def as_dict(self) -> dict[str, Any]:
-        """JSON-ready form, for reason.json."""
-        return {
-            "rule": self.rule,
-            "message": self.message,
-            "column": self.column,
-            "row_count": self.row_count,
-            "examples": self.examples,
-        }
-
-
-class RejectedFile(Exception):
-    """A delivery that breaks its contract. Nothing of it is loaded."""
-
-    def __init__(self, problems: list[Problem]):
-        self.problems = problems
-        super().__init__(problems[0].message if problems else "rejected")
-
-    @property
-    def rule(self) -> str:
-        """The first rule broken, as the headline reason."""
-        return self.problems[0].rule
-
-
-def reject(rule: str, message: str, **kwargs: Any) -> RejectedFile:
-    """A rejection with a single problem."""
-    return RejectedFile([Problem(rule, message, **kwargs)])
 
 
 # ---------------------------------------------------------------------------------------------
@@ -158,8 +125,11 @@ def _check_encoding(path: Path, contract: FeedContract) -> str:
     utf8_probe = codecs.getincrementaldecoder("utf-8")(errors="strict")
     utf8_ok, non_ascii, has_content = True, False, False
     line_no, offset, carry, last = 1, 0, "", b""
+    line_length, saw_cr = 0, False  # bytes of the current line so far; any CR in the file
     with path.open("rb") as handle:
         while chunk := handle.read(1 << 20):
+            saw_cr = saw_cr or b"\r" in chunk
+            line_length = _check_line_lengths(chunk, line_length, line_no, saw_cr)
             try:
                 text = decoder.decode(chunk)
             except UnicodeDecodeError as error:
@@ -198,6 +168,12 @@ def _check_encoding(path: Path, contract: FeedContract) -> str:
                 carry = text[-2:]
             has_content = has_content or bool(text.strip())
             line_no += text.count("\n")
+            if line_no > MAX_ROWS + HEADER_SEARCH_ROWS:
+                raise reject(
+                    "too_many_rows",
+                    f"the file has more than {MAX_ROWS:,} lines, more than any delivery of "
+                    "this feed could hold: send one period per file",
+                )
             offset += len(chunk)
             last = chunk[-1:]
     if single_byte and non_ascii and utf8_ok:
@@ -209,6 +185,8 @@ def _check_encoding(path: Path, contract: FeedContract) -> str:
             raise _saved_as_utf8(contract)
     if not has_content:
         raise reject("empty_file", "the file holds no header and no data, only blank lines")
+    if saw_cr and line_no == 1:
+        raise _cr_line_endings()
     if contract.ends_with_newline and last != b"\n":
         raise reject(
             "truncated",
@@ -218,6 +196,45 @@ def _check_encoding(path: Path, contract: FeedContract) -> str:
             examples=[{"line": line_no}],
         )
     return codec
+
+
+def _cr_line_endings() -> RejectedFile:
+    return reject(
+        "line_endings",
+        "the lines of the file end with a carriage return alone (the old Mac format), which "
+        "is not a line break to a CSV reader: save it again as CSV with Windows (CR LF) or "
+        "Unix (LF) line endings",
+    )
+
+
+def _line_endings(path: Path) -> tuple[int, int]:
+    """How many line breaks of the file are CR LF, and how many LF alone."""
+    crlf = lf = 0
+    ended_with_cr = False
+    with path.open("rb") as handle:
+        while chunk := handle.read(1 << 20):
+            crlf += chunk.count(b"\r\n") + (ended_with_cr and chunk.startswith(b"\n"))
+            lf += chunk.count(b"\n")
+            ended_with_cr = chunk.endswith(b"\r")
+    return crlf, lf - crlf
+
+
+def _check_line_lengths(chunk: bytes, carried: int, line_no: int, saw_cr: bool) -> int:
+    """Refuse a line longer than ``MAX_LINE_BYTES``; return the length of the chunk's last line.
+
+    A chunk is ``MAX_LINE_BYTES`` long, so a line too long always runs across a chunk's end:
+    only the line carried over from earlier chunks needs counting.
+    """
+    first = chunk.find(b"\n")
+    if first == -1:
+        carried += len(chunk)
+    elif carried + first <= MAX_LINE_BYTES:
+        return len(chunk) - chunk.rfind(b"\n") - 1
+    if carried > MAX_LINE_BYTES or first != -1:
+        if saw_cr and line_no == 1:
+            raise _cr_line_endings()
+        raise _line_too_long(line_no)
+    return carried
 
 
 @contextmanager
@@ -256,42 +273,59 @@ def _find_header(rows: list[list[str]], table: Table) -> int | None:
 
 
 def _check_header(found: list[str], table: Table, where: str) -> None:
+    """The header must be exactly the agreed column names, in order.
+
+    Only agreed names are quoted back: a cell that is not one may be the first record of a
+    file sent without its header (a client's ID, name or date of birth), so it is described
+    by position, length and kinds of character, never repeated (SECURITY.md).
+    """
     expected = table.source_names
     if found == expected:
         return
+    if len(found) > MAX_COLUMNS:
+        raise reject(
+            "too_many_columns",
+            f"the header {where} has {len(found):,} columns, more than the {MAX_COLUMNS} any "
+            f"file may have; this feed has {len(expected)}: is it the right file?",
+            examples=[{"columns_found": len(found), "columns_agreed": len(expected)}],
+        )
+    known = set(expected)
     missing = [c for c in expected if c not in found]
-    extra = [c for c in found if c not in expected]
-    spaced = {e: m for e in extra for m in missing if _normal_name(e) == m}
+    extra = [(index, cell) for index, cell in enumerate(found, start=1) if cell not in known]
+    examples = [{"expected": expected, "found": describe_cells(found, known)}]
+    spaced = {m: index for index, cell in extra for m in missing if _normal_name(cell) == m}
     if spaced:
         raise reject(
             "header",
             f"the header {where} has stray or non-breaking spaces in column names: "
-            + ", ".join(f"{m!r} is written {e!r}" for e, m in spaced.items()),
-            column=next(iter(spaced.values())),
-            examples=[{"expected": expected, "found": found}],
+            + ", ".join(f"{m!r} (column {index})" for m, index in spaced.items()),
+            column=next(iter(spaced)),
+            examples=examples,
         )
-    if missing or extra:
+    if extra and len(missing) == len(expected):
+        message = (f"the file has no header {where}: it holds none of the agreed column names "
+                   f"({', '.join(repr(c) for c in expected[:3])}, ...); add the header row, "
+                   "exactly as agreed, above the data")
+    elif missing or extra:
         detail = []
         if missing:
             detail.append("missing " + ", ".join(repr(c) for c in missing))
         if extra:
-            detail.append("unexpected " + ", ".join(repr(c) for c in extra))
+            shown = [f"column {index} ({describe_text(cell)})" for index, cell in extra[:5]]
+            more = f" and {len(extra) - 5} more" if len(extra) > 5 else ""
+            detail.append("unrecognised " + ", ".join(shown) + more)
         message = f"the header {where} does not match the agreed columns: " + "; ".join(detail)
     elif len(found) != len(set(found)):
         message = f"the header {where} repeats a column"
     else:
         message = f"the columns {where} are in a different order from the agreed one"
-    raise reject(
-        "header",
-        message,
-        examples=[{"expected": expected, "found": found}],
-    )
+    raise reject("header", message, examples=examples)
 
 
 # Explicit columns and no sniffing: the contract, not DuckDB, says what the file holds.
 CSV_READ_OPTIONS = ("header = true, auto_detect = false, delim = ',', quote = '\"', "
                     "escape = '\"', strict_mode = true, null_padding = false, "
-                    "max_line_size = 10000000")
+                    f"max_line_size = {MAX_LINE_BYTES}")
 
 
 def _stage_csv(con: duckdb.DuckDBPyConnection, path: Path, table: Table, first_row: int) -> None:
@@ -312,7 +346,9 @@ def _stage_csv(con: duckdb.DuckDBPyConnection, path: Path, table: Table, first_r
 
 
 def _first_line(error: Exception) -> str:
-    return str(error).strip().splitlines()[0][:300]
+    """The reader's error without the file's contents: quoted text is left out."""
+    first = str(error).strip().splitlines()[0][:300]
+    return re.sub(r'"[^"]*"?|\'[^\']*\'?', "(…)", first)
 
 
 def _structure_problem(path: Path, table: Table, first_row: int, error: Exception
@@ -343,8 +379,16 @@ def _structure_problem(path: Path, table: Table, first_row: int, error: Exceptio
     finally:
         csv.field_size_limit(limit)
     if not bad:
+        crlf, lf = _line_endings(path)
+        if crlf and lf:
+            return reject(
+                "line_endings",
+                f"the file mixes line endings ({crlf:,} lines end with CR LF, {lf:,} with LF "
+                "alone), as when files from two programs are joined: save it again as CSV "
+                "from one program",
+            )
         return reject("csv_structure", "the file is not a well-formed CSV with the agreed "
-                      f"columns: {_first_line(error)}")
+                      f"columns ({_first_line(error)})")
     last_row = first_row + total - 1
     trailing = [r for r, _ in bad] == list(range(bad[0][0], last_row + 1))
     if trailing and len(bad) <= 5:
@@ -364,16 +408,46 @@ def _structure_problem(path: Path, table: Table, first_row: int, error: Exceptio
     )
 
 
+def _read_line(handle: io.TextIOBase, line_no: int) -> str:
+    """One line of a text file, refused past ``MAX_LINE_BYTES`` rather than read whole."""
+    line = handle.readline(MAX_LINE_BYTES + 1)
+    if len(line) > MAX_LINE_BYTES:
+        raise _line_too_long(line_no)
+    return line
+
+
+def _line_too_long(line_no: int) -> RejectedFile:
+    return reject(
+        "line_too_long",
+        f"line {line_no} is longer than {MAX_LINE_BYTES:,} characters, far more than any row "
+        "of this feed: the file is damaged, is not this feed's CSV, or its line breaks were "
+        "lost",
+        row_count=1, examples=[{"line": line_no}],
+    )
+
+
+def _parse_line(line: str, line_no: int) -> list[str]:
+    """The fields of one CSV line; a line Python's reader refuses is a named rejection."""
+    limit = csv.field_size_limit()
+    csv.field_size_limit(MAX_LINE_BYTES)
+    try:
+        return next(csv.reader([line]), [])
+    except csv.Error as error:
+        raise reject("csv_structure", f"line {line_no} cannot be read as CSV ({error})",
+                     row_count=1, examples=[{"line": line_no}]) from None
+    finally:
+        csv.field_size_limit(limit)
+
+
 def check_csv_layout(path: Path, contract: FeedContract) -> str:
     """The file-level checks of a plain CSV (encoding, completeness, header); return its codec."""
     table = contract.tables[0]
     codec = _check_encoding(path, contract)
     with path.open("r", encoding=codec, newline="") as handle:
-        header_line = handle.readline()
-        header = next(csv.reader([header_line]), [])
+        header = _parse_line(_read_line(handle, 1), 1)
         if header != table.source_names:
-            top = [header] + [next(csv.reader([handle.readline()]), [])
-                              for _ in range(HEADER_SEARCH_ROWS)]
+            top = [header] + [_parse_line(_read_line(handle, line_no), line_no)
+                              for line_no in range(2, HEADER_SEARCH_ROWS + 2)]
             found_at = _find_header(top, table)
             if found_at:
                 raise reject(
@@ -448,7 +522,7 @@ def _check_period_line(line: str, period: Period, line_no: int) -> None:
         raise reject(
             "layout",
             f"line {line_no} should state the period, e.g. 'Period: October 2013 to December "
-            f"2013'; found {line.strip()[:80]!r}",
+            f"2013'; it holds something else ({describe_text(line.strip())})",
         )
     start = date(int(match[2]), MONTHS.index(match[1]) + 1, 1)
     end_month = (int(match[4]), MONTHS.index(match[3]) + 1)
@@ -456,7 +530,7 @@ def _check_period_line(line: str, period: Period, line_no: int) -> None:
         raise reject(
             "period_mismatch",
             f"the file name says {period.label} ({period.start:%B %Y} to {period.end:%B %Y}) "
-            f"but line {line_no} says {line.strip()!r}",
+            f"but line {line_no} gives {match[1]} {match[2]} to {match[3]} {match[4]}",
         )
 
 
@@ -479,37 +553,24 @@ def _cell_text(value: Any, column: Column) -> str | None:
 def _stage_workbook(
     con: duckdb.DuckDBPyConnection, path: Path, contract: FeedContract, period: Period
 ) -> None:
-    """Each sheet of the contract becomes `src_<table>`."""
-    import openpyxl  # a few hundred ms to import: only where a workbook is read
-
-    with path.open("rb") as handle:
-        magic = handle.read(8)
-    if not magic:
-        raise reject("empty_file", "the file is empty (0 bytes)")
-    if magic.startswith(b"\xd0\xcf\x11\xe0"):
-        raise reject(
-            "workbook_format",
-            "the workbook is an old-style .xls or is password-protected; save it as an "
-            "unprotected .xlsx workbook",
-        )
-    if not magic.startswith(b"PK"):
-        raise reject("workbook_format", "the file is not an .xlsx workbook")
-    try:
-        workbook = openpyxl.load_workbook(path, read_only=True, data_only=True)
-    except Exception as error:  # openpyxl raises many types for a damaged zip
-        raise reject("workbook_format", f"the workbook cannot be opened: {error}") from None
-    try:
+    """Each sheet of the contract becomes `src_<table>`, its rows read one at a time."""
+    with open_workbook(path) as workbook:
         for table in contract.tables:
             if table.sheet not in workbook.sheetnames:
+                found = ", ".join(safe_file_name(n, 40) for n in workbook.sheetnames[:20])
                 raise reject(
                     "missing_sheet",
-                    f"the workbook has no sheet named {table.sheet!r} "
-                    f"(sheets found: {', '.join(workbook.sheetnames)})",
+                    f"the workbook has no sheet named {table.sheet!r} (sheets found: {found})",
                 )
-            rows = list(workbook[table.sheet].iter_rows(values_only=True))
-            _register_sheet(con, rows, table, period)
-    finally:
-        workbook.close()
+            _register_sheet(con, sheet_rows(workbook[table.sheet]), table, period)
+
+
+def _quarters_named(title: str) -> str:
+    """What a title row says of its period, without quoting the title: it may be a record."""
+    quarters = sorted(set(re.findall(r"\b\d{4}/\d{2} Q[1-4]\b", title)))
+    if quarters:
+        return "names " + ", ".join(quarters)
+    return f"names no quarter such as {EXAMPLE_QUARTER!r} ({describe_text(title.strip())})"
 
 
 def _empty_row(values: tuple[Any, ...]) -> bool:
@@ -517,10 +578,12 @@ def _empty_row(values: tuple[Any, ...]) -> bool:
 
 
 def _register_sheet(
-    con: duckdb.DuckDBPyConnection, rows: list[tuple[Any, ...]], table: Table, period: Period
+    con: duckdb.DuckDBPyConnection, rows: Iterator[tuple[Any, ...]], table: Table, period: Period
 ) -> None:
     where = f"in sheet {table.sheet!r}"
-    as_text = [[str(v) if v is not None else "" for v in r] for r in rows]
+    # Only the rows a header may be on are held at once: a sheet can hold far more below.
+    top = list(islice(rows, max(HEADER_SEARCH_ROWS, table.header_row)))
+    as_text = [[str(v) if v is not None else "" for v in r] for r in top]
     found_at = _find_header(as_text, table)
     if found_at is not None and found_at != table.header_row - 1:
         above = (f"the title on row {table.title_row}, then blank rows down to the header"
@@ -530,10 +593,10 @@ def _register_sheet(
             f"the header {where} is on row {found_at + 1}, but the agreed layout has it on row "
             f"{table.header_row} ({above})",
         )
-    if len(rows) < table.header_row:
+    if len(top) < table.header_row:
         raise reject("layout", f"sheet {table.sheet!r} has no header on row {table.header_row}")
     if table.title_row:
-        title = " ".join(str(v) for v in rows[table.title_row - 1] if v is not None)
+        title = " ".join(str(v) for v in top[table.title_row - 1] if v is not None)
         if not title.strip():
             raise reject("layout", f"row {table.title_row} of sheet {table.sheet!r} should be "
                          "the title")
@@ -541,47 +604,60 @@ def _register_sheet(
             raise reject(
                 "period_mismatch",
                 f"the file name says {period.label} but the title of sheet {table.sheet!r} "
-                f"says {title.strip()!r}",
+                f"(row {table.title_row}) {_quarters_named(title)}",
             )
-    header = [str(v).strip() if v is not None else "" for v in rows[table.header_row - 1]]
+    header = [str(v).strip() if v is not None else "" for v in top[table.header_row - 1]]
     while header and header[-1] == "":
         header.pop()
     _check_header(header, table, f"{where} (row {table.header_row})")
-    records: list[list[str | None]] = []
-    body = rows[table.header_row:]
-    for offset, values in enumerate(body):
-        if _empty_row(values):
-            # The data ends at the first empty row, and nothing may follow it: rows below a
-            # gap are either data that would be lost or a footnote / totals line.
-            for later, rest in enumerate(body[offset + 1:], start=offset + 1):
-                if not _empty_row(rest):
-                    row_no = table.header_row + 1 + later
-                    first = next((v for v in rest if v not in (None, "")), "")
-                    if re.match(TOTALS_LABEL, str(first), re.IGNORECASE):
-                        raise reject(
-                            "totals_row",
-                            f"row {row_no} {where} is a totals row ({str(first).strip()!r}); "
-                            "send the case rows only, without totals",
-                            row_count=1, examples=[{"row": row_no}],
-                        )
-                    raise reject(
-                        "layout",
-                        f"row {row_no} {where} has values below the blank row "
-                        f"{table.header_row + 1 + offset}: the table must be one block with "
-                        "nothing under it (no notes, totals or further cases)",
-                        row_count=1, examples=[{"row": row_no}],
-                    )
-            break
-        cells = list(values) + [None] * (len(table.columns) - len(values))
-        if any(v not in (None, "") for v in cells[len(table.columns):]):
-            raise reject("layout", f"a row {where} has values beyond the agreed columns")
-        records.append([_cell_text(v, c) for v, c in zip(cells, table.columns)])
+    records = _sheet_records(chain(top[table.header_row:], rows), table, where)
     arrays = {"_row": pa.array(range(table.header_row + 1, table.header_row + 1 + len(records)))}
     for index, column in enumerate(table.columns):
         arrays[column.name] = pa.array([r[index] for r in records], type=pa.string())
     con.register(f"src_{table.name}_arrow", pa.table(arrays))
     con.execute(f"create or replace temp table src_{table.name} as "
                 f"select * from src_{table.name}_arrow")
+
+
+def _sheet_records(body: Iterator[tuple[Any, ...]], table: Table, where: str
+                   ) -> list[list[str | None]]:
+    """The rows under the header as text, down to the first empty row, with nothing below it."""
+    width = len(table.columns)
+    records: list[list[str | None]] = []
+    for offset, values in enumerate(body):
+        if _empty_row(values):
+            _check_nothing_below(body, table.header_row + 1 + offset, where)
+            break
+        cells = list(values) + [None] * (width - len(values))
+        if any(v not in (None, "") for v in cells[width:]):
+            raise reject("layout", f"a row {where} has values beyond the agreed columns")
+        records.append([_cell_text(v, c) for v, c in zip(cells, table.columns)])
+    return records
+
+
+def _check_nothing_below(rest: Iterator[tuple[Any, ...]], gap_row: int, where: str) -> None:
+    """Refuse any value in the rows after the empty row ``gap_row`` that ends the data.
+
+    Rows below a gap are either data that would be lost or a footnote / totals line. They are
+    read to the end of the sheet, which ``sheet_rows`` bounds.
+    """
+    for row_no, values in enumerate(rest, start=gap_row + 1):
+        if _empty_row(values):
+            continue
+        first = next((v for v in values if v not in (None, "")), "")
+        if re.match(TOTALS_LABEL, str(first), re.IGNORECASE):
+            raise reject(
+                "totals_row",
+                f"row {row_no} {where} is a totals row ({str(first).strip()!r}); send the case "
+                "rows only, without totals",
+                row_count=1, examples=[{"row": row_no}],
+            )
+        raise reject(
+            "layout",
+            f"row {row_no} {where} has values below the blank row {gap_row}: the table must "
+            "be one block with nothing under it (no notes, totals or further cases)",
+            row_count=1, examples=[{"row": row_no}],
+        )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -613,6 +689,22 @@ class PeriodSql:
 
 # A bulk relation (ingest.bulk) carries each row's file period in these columns.
 BULK_PERIOD = PeriodSql("_period_start", "_period_end", "_period_label")
+
+
+# Numbers are stored as doubles, which hold every whole number up to 2**53 exactly and round
+# beyond it; the exports also cast figures to 64-bit integers, which 2**53 is well within.
+EXACT_WHOLE_MAX = 2**53
+
+
+def _beyond_exact(c: str) -> str:
+    """SQL: the number written in text column ``c`` is larger in magnitude than 2**53.
+
+    Judged on the digits as written, not on the double they parse to: 2**53 + 1 parses to
+    2**53 and would pass. Digits too many for a 128-bit integer (which includes any number
+    too large for a double, so an infinite one) are too large too.
+    """
+    whole = f"try_cast(regexp_extract({c}, '^-?0*(\\d+)', 1) as hugeint)"
+    return f"coalesce({whole} > {EXACT_WHOLE_MAX}, true)"
 
 
 def _column_rules(column: Column, table: Table, period: Period | None,
@@ -683,10 +775,17 @@ def _column_rules(column: Column, table: Table, period: Period | None,
                       f"{label} must hold whole numbers (at most {INT32_MAX:,} either side "
                       f"of zero)"))
     elif column.type == "number":
+        written = f"regexp_full_match({c}, '-?\\d+(\\.\\d+)?')"
         rules.append(("number",
-                      f"{present} and not (regexp_full_match({c}, '-?\\d+(\\.\\d+)?') "
-                      f"and try_cast({c} as double) is not null)",
+                      f"{present} and not ({written} and try_cast({c} as double) is not null)",
                       f"{label} must hold numbers"))
+        # A workbook cell holding 1e300 reaches us as its 301 digits, a well-formed number
+        # that no export could write (they round figures through a 64-bit whole number).
+        well_formed = "" if screen else f" and {written}"
+        rules.append(("number_too_large", f"{present}{well_formed} and {_beyond_exact(c)}",
+                      f"{label} has numbers larger than the warehouse can hold exactly, which "
+                      f"is at most {EXACT_WHOLE_MAX:,} either side of zero (2 to the power 53, "
+                      "the largest whole number it stores without rounding)"))
     elif column.type == "flag":
         rules.append(("allowed_values", f"{present} and {c} not in ('Y', 'N')",
                       f"{label} must be Y or N"))
@@ -703,6 +802,9 @@ def _column_rules(column: Column, table: Table, period: Period | None,
                       f"{label} has codes that are not in the reference list "
                       f"{Path(column.reference_name or '').name}"))
     numeric = f"try_cast(replace({c}, ',', '') as double)"
+    if column.type == "number" and not screen:
+        # A number too large to hold is named as such, not also as out of range.
+        numeric = f"(case when not {_beyond_exact(c)} then {numeric} end)"
     if column.minimum is not None:
         rules.append(("range", f"{present} and {numeric} < {column.minimum}",
                       f"{label} must not be below {column.minimum:g}"))
@@ -813,15 +915,18 @@ def files_breaking_rules(con: duckdb.DuckDBPyConnection, relation: str, table: T
 def _catalogue_problems(
     con: duckdb.DuckDBPyConnection, relation: str, table: Table, partner: str | None
 ) -> list[Problem]:
-    """Indicator returns: known codes, owned by the sender, percentages agreeing with parts."""
+    """Indicator returns: known codes, owned by the sender, percentages agreeing with parts,
+    and values the indicator can take (by its unit, and its own range in the catalogue)."""
     if not table.owner_column or not table.catalogue:
         return []
-    rows = ", ".join(f"({_sql_str(c)}, {_sql_str(o)}, {_sql_str(u)})"
-                     for c, o, u in table.catalogue)
+    rows = ", ".join(f"({_sql_str(i.code)}, {_sql_str(i.owner)}, {_sql_str(i.unit)}, "
+                     f"{_sql_number(i.minimum)}, {_sql_number(i.maximum)})"
+                     for i in table.catalogue)
     con.execute(f"create or replace temp table catalogue as "
-                f"select * from (values {rows}) as t(code, owner, unit)").fetchall()
+                f"select * from (values {rows}) as t(code, owner, unit, min_value, max_value)"
+                ).fetchall()
     code = table.column(table.owner_column)
-    joined = (f"(select r.*, c.owner, c.unit from {relation} r "
+    joined = (f"(select r.*, c.owner, c.unit, c.min_value, c.max_value from {relation} r "
               f"left join catalogue c on trim(r.{code.name}) = c.code)")
     number = "try_cast({} as double)"
     num, den, val = (number.format(n) for n in ("numerator", "denominator", "value"))
@@ -849,7 +954,89 @@ def _catalogue_problems(
         if count:
             problems.append(Problem(rule, f"{message}: {count} row(s)", code.source, count,
                                     examples))
+    problems.extend(_plausibility_problems(con, joined, table))
     return problems
+
+
+def _sql_number(value: float | None) -> str:
+    return "null::double" if value is None else f"{value!r}::double"
+
+
+def _plausibility_problems(con: duckdb.DuckDBPyConnection, joined: str, table: Table
+                           ) -> list[Problem]:
+    """Returned figures no indicator can take, each its own rule, naming its limit and rows.
+
+    ``ratio_inconsistent`` only compares Value with its parts, so 50 / 41 returned as 122%
+    passes it and would publish a percentage over 100 (and a RAG it does not deserve).
+    """
+    code = table.column(table.owner_column or "")
+    value, numerator, denominator = (table.column(n) for n in ("value", "numerator",
+                                                                "denominator"))
+    num, den, val = (f"try_cast({n} as double)" for n in ("numerator", "denominator", "value"))
+    problems = []
+    rules = [
+        ("negative_count", value, None, f"unit = 'count' and {val} < 0",
+         f"column {value.source!r} has counts below 0 (a count cannot be negative)"),
+        ("numerator_above_denominator", numerator, denominator,
+         f"unit = 'percent' and {num} > {den}",
+         f"column {numerator.source!r} is larger than {denominator.source!r} (a percentage's "
+         f"{numerator.source} counts some of its {denominator.source}, so can be at most the "
+         f"{denominator.source}, and {value.source!r} at most 100)"),
+        # Over 100 from a numerator above its denominator is named by the rule above.
+        ("percent_out_of_range", value, None,
+         f"unit = 'percent' and ({val} < 0 or {val} > 100) and coalesce({num} <= {den}, true)",
+         f"column {value.source!r} has percentages below 0 or above 100"),
+    ]
+    for rule, column, beside, condition, message in rules:
+        count, examples = _value_examples(con, joined, condition, column, code, beside)
+        if count:
+            problems.append(Problem(
+                rule, f"{message}: {count} row(s), {_rows_named(examples, count, code)}",
+                column.source, count, examples))
+    outside = f"({val} < min_value or {val} > max_value)"
+    count, examples = _value_examples(con, joined, outside, value, code)
+    if count:
+        ranges = con.execute(
+            f"select distinct trim({code.name}), min_value, max_value from {joined} "
+            f"where {outside} order by 1").fetchall()
+        limits = "; ".join(f"{c} {_range_words(low, high)}" for c, low, high in ranges)
+        problems.append(Problem(
+            "indicator_range",
+            f"column {value.source!r} has values outside the range the indicator catalogue "
+            f"allows ({limits}): {count} row(s), {_rows_named(examples, count, code)}",
+            value.source, count, examples))
+    return problems
+
+
+def _value_examples(con: duckdb.DuckDBPyConnection, relation: str, condition: str,
+                    column: Column, code: Column, beside: Column | None = None
+                    ) -> tuple[int, list[dict[str, Any]]]:
+    """How many rows break a rule on a figure, and the first few: row, figure, indicator
+    (and the figure ``beside`` it that the rule compares it with)."""
+    [count] = _counts(con, relation, [condition])
+    if not count:
+        return 0, []
+    other = beside.name if beside else "null"
+    rows = con.execute(
+        f"select _row, {column.name}, trim({code.name}), {other} from {relation} "
+        f"where {condition} order by _row limit ?", [MAX_EXAMPLES]).fetchall()
+    return count, [{"row": r, "value": v, code.source: c, **({beside.source: b} if beside
+                                                                 else {})}
+                   for r, v, c, b in rows]
+
+
+def _rows_named(examples: list[dict[str, Any]], count: int, code: Column,
+                shown: int = 5) -> str:
+    """'row 2 (RR_IOM_PROLIFIC)' or 'rows 2 (RR_EMPLOYMENT), 3 (RR_ACCOMMODATION) and 1 more'."""
+    named = [f"{e['row']} ({e[code.source]})" for e in examples[:shown]]
+    more = f" and {count - len(named)} more" if count > len(named) else ""
+    return ("row " if count == 1 else "rows ") + ", ".join(named) + more
+
+
+def _range_words(low: float | None, high: float | None) -> str:
+    if low is not None and high is not None:
+        return f"from {low:g} to {high:g}"
+    return f"at least {low:g}" if low is not None else f"at most {high:g}"
 
 
 def _is_totals_label(column: Column) -> str:

@@ -17,6 +17,7 @@ import argparse
 import gc
 import os
 import sys
+import traceback
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn
@@ -30,9 +31,12 @@ if TYPE_CHECKING:
     from orchestration.pipeline import BuildResult
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+EXIT_INTERRUPTED = 130  # as a shell reports a command stopped by Ctrl-C (128 + SIGINT)
 
 
 def _print_build(settings: Settings, result: BuildResult) -> None:
+    for warning in result.warnings:
+        print(warning, file=sys.stderr)
     by_action: dict[str, int] = {}
     for delivery in result.deliveries:
         by_action[delivery["action"]] = by_action.get(delivery["action"], 0) + 1
@@ -91,10 +95,13 @@ def command_build(args: argparse.Namespace) -> int:
 def command_ingest(args: argparse.Namespace) -> int:
     """Load what is waiting in landing into the raw layer (no dbt, no exports)."""
     from ingest.landing import summarise
-    from orchestration.pipeline import run_ingest
+    from orchestration.pipeline import missing_landing, run_ingest
 
     settings = load_settings(args.home, args.as_of, args.la_code)
     outcomes = run_ingest(settings)
+    warning = missing_landing(settings, "the raw layer is as it was.")
+    if warning:
+        print(warning, file=sys.stderr)
     counts = summarise(outcomes)
     print(", ".join(f"{n} {action}" for action, n in counts.items()))
     for outcome in outcomes:
@@ -246,7 +253,7 @@ def command_report(args: argparse.Namespace) -> int:
     settings = load_settings(args.home, args.as_of, args.la_code)
     try:
         # dbt docs opens the warehouse: never alongside a build on the same home.
-        with home_lock(settings.home):
+        with home_lock(settings.home, command="csp report"):
             written = write_quarter_outputs(settings, args.quarter, public=args.public)
     except ReportError as error:
         print(f"csp report: {error}", file=sys.stderr)
@@ -364,8 +371,40 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _exception_name(error: BaseException) -> str:
+    """``module.Class`` of an exception, as a reader would look it up (``duckdb.IOException``)."""
+    module = type(error).__module__.lstrip("_")
+    name = type(error).__qualname__
+    return name if module == "builtins" else f"{module}.{name}"
+
+
+def _report_unexpected(args: argparse.Namespace, error: Exception) -> None:
+    """One paragraph on stderr for an error no message was written for (its traceback under
+    ``--log-level DEBUG``)."""
+    text = str(error).strip()
+    first_line = text.splitlines()[0].rstrip() if text else "(no message)"
+    if not first_line.endswith((".", "!", "?")):
+        first_line += "."
+    log_path = getattr(error, "csp_log_path", None)
+    debug = args.log_level == "DEBUG"
+    if debug:
+        traceback.print_exception(error, file=sys.stderr)
+    print(f"csp {args.command} failed on an unexpected error: "
+          f"{_exception_name(error)}: {first_line}"
+          + (f" The build's log so far is in {log_path}." if log_path else "")
+          + (" The traceback is above." if debug else
+             f" Run it again as `csp --log-level DEBUG {args.command} ...` to see the "
+             "traceback.")
+          + " If the cause is not clear from these, send them to whoever looks after "
+          "csp-warehouse for the partnership.", file=sys.stderr)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of the ``csp`` console script."""
+    """Entry point of the ``csp`` console script.
+
+    Every failure ends in a paragraph on stderr and exit code 1 (2 for a usage or
+    configuration mistake); a traceback is printed only under ``--log-level DEBUG``.
+    """
     limit_malloc_arenas()  # before any thread starts (orchestration/memory.py says why)
     args = build_parser().parse_args(argv)
     try:
@@ -373,6 +412,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (ConfigError, MissingKeyError, KeyConfigError) as error:
         print(f"csp: {error}", file=sys.stderr)
         return EXIT_USAGE
+    except KeyboardInterrupt:
+        # Ctrl-C is how a command waiting for the home lock is given up (pipeline.home_lock).
+        again = (" Run it again when you are ready: files it had already loaded are not "
+                 "loaded twice." if args.command in ("build", "ingest") else "")
+        print(f"\ncsp {args.command}: stopped by Ctrl-C.{again}", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except Exception as error:  # noqa: BLE001 - the last resort: a paragraph, not a traceback
+        # Looked up, not imported: orchestration.pipeline imports Dagster, which commands
+        # such as `csp status` do without; if it is not loaded, it raised nothing.
+        pipeline = sys.modules.get("orchestration.pipeline")
+        if pipeline is not None and isinstance(error, pipeline.WarehouseUnavailable):
+            print(f"csp {args.command}: {error}", file=sys.stderr)
+        else:
+            _report_unexpected(args, error)
+        return EXIT_FAILED
 
 
 def run() -> NoReturn:

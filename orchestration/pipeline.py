@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import fcntl
 import os
+import re
 import sys
 import time
 from collections.abc import Callable, Iterator
@@ -39,6 +40,7 @@ class BuildResult:
     failure: str | None = None
     log_path: Path | None = None
     failed_checks: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
 
     @property
     def rejected(self) -> list[dict[str, Any]]:
@@ -63,14 +65,21 @@ def _step_durations(instance: dg.DagsterInstance, run_id: str) -> dict[str, floa
 
 
 def _delivery_outcomes(result: dg.ExecuteInProcessResult) -> list[dict[str, Any]]:
-    outcomes: dict[tuple[str, str], dict[str, Any]] = {}
+    """Every landed file's outcome in the run, once each.
+
+    A feed whose delivery fills several raw tables (a workbook with two sheets) is one
+    multi-asset that reports the same outcomes on each of its tables, hence the dedup. It is
+    by file as well as by bytes: the same bad bytes under two names are two rejections, and
+    ``--strict`` and the summary must count both.
+    """
+    outcomes: dict[tuple[str, str, str], dict[str, Any]] = {}
     for event in result.get_asset_materialization_events():
         metadata = event.materialization.metadata
         entry = metadata.get("deliveries")
         if entry is None:
             continue
         for outcome in entry.value:
-            outcomes[(outcome["feed"], outcome["sha256"])] = outcome
+            outcomes[(outcome["feed"], outcome["file"], outcome["sha256"])] = outcome
     return list(outcomes.values())
 
 
@@ -99,12 +108,21 @@ def _first_failure(result: dg.ExecuteInProcessResult) -> str | None:
     return None
 
 
+def _to_stderr(message: str) -> None:
+    # Flushed at once: under a pipe (cron, a CI job) it would otherwise appear only when the
+    # wait is over.
+    print(message, file=sys.stderr, flush=True)
+
+
 @contextmanager
-def home_lock(home: Path, announce: Callable[[str], None] = print) -> Iterator[None]:
+def home_lock(home: Path, announce: Callable[[str], None] = _to_stderr,
+              command: str = "csp") -> Iterator[None]:
     """One build or ingest at a time per home: a second one waits for the first to finish.
 
     DuckDB allows one writer; two builds interleaving their steps would make dbt fail on the
     other's connection. The lock is an OS file lock, released even if the process is killed.
+    ``command`` (e.g. "csp build") is recorded in the lock file, so that a command kept
+    waiting can say who it waits for.
     """
     home.mkdir(parents=True, exist_ok=True)
     path = home / ".csp.lock"
@@ -113,13 +131,16 @@ def home_lock(home: Path, announce: Callable[[str], None] = print) -> Iterator[N
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             handle.seek(0)
-            holder = handle.read().strip() or "another process"
-            announce(f"Another csp build or ingest is running on {home} ({holder}); waiting "
-                     "for it to finish...")
+            holder = handle.read().strip() or "a process that has not yet said which"
+            announce(f"Another csp command is already working on {home} ({holder}). Only one "
+                     f"build, ingest, re-key or report runs on a home at a time, so this "
+                     f"{command} is waiting and will start by itself as soon as that one "
+                     "ends. Nothing has been changed yet: press Ctrl-C to give up.")
             fcntl.flock(handle, fcntl.LOCK_EX)
         handle.seek(0)
         handle.truncate()
-        handle.write(f"pid {os.getpid()}, since {time.strftime('%Y-%m-%d %H:%M:%S')}")
+        handle.write(f"{command}, process {os.getpid()}, running since "
+                     f"{time.strftime('%Y-%m-%d %H:%M:%S')}")
         handle.flush()
         try:
             yield
@@ -127,6 +148,153 @@ def home_lock(home: Path, announce: Callable[[str], None] = print) -> Iterator[N
             handle.seek(0)
             handle.truncate()
             fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+# Where a killed build or ingest may leave ``*.partial`` files (written whole, then renamed):
+# the archive and quarantine copies, the exports, the published warehouse, the landed-hash
+# cache. Never landing: there a ``.partial`` is a partner's upload still being copied in.
+PARTIAL_FOLDERS = ("archive", "quarantine", "exports", "published", "state")
+# A Dagster run launched from the UI (csp ui) does not take the home lock, so a partial file
+# that changed this recently may be its write in progress; it is left for a later build.
+PARTIAL_GRACE_SECONDS = 60.0
+
+
+def remove_leftover_partials(home: Path, grace_seconds: float = PARTIAL_GRACE_SECONDS
+                             ) -> list[Path]:
+    """Delete the ``*.partial`` files a killed build or ingest left behind; return them.
+
+    Every file csp writes for keeps is first written as ``<name>.partial`` (or
+    ``.<name>.partial``) and renamed into place, so a leftover one is never a complete file:
+    only clutter, which can be as big as the warehouse, and an archive leftover
+    (``archive/<feed>/<sha256>.<ext>.partial``) would pass for the delivery being archived.
+    Call it holding the home lock. Only ``PARTIAL_FOLDERS`` are searched, without following
+    links, and files changed in the last ``grace_seconds`` are kept.
+    """
+    removed: list[Path] = []
+    cutoff = time.time() - grace_seconds
+    for name in PARTIAL_FOLDERS:
+        for folder, _, files in os.walk(home / name):  # os.walk follows no link
+            for file_name in files:
+                if not file_name.endswith(".partial"):
+                    continue
+                path = Path(folder) / file_name
+                try:
+                    if path.lstat().st_mtime > cutoff:
+                        continue
+                    path.unlink()
+                except FileNotFoundError:
+                    continue  # gone meanwhile
+                removed.append(path)
+    return removed
+
+
+class WarehouseUnavailable(RuntimeError):
+    """The DuckDB warehouse cannot be opened for writing: the message says why, and what to do.
+
+    ``kind`` is "damaged", "locked" or "unopenable". Raised before anything is read or
+    written, so the command changed nothing.
+    """
+
+    def __init__(self, message: str, kind: str) -> None:
+        super().__init__(message)
+        self.kind = kind
+
+
+# What DuckDB says of a file that is not (or no longer) a whole DuckDB database.
+_DAMAGE_SIGNS = ("not a valid duckdb database file", "could not read enough bytes",
+                 "corrupt database file", "checksum", "file is truncated")
+_LOCK_HOLDER = re.compile(r"Conflicting lock is held in (?P<program>.+?) \(PID (?P<pid>\d+)\)")
+
+
+def check_warehouse(settings: Settings, rerun: str) -> None:
+    """Open the DuckDB warehouse once, before anything else, to fail early and plainly.
+
+    A damaged file or one another program holds would otherwise fail every ingest step in
+    turn, each with Dagster's stack trace. ``rerun`` is the command to run again afterwards
+    (e.g. "csp build --home DIR"). Nothing to check on Postgres or before the first build.
+    """
+    import duckdb
+
+    path = settings.warehouse_target
+    if not isinstance(path, Path) or not path.exists():
+        return
+    try:
+        duckdb.connect(str(path)).close()
+    except duckdb.Error as error:
+        said = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        said += "" if said.endswith((".", "!", "?")) else "."
+        holder = _LOCK_HOLDER.search(said)
+        if "could not set lock" in said.lower():
+            raise WarehouseUnavailable(_locked_message(settings, holder, rerun),
+                                       "locked") from None
+        damaged = any(sign in said.lower() for sign in _DAMAGE_SIGNS)
+        raise WarehouseUnavailable(_unopenable_message(settings, said, damaged, rerun),
+                                   "damaged" if damaged else "unopenable") from None
+
+
+def _locked_message(settings: Settings, holder: re.Match[str] | None, rerun: str) -> str:
+    from exports.publish import published_path
+
+    who = (f"process {holder['pid']} ({holder['program']})" if holder
+           else "another process (DuckDB did not say which)")
+    return (f"the warehouse {settings.warehouse} is open in another program, {who}, and "
+            "DuckDB lets only one program at a time open it for writing, so nothing was "
+            "loaded or changed. If it is an analyst's session (the duckdb command line, "
+            "Python, DBeaver), close it: analysts should open "
+            f"{published_path(settings.home)} instead, the copy published after each "
+            "successful build, which never stands in a build's way. If it is a run started "
+            f"from the Dagster UI, let it finish. Then run `{rerun}` again.")
+
+
+def _unopenable_message(settings: Settings, said: str, damaged: bool, rerun: str) -> str:
+    from exports.publish import published_path
+
+    warehouse = settings.warehouse
+    if not damaged:  # e.g. permissions, or a newer DuckDB's file: moving it aside would not help
+        return (f"the warehouse {warehouse} cannot be opened, although it does not look "
+                f"damaged. DuckDB says: {said} Nothing was loaded or changed. Put right what "
+                f"DuckDB names, then run `{rerun}` again.")
+    aside = warehouse.with_name(warehouse.name + ".damaged")
+    published = published_path(settings.home)
+    start = (f"the warehouse {warehouse} cannot be opened: it looks damaged (overwritten or "
+             f"cut short). DuckDB says: {said} Nothing was loaded or changed. ")
+    # The archive cannot rebuild it by itself: its files are named by their SHA-256, and a
+    # delivery's period is read from its name (README.md, "When a partner's file is wrong").
+    # The published copy holds the raw layer too, as of the last successful build.
+    if published.exists():
+        made = time.strftime("%Y-%m-%d %H:%M", time.localtime(published.stat().st_mtime))
+        restore = (f"To recover, move it aside and put back the copy published by the last "
+                   f"successful build ({made}), which holds every delivery loaded until then: "
+                   f"`mv {warehouse} {aside}` then `cp {published} {warehouse}`, then run "
+                   f"`{rerun}` again; the files in {settings.landing} loaded since then are "
+                   "loaded again. ")
+    else:
+        restore = (f"To recover, move it aside (`mv {warehouse} {aside}`) and run `{rerun}` "
+                   f"again: it starts a new warehouse from the files still in "
+                   f"{settings.landing}. ")
+    archive = settings.home / "archive"
+    listed = settings.exports / "feed_deliveries.csv"
+    names = (f" (each is listed with its SHA-256 in {listed})" if listed.exists() else "")
+    return start + restore + (
+        f"csp cannot rebuild from {archive} alone: its files are named by their SHA-256, and "
+        "a delivery's period is read from its original name. To bring one back, copy it into "
+        f"its landing folder under its original name{names}; never under the archive's "
+        "name: that is rejected, and from then on so are those bytes, whatever their name.")
+
+
+def missing_landing(settings: Settings, what_happens: str) -> str | None:
+    """A warning when the home has no landing folder, else None.
+
+    Not an error (a partnership may have nothing to send yet), but without it nothing is ever
+    ingested, and a mistyped ``--home`` looks exactly like "nothing new".
+    """
+    if settings.landing.is_dir():
+        return None
+    feeds = ", ".join(all_contracts())
+    return (f"Warning: there is no landing folder at {settings.landing}, so nothing was "
+            f"ingested; {what_happens} Partners' files go in {settings.landing}/<feed>/, one "
+            f"folder per feed: {feeds}. If {settings.home} is not the partnership's home, "
+            "check --home (or CSP_HOME).")
 
 
 CLI_TAG = "csp/cli"
@@ -154,10 +322,15 @@ def reclaim_abandoned_runs(instance: dg.DagsterInstance) -> list[str]:
 
 
 def run_ingest(settings: Settings) -> list[Outcome]:
-    """Load what is waiting in landing into the raw layer, without rebuilding the marts."""
+    """Load what is waiting in landing into the raw layer, without rebuilding the marts.
+
+    Raises ``WarehouseUnavailable`` (nothing changed) when the warehouse cannot be opened.
+    """
     pseudonymiser = settings.pseudonymiser()
     outcomes: list[Outcome] = []
-    with home_lock(settings.home):
+    with home_lock(settings.home, command="csp ingest"):
+        check_warehouse(settings, f"csp ingest --home {settings.home}")
+        remove_leftover_partials(settings.home)
         for feed in all_contracts():
             outcomes += ingest_feed(feed, home=settings.home, warehouse=settings.warehouse_target,
                                     pseudonymiser=pseudonymiser, la_code=settings.la_code,
@@ -169,7 +342,8 @@ def run_rekey(settings: Settings, domain: str) -> RekeyResult:
     """Rotate one pseudonymisation key, holding the home so nothing loads meanwhile."""
     from ingest.rekey import rekey
 
-    with home_lock(settings.home):
+    with home_lock(settings.home, command="csp rekey"):
+        check_warehouse(settings, f"csp rekey {domain} --home {settings.home}")
         return rekey(settings.home, settings.warehouse_target, settings.pseudonymiser(), domain)
 
 
@@ -178,15 +352,22 @@ def run_build(settings: Settings, log_level: str = "WARNING",
     """Ingest what is waiting in landing, build the warehouse and write the exports.
 
     ``full_refresh`` rebuilds the incremental models from every row instead of the rows new
-    deliveries touch.
+    deliveries touch. Raises ``WarehouseUnavailable`` (nothing changed) when the warehouse
+    cannot be opened.
     """
-    with home_lock(settings.home):
+    with home_lock(settings.home, command="csp build"):
         return _run_build_locked(settings, log_level, full_refresh)
 
 
 def _run_build_locked(settings: Settings, log_level: str, full_refresh: bool) -> BuildResult:
     # Refuse before anything is read: no key, no personal data loaded.
     settings.pseudonymiser()
+    # Then a warehouse that cannot be opened, before anything is written, so that the
+    # message can say that nothing was changed.
+    check_warehouse(settings, f"csp build --home {settings.home}")
+    remove_leftover_partials(settings.home)
+    warnings = [w for w in [missing_landing(
+        settings, "the warehouse and exports are rebuilt from what is already loaded.")] if w]
     from orchestration.dbt import dbt_resource
     from orchestration.definitions import (  # the import parses dbt on a fresh clone
         ALL_ASSETS,
@@ -199,26 +380,33 @@ def _run_build_locked(settings: Settings, log_level: str, full_refresh: bool) ->
     log_path = settings.home / "logs" / "build.log"
     log_path.parent.mkdir(parents=True, exist_ok=True)
     quiet = log_level in ("WARNING", "ERROR")
-    # dagster-dbt echoes every dbt event to stdout; on the command line that goes to the log.
-    with (log_path.open("w", encoding="utf-8") if quiet else nullcontext(sys.stdout)) as sink, \
-            redirect_stdout(sink), \
-            dg.DagsterInstance.from_config(str(settings.dagster_home)) as instance:
-        reclaim_abandoned_runs(instance)
-        result = dg.materialize(
-            [*ALL_ASSETS, *DELIVERY_CHECKS],
-            instance=instance,
-            resources={
-                "csp": CspResource(home=str(settings.home), as_of=settings.as_of.isoformat(),
-                                   la_code=settings.la_code, full_refresh=full_refresh),
-                "dbt": dbt_resource(),
-            },
-            raise_on_error=False,
-            # The command line prints its own summary; Dagster's debug stream is for the UI.
-            run_config={"loggers": {"console": {"config": {"log_level": log_level}}}},
-            tags={"csp/as_of": settings.as_of.isoformat(), "csp/la_code": settings.la_code,
-                  CLI_TAG: "true"},
-        )
-        steps = _step_durations(instance, result.run_id)
+    try:
+        # dagster-dbt echoes every dbt event to stdout; on the command line that goes to the log.
+        with (log_path.open("w", encoding="utf-8") if quiet else nullcontext(sys.stdout)) \
+                as sink, redirect_stdout(sink), \
+                dg.DagsterInstance.from_config(str(settings.dagster_home)) as instance:
+            reclaim_abandoned_runs(instance)
+            result = dg.materialize(
+                [*ALL_ASSETS, *DELIVERY_CHECKS],
+                instance=instance,
+                resources={
+                    "csp": CspResource(home=str(settings.home),
+                                       as_of=settings.as_of.isoformat(),
+                                       la_code=settings.la_code, full_refresh=full_refresh),
+                    "dbt": dbt_resource(),
+                },
+                raise_on_error=False,
+                # The command line prints its own summary; Dagster's debug stream is for the UI.
+                run_config={"loggers": {"console": {"config": {"log_level": log_level}}}},
+                tags={"csp/as_of": settings.as_of.isoformat(), "csp/la_code": settings.la_code,
+                      CLI_TAG: "true"},
+            )
+            steps = _step_durations(instance, result.run_id)
+    except Exception as error:
+        # The command line's message names the build's log when it holds something to read.
+        if quiet and log_path.exists() and log_path.stat().st_size:
+            error.csp_log_path = log_path  # type: ignore[attr-defined]
+        raise
     return BuildResult(
         success=result.success,
         seconds=round(time.perf_counter() - started, 2),
@@ -227,4 +415,5 @@ def _run_build_locked(settings: Settings, log_level: str, full_refresh: bool) ->
         failure=None if result.success else _first_failure(result),
         log_path=log_path if quiet else None,
         failed_checks=_failed_delivery_checks(result),
+        warnings=warnings,
     )

@@ -73,3 +73,14 @@ def example(name: str) -> Path:
     if not path.exists():
         raise FileNotFoundError(f"{path} (shared/ must sit beside the repository)")
     return path
+
+
+@pytest.fixture(scope="session")
+def built_demo_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The demonstration home, built once by ``csp demo``: copy it before changing anything."""
+    from orchestration.cli import main
+
+    home = tmp_path_factory.mktemp("demo-built") / "home"
+    with keys_from_files():  # the demo makes and uses its own key files
+        assert main(["demo", "--home", str(home)]) == 0
+    return home

@@ -298,7 +298,7 @@ CASES: list[Case] = [
          police_columns(lambda r: r + [r[P["Sector"]]]), "header", says="repeats a column"),
     Case("police-extra-column", "police_crime",
          police(lambda rows: [r + (["Notes"] if i == 0 else ["x"]) for i, r in enumerate(rows)]),
-         "header", says="unexpected 'Notes'"),
+         "header", says="unrecognised column"),
     Case("police-header-stray-spaces", "police_crime", rename("HO Class", " HO Class "),
          "header", column="HO Class", says="stray or non-breaking spaces"),
     Case("police-header-non-breaking-space", "police_crime", rename("HO Class", "HO\xa0Class"),
