@@ -310,8 +310,11 @@ def _move_out_of_landing(source: Path, target: Path) -> None:
             raise
         _copy_atomically(source, target)
         source.unlink()
-    if entry_kind(target) is None:
+    kind = entry_kind(target)
+    if kind is None:
         make_private(target)
+    elif kind == "a folder":
+        private_folder(target, target)
 
 
 def quarantine(home: Path, source: Path, feed: str, sha256: str, problems: list[Problem],

@@ -177,9 +177,9 @@ def probation_return(landing: Path, change: dict[str, dict[str, object]], out: P
     return saved(book, out)
 
 
-def iom_return(landing: Path, value: object, out: Path) -> bytes:
+def iom_return(landing: Path, value: object, out: Path, quarter: str = "2014-15_Q2") -> bytes:
     book = openpyxl.load_workbook(
-        landing / "partner_returns" / "partner_return_iom_2014-15_Q2.xlsx")
+        landing / "partner_returns" / f"partner_return_iom_{quarter}.xlsx")
     sheet = book["Return"]
     header = [c.value for c in sheet[1]]
     sheet.cell(2, header.index("Value") + 1).value = value
@@ -211,10 +211,11 @@ def lay_hostile_landing(home: Path, out: Path, secret_file: Path) -> list[Case]:
         cases.append(Case(feed, name, rule))
         return path
 
+    moj_headerless = headerless_moj(landing)  # before its source is replaced below
     # Personal data where the header should be, in every feed.
     put("rny_treatment", "rny_treatment_2011-01.csv", headerless_treatment(landing), "header")
     put("police_crime", "police_crime_2011-01.csv", headerless_police(landing), "header")
-    put("moj_reoffending", "moj_reoffending_2011-03.csv", headerless_moj(landing), "header")
+    put("moj_reoffending", "moj_reoffending_2013-12.csv", moj_headerless, "header")
     put("idva_caseload", "idva_caseload_2011-12_Q1.xlsx", headerless_idva(landing, out),
         "period_mismatch")
     put("idva_caseload", "idva_caseload_2014-15_Q1.xlsx", idva_case_as_title(landing, out),
@@ -234,11 +235,12 @@ def lay_hostile_landing(home: Path, out: Path, secret_file: Path) -> list[Case]:
     (landing / "idva_caseload" / "idva_caseload_2011-12_Q2.xlsx").mkdir()
     cases.append(Case("idva_caseload", "idva_caseload_2011-12_Q2.xlsx", "not_a_regular_file"))
     unreadable = put("moj_reoffending", "moj_reoffending_2011-06.csv",
-                     headerless_moj(landing) + b"\n", "unreadable_file")
+                     moj_headerless + b"\n", "unreadable_file")
     unreadable.chmod(0)
 
     # Files that crashed the build, and a number no warehouse type holds.
-    put("police_crime", "police_crime_2011-04" + "x" * 226 + ".csv", headerless_police(landing),
+    good = (landing / "police_crime" / "police_crime_2014-10.csv").read_bytes()
+    put("police_crime", "police_crime_2011-04" + "x" * 226 + ".csv", good + b"\r\n" * 4,
         "file_name")
     rows = police(landing)
     rows[0][0] = "A" * 140_000
@@ -252,7 +254,7 @@ def lay_hostile_landing(home: Path, out: Path, secret_file: Path) -> list[Case]:
         "number_too_large")
 
     # Silent wrong figures: a negative count, a percentage over 100.
-    put("partner_returns", "partner_return_iom_2014-15_Q1.xlsx", iom_return(landing, -68, out),
+    put("partner_returns", "partner_return_iom_2014-15_Q1.xlsx", iom_return(landing, -68, out, "2014-15_Q1"),
         "negative_count")
     put("partner_returns", "partner_return_probation_2014-15_Q2.xlsx",
         probation_return(landing, {"RR_EMPLOYMENT": {
@@ -266,8 +268,7 @@ def lay_hostile_landing(home: Path, out: Path, secret_file: Path) -> list[Case]:
         "workbook_too_large")
 
     # Names: a formula, a terminal escape and a line break, full-width digits, reason.json.
-    good = (landing / "police_crime" / "police_crime_2014-10.csv").read_bytes()
-    put("police_crime", '=HYPERLINK("http://example.invalid","x").csv', good + b"\r\n",
+    put("police_crime", '=HYPERLINK("evil.example.org","x").csv', good + b"\r\n",
         "file_name")
     put("police_crime", "police_crime_\x1b[2J\x1b[31mFORGED\nok 2011-07.csv", good + b"\r\n\r\n",
         "file_name")
@@ -399,7 +400,7 @@ def test_names_are_harmless_on_the_console_and_in_exports(hostile_build) -> None
     assert all("\x1b" not in t + b for t, b in inbox.messages)
     with (home / "exports" / "feed_deliveries.csv").open(encoding="utf-8", newline="") as f:
         names = [row["file_name"] for row in csv.DictReader(f)]
-    assert "'=HYPERLINK(\"http://example.invalid\",\"x\").csv" in names
+    assert "'=HYPERLINK(\"evil.example.org\",\"x\").csv" in names
     assert not any(n.startswith(("=", "+", "-", "@")) for n in names)
 
 
