@@ -20,6 +20,9 @@ from typing import Any
 # Long enough for any real delivery's name (the longest agreed pattern is about 45).
 MAX_SHOWN_NAME = 120
 ELLIPSIS = "…"
+# Bytes of a shown name: the quarantine stores files under it, with a SHA-256 prefix and
+# ".reason.json.partial" added, and Linux allows 255 bytes in a name.
+MAX_NAME_BYTES = 160
 
 
 def _character_classes(text: str) -> list[str]:
@@ -30,8 +33,8 @@ def _character_classes(text: str) -> list[str]:
         classes.append("digits")
     if any(c.isspace() for c in text):
         classes.append("spaces")
-    if any(not (c.isalnum() or c.isspace()) for c in text):
-        classes.append("punctuation or symbols")
+    if any(not (c.isalpha() or c.isdigit() or c.isspace()) for c in text):
+        classes.append("other characters")
     return classes
 
 
@@ -60,12 +63,15 @@ def _printable(character: str) -> bool:
 def safe_file_name(name: str, limit: int = MAX_SHOWN_NAME) -> str:
     """A file name fit to print, log, store or put in a CSV cell: one line, bounded.
 
-    Each unprintable character becomes ``?``; a name longer than ``limit`` keeps its start
-    and its extension with ``…`` between. Names of real deliveries come out unchanged.
+    Each unprintable character becomes ``?``; a name longer than ``limit`` characters (or
+    ``MAX_NAME_BYTES`` bytes in UTF-8) keeps its start and its extension with ``…`` between. Names of real deliveries come out unchanged.
     """
     shown = "".join(c if _printable(c) else "?" for c in name)
-    if len(shown) <= limit:
+    if len(shown) <= limit and len(shown.encode("utf-8")) <= MAX_NAME_BYTES:
         return shown
     dot = shown.rfind(".")
     suffix = shown[dot:] if 0 < dot and len(shown) - dot <= 10 else ""
-    return shown[: limit - len(suffix) - 1] + ELLIPSIS + suffix
+    head = shown[: limit - len(suffix) - 1]
+    while len((head + ELLIPSIS + suffix).encode("utf-8")) > MAX_NAME_BYTES:
+        head = head[:-1]
+    return head + ELLIPSIS + suffix
