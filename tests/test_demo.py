@@ -16,11 +16,10 @@ LA = "E08000031"
 
 
 @pytest.fixture(scope="module")
-def demo_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    home = tmp_path_factory.mktemp("demo") / "home"
-    with keys_from_files():  # the demo makes and uses its own key files
-        assert main(["demo", "--home", str(home)]) == 0
-    return home
+def demo_home(built_demo_home: Path) -> Path:
+    """The session's demonstration home (the rerun test below rebuilds it in place, to the
+    same result)."""
+    return built_demo_home
 
 
 @pytest.mark.parametrize("figure", PUBLISHED_FIGURES, ids=lambda f: f.report_says[:40])
