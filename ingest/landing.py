@@ -610,8 +610,16 @@ def ingest_in_bulk(
 
     def flush() -> None:
         for chunk in chunks(pending, chunk_bytes):
-            loaded, alone = bulk_chunk(chunk, contract, con=con, pseudonymiser=pseudonymiser,
-                                       la_code=la_code, archive=keep)
+            try:
+                loaded, alone = bulk_chunk(chunk, contract, con=con,
+                                           pseudonymiser=pseudonymiser, la_code=la_code,
+                                           archive=keep)
+            except (MissingKeyError, KeyConfigError):
+                raise
+            except Exception:  # noqa: BLE001 - bulk is only a faster way: take each file alone
+                # Its load is one transaction, so nothing of the chunk is in the warehouse;
+                # alone, a file that breaks the reader is quarantined with a reason.
+                loaded, alone = [], list(chunk)
             for item, delivery_id, rows in loaded:
                 outcomes[item.path] = Outcome(feed, item.path.name, item.sha256, "loaded",
                                               delivery_id, item.record.period.label, rows,

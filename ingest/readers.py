@@ -473,7 +473,10 @@ def _stage_titled_csv(
     codec = _check_encoding(path, contract)
     lines = path.read_text(encoding=codec).splitlines()
     header_at = table.header_row - 1
-    found_at = _find_header([next(csv.reader([line]), []) for line in lines], table)
+    # Python's reader, with the field limit the rest of the file is held to (a field of
+    # hundreds of kilobytes is then named by field_too_long, not a crash).
+    top = [_parse_line(line, n) for n, line in enumerate(lines[:HEADER_SEARCH_ROWS], start=1)]
+    found_at = _find_header(top, table)
     if found_at is not None and found_at != header_at:
         raise reject(
             "layout",
@@ -491,7 +494,8 @@ def _stage_titled_csv(
         if index != (table.period_row or 0) - 1 and lines[index].strip(", "):
             raise reject("layout", f"line {index + 1} should be blank (the header is on line "
                          f"{table.header_row})")
-    _check_header(next(csv.reader([lines[header_at]]), []), table, f"on line {table.header_row}")
+    _check_header(_parse_line(lines[header_at], table.header_row), table,
+                  f"on line {table.header_row}")
     end = header_at + 1
     while end < len(lines) and lines[end].strip(", "):
         end += 1
