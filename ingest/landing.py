@@ -156,7 +156,10 @@ def entry_kind(path: Path) -> str | None:
     Decided on the entry itself (``lstat``), never on what a link points at: a link named
     like a delivery could point at a key file or ``/proc/self/environ`` (SECURITY.md).
     """
-    mode = path.lstat().st_mode
+    return _kind_of(path.lstat().st_mode)
+
+
+def _kind_of(mode: int) -> str | None:
     if stat.S_ISREG(mode):
         return None
     if stat.S_ISLNK(mode):
@@ -172,45 +175,46 @@ def entry_kind(path: Path) -> str | None:
     return "not a regular file"
 
 
-def _waiting_names(folder: Path) -> list[Path]:
-    """Entries of a landing folder, less those still being written (and editor lock files)."""
-    return [
-        folder / name for name in os.listdir(folder)
-        if not name.startswith(IGNORED_PREFIXES) and not name.endswith(IGNORED_SUFFIXES)
-    ]
+@dataclass(frozen=True)
+class LandingScan:
+    """What waits in ``landing/<feed>/``, each list in arrival order (modification time, then
+    name)."""
+
+    files: list[Path]  # regular files: the deliveries to read
+    refused: list[tuple[Path, str]]  # entries refused unread, with what each is
 
 
-def _arrival_order(paths: list[Path]) -> list[Path]:
-    return sorted(paths, key=lambda p: (p.lstat().st_mtime_ns, p.name))
+def scan_landing(landing: Path, contract: FeedContract) -> LandingScan:
+    """One look at a feed's landing folder: its regular files, and the entries refused unread.
+
+    Files still being written and editor lock files are left out. Links, pipes, sockets and
+    devices are refused whatever their name; a folder only when it is named like one of the
+    feed's files (partners may keep other folders there). Each entry is examined once,
+    without following it.
+    """
+    folder = landing / contract.feed
+    if not folder.is_dir():
+        return LandingScan([], [])
+    files: list[tuple[int, str, Path]] = []
+    refused: list[tuple[int, str, Path, str]] = []
+    with os.scandir(folder) as entries:
+        for entry in entries:
+            if entry.name.startswith(IGNORED_PREFIXES) or entry.name.endswith(IGNORED_SUFFIXES):
+                continue
+            st = entry.stat(follow_symlinks=False)
+            kind = _kind_of(st.st_mode)
+            if kind is None:
+                files.append((st.st_mtime_ns, entry.name, Path(entry.path)))
+            elif kind != "a folder" or _named_like_delivery(entry.name, contract):
+                refused.append((st.st_mtime_ns, entry.name, Path(entry.path), kind))
+    return LandingScan([path for *_, path in sorted(files)],
+                       [(path, kind) for *_, path, kind in sorted(refused)])
 
 
 def landed_files(landing: Path, feed: str) -> list[Path]:
     """Regular files waiting in ``landing/<feed>/`` in arrival order (modification time, then
     name); links, pipes, devices and folders are never among them."""
-    folder = landing / feed
-    if not folder.is_dir():
-        return []
-    return _arrival_order([p for p in _waiting_names(folder) if entry_kind(p) is None])
-
-
-def refused_entries(landing: Path, contract: FeedContract) -> list[tuple[Path, str]]:
-    """Entries of ``landing/<feed>/`` that are not regular files, with what each is.
-
-    Links, pipes, sockets and devices are refused whatever their name; a folder only when it
-    is named like one of the feed's files (partners may keep other folders there).
-    """
-    folder = landing / contract.feed
-    if not folder.is_dir():
-        return []
-    refused = []
-    for path in _arrival_order(_waiting_names(folder)):
-        kind = entry_kind(path)
-        if kind is None:
-            continue
-        if kind == "a folder" and not _named_like_delivery(path.name, contract):
-            continue
-        refused.append((path, kind))
-    return refused
+    return scan_landing(landing, contract_for(feed)).files
 
 
 def _named_like_delivery(name: str, contract: FeedContract) -> bool:
@@ -317,6 +321,11 @@ def _move_out_of_landing(source: Path, target: Path) -> None:
         private_folder(target, target)
 
 
+def _quarantine_folder(home: Path, feed: str) -> Path:
+    """``quarantine/<feed>/``, created owner-only: rejected files hold personal data."""
+    return private_folder(home / "quarantine" / feed, home / "quarantine")
+
+
 def quarantine(home: Path, source: Path, feed: str, sha256: str, problems: list[Problem],
                partner: str) -> Path:
     """Move a rejected file out of landing, with a reason.json a partner can act on.
@@ -324,7 +333,7 @@ def quarantine(home: Path, source: Path, feed: str, sha256: str, problems: list[
     Safe to repeat (a crash may interrupt it): the same bytes are never quarantined twice and
     their first reason is kept; other bytes never overwrite a quarantined file.
     """
-    folder = private_folder(home / "quarantine" / feed, home / "quarantine")
+    folder = _quarantine_folder(home, feed)
     target = quarantine_target(folder, source.name, sha256)
     if not os.path.lexists(target):
         _write_reason(target, _reason(source.name, feed, partner, sha256, problems))
@@ -380,8 +389,7 @@ def refuse(path: Path, contract: FeedContract, problem: Problem, *, home: Path, 
                                 datetime.now(timezone.utc).replace(tzinfo=None), la_code)
         record_rejection(con, record, reason)
     try:
-        folder = private_folder(home / "quarantine" / feed, home / "quarantine")
-        target = quarantine_target(folder, path.name, identity)
+        target = quarantine_target(_quarantine_folder(home, feed), path.name, identity)
         _write_reason(target, _reason(path.name, feed, partner, identity, [problem]))
         if entry_kind(path) in (None, "a folder"):
             _move_out_of_landing(path, target)
@@ -546,8 +554,8 @@ def ingest_feed(
     """
     contract = contract_for(feed)
     outcomes = []
-    waiting = landed_files(home / "landing", feed)
-    refused = refused_entries(home / "landing", contract)
+    scan = scan_landing(home / "landing", contract)
+    waiting, refused = scan.files, scan.refused
     if files is not None:
         wanted = set(files)
         waiting = [p for p in waiting if p.name in wanted]

@@ -357,10 +357,9 @@ def _structure_problem(path: Path, table: Table, first_row: int, error: Exceptio
     width = len(table.columns)
     bad: list[tuple[int, int]] = []  # (row, fields)
     total = 0
-    limit = csv.field_size_limit()
-    csv.field_size_limit(sys.maxsize)
     try:
-        with path.open(encoding="utf-8-sig", newline="") as handle:
+        with _csv_field_limit(sys.maxsize), path.open(encoding="utf-8-sig",
+                                                      newline="") as handle:
             reader = csv.reader(handle, strict=True)
             next(reader, None)
             for index, record in enumerate(reader):
@@ -376,8 +375,6 @@ def _structure_problem(path: Path, table: Table, first_row: int, error: Exceptio
             row_count=1,
             examples=[{"row": row}],
         )
-    finally:
-        csv.field_size_limit(limit)
     if not bad:
         crlf, lf = _line_endings(path)
         if crlf and lf:
@@ -428,15 +425,23 @@ def _line_too_long(line_no: int) -> RejectedFile:
 
 def _parse_line(line: str, line_no: int) -> list[str]:
     """The fields of one CSV line; a line Python's reader refuses is a named rejection."""
-    limit = csv.field_size_limit()
-    csv.field_size_limit(MAX_LINE_BYTES)
     try:
-        return next(csv.reader([line]), [])
+        with _csv_field_limit(MAX_LINE_BYTES):
+            return next(csv.reader([line]), [])
     except csv.Error as error:
         raise reject("csv_structure", f"line {line_no} cannot be read as CSV ({error})",
                      row_count=1, examples=[{"line": line_no}]) from None
+
+
+@contextmanager
+def _csv_field_limit(limit: int) -> Iterator[None]:
+    """Python's CSV reader with another field limit (its default, 128 KiB, is a process-wide
+    setting), put back afterwards."""
+    before = csv.field_size_limit(limit)
+    try:
+        yield
     finally:
-        csv.field_size_limit(limit)
+        csv.field_size_limit(before)
 
 
 def check_csv_layout(path: Path, contract: FeedContract) -> str:

@@ -30,9 +30,8 @@ from ingest.landing import (
     hash_or_none,
     ingest_feed,
     is_archived,
-    landed_files,
     log_lines,
-    refused_entries,
+    scan_landing,
     summarise,
 )
 from ingest.redaction import safe_file_name
@@ -497,9 +496,9 @@ def landing_sensor(context: dg.SensorEvaluationContext, csp: CspResource) -> dg.
             )
 
         # Links, pipes and devices are never read: their run refuses them with a reason.
-        requests += [request(path, entry_identity(path))
-                     for path, _ in refused_entries(settings.landing, contract)]
-        for path in landed_files(settings.landing, feed):
+        scan = scan_landing(settings.landing, contract)
+        requests += [request(path, entry_identity(path)) for path, _ in scan.refused]
+        for path in scan.files:
             stat = path.stat()
             cursor[str(path)] = [stat.st_size, stat.st_mtime_ns]
             if seen.get(str(path)) != cursor[str(path)]:
