@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from expectations.rules import (
@@ -110,13 +110,22 @@ def add_period_columns(frame: pd.DataFrame, periods: Mapping[int, Period]) -> pd
     return frame
 
 
-def suite_parameters(period: Period, la_code: str) -> dict[str, Any]:
-    """Run-time values of the suite parameters, for one delivery of one partnership."""
+def partnership_codes(la_code: str | Sequence[str]) -> list[str]:
+    """The codes a table must hold for the partnership: its own code, or its districts."""
+    return [la_code] if isinstance(la_code, str) else list(la_code)
+
+
+def suite_parameters(period: Period, la_code: str | Sequence[str]) -> dict[str, Any]:
+    """Run-time values of the suite parameters, for one delivery of one partnership.
+
+    ``la_code`` is the partnership's code, or the districts it spans: a table of every local
+    authority (the MoJ's) must then hold a row for each of them.
+    """
     parameters: dict[str, Any] = {
         name: bound(period.start, period.end) for name, bound in PERIOD_BOUNDS.items()
     }
-    # `contains` rules compare against a set, so the LA code travels as a one-item list.
-    parameters["la_code"] = [la_code]
+    # `contains` rules compare against a set.
+    parameters["la_code"] = partnership_codes(la_code)
     return parameters
 
 

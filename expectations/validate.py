@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import math
 import threading
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
@@ -35,7 +35,7 @@ from typing import TYPE_CHECKING, Any
 import pyarrow as pa
 
 from expectations.rules import FORMULAS, PERIOD_BOUNDS, rules_for
-from expectations.suites import suite_parameters
+from expectations.suites import partnership_codes, suite_parameters
 from ingest.contracts import Column, FeedContract, Period, Table
 from ingest.readers import Problem
 
@@ -129,7 +129,7 @@ def validate_delivery(
     tables: Mapping[str, pa.Table],
     period: Period,
     *,
-    la_code: str,
+    la_code: str | Sequence[str],
     sample_rows: int = DEFAULT_SAMPLE_ROWS,
 ) -> list[Problem]:
     """Every expectation a delivery breaks, as Problems; an empty list means it may be loaded.
@@ -158,7 +158,7 @@ def validate_table(
     data: pa.Table,
     period: Period,
     *,
-    la_code: str,
+    la_code: str | Sequence[str],
     sample_rows: int = DEFAULT_SAMPLE_ROWS,
 ) -> list[Problem]:
     """The problems of one typed table (see ``validate_delivery``)."""
@@ -223,7 +223,7 @@ def files_failing_suite(
     data: pa.Table,
     periods: Mapping[int, Period],
     *,
-    la_code: str,
+    la_code: str | Sequence[str],
     sample_rows: int = DEFAULT_SAMPLE_ROWS,
 ) -> set[int]:
     """The files of a bulk table that break its suite (all of them when it cannot tell which).
@@ -300,7 +300,7 @@ def _raised(info: Any) -> str | None:
     return None
 
 
-def sample_indices(data: pa.Table, table: Table, size: int, la_code: str) -> pa.Array:
+def sample_indices(data: pa.Table, table: Table, size: int, la_code: str | Sequence[str]) -> pa.Array:
     """Row positions of a deterministic sample of ``size`` rows, in file order.
 
     A fixed seed makes a rerun of the same file reach the same verdict. Rows that a table-level
@@ -315,7 +315,8 @@ def sample_indices(data: pa.Table, table: Table, size: int, la_code: str) -> pa.
     keep: list[int] = []
     for rule in rules_for(table.name):
         if rule.check == "contains" and rule.parameter == "la_code":
-            matches = pc.indices_nonzero(pc.equal(data[rule.column], la_code))
+            codes = pa.array(partnership_codes(la_code), pa.string())
+            matches = pc.indices_nonzero(pc.is_in(data[rule.column], value_set=codes))
             keep.extend(matches.to_pylist()[:1])
     if keep:
         chosen = np.union1d(chosen[: size - len(keep)], np.array(keep, dtype=chosen.dtype))
@@ -328,7 +329,7 @@ def sample_indices(data: pa.Table, table: Table, size: int, la_code: str) -> pa.
 
 
 def _problem(
-    outcome: Any, frame: pd.DataFrame, table: Table, period: Period, la_code: str,
+    outcome: Any, frame: pd.DataFrame, table: Table, period: Period, la_code: str | Sequence[str],
     sample_note: str,
 ) -> Problem:
     meta = outcome.expectation_config.meta or {}
@@ -341,7 +342,8 @@ def _problem(
     message = meta["message"] + _bounds_note(meta, period, la_code)
     if meta.get("check") == "contains":
         # Table-level: there is no row to point at, only the value that is missing.
-        return Problem(rule_id, message + sample_note, source, 0, [{"value": la_code}])
+        return Problem(rule_id, message + sample_note, source, 0,
+                       [{"value": code} for code in partnership_codes(la_code)])
     rows = sorted(int(entry["source_row"]) for entry in result.get("partial_unexpected_index_list") or [])
     positions = _positions(frame)
     examples = [
@@ -355,11 +357,11 @@ def _positions(frame: pd.DataFrame) -> dict[int, int]:
     return {int(row): position for position, row in enumerate(frame["source_row"])}
 
 
-def _bounds_note(meta: Mapping[str, Any], period: Period, la_code: str) -> str:
+def _bounds_note(meta: Mapping[str, Any], period: Period, la_code: str | Sequence[str]) -> str:
     """What a period-dependent rule compared against, in the partner's terms."""
     check = meta.get("check")
     if check == "contains":
-        return f" (looked for {la_code})"
+        return f" (looked for {', '.join(partnership_codes(la_code))})"
     names = [meta.get("minimum"), meta.get("maximum")]
     dates = [PERIOD_BOUNDS[n](period.start, period.end) if isinstance(n, str) else None
              for n in names]

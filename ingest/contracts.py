@@ -37,6 +37,7 @@ SQL_TYPES: dict[str, str] = {
     "flag": "boolean",
     "yes_no": "boolean",
     "quarter": "varchar",  # a financial quarter written '2014/15 Q2'
+    "month": "varchar",  # a calendar month written '2018-01', as data.police.uk writes it
 }
 
 
@@ -52,6 +53,8 @@ class Column:
     pii: str | None = None  # pseudonymise | age_band | drop
     age_at: str | None = None
     not_after_period: bool = False
+    # Every row's value must be the file's own period (a police.uk month column).
+    matches_period: bool = False
     minimum: float | None = None
     maximum: float | None = None
     thousands: str | None = None
@@ -157,6 +160,11 @@ class FeedContract:
     file_name: str
     record_key: tuple[str, ...]
     tables: tuple[Table, ...]
+    # The file name in plain words with an example, for the partner told their name is wrong.
+    file_name_help: str = ""
+    # Due at the end of the Nth month after the period (police.uk publishes a month by the end
+    # of the second month after it), then ``due_days_after_period_end`` more days.
+    due_months_after_period_end: int = 0
     encoding: str | None = None
     byte_order_mark: str | None = None  # required | forbidden
     ends_with_newline: bool = False  # a CSV cut short (partial upload) ends mid-line
@@ -290,11 +298,14 @@ def load_catalogue(spec: dict[str, str]) -> tuple[Indicator, ...]:
 
 
 def police_forces() -> list[tuple[str, str]]:
-    """(slug, name) of the 43 police forces of England and Wales."""
+    """(slug, name) of the 43 police forces of England and Wales: those with a force area of
+    their own (the seed also lists British Transport Police and Northern Ireland's force, as
+    data.police.uk publishes them)."""
     import csv
 
     with (REPO_ROOT / "dbt_project/seeds/police_forces.csv").open(encoding="utf-8") as handle:
-        return [(row["force"], row["force_name"]) for row in csv.DictReader(handle)]
+        return [(row["force"], row["force_name"]) for row in csv.DictReader(handle)
+                if row["pfa_code"]]
 
 
 @cache
@@ -322,6 +333,7 @@ def _column(raw: dict[str, Any]) -> Column:
         pii=raw.get("pii"),
         age_at=raw.get("age_at"),
         not_after_period=bool(raw.get("not_after_period", False)),
+        matches_period=bool(raw.get("matches_period", False)),
         minimum=raw.get("min"),
         maximum=raw.get("max"),
         thousands=raw.get("thousands"),
@@ -363,6 +375,8 @@ def load_contract(path: Path) -> FeedContract:
         cadence=raw["cadence"],
         due_days_after_period_end=int(raw["due_days_after_period_end"]),
         file_name=raw["file_name"],
+        file_name_help=raw.get("file_name_help", ""),
+        due_months_after_period_end=int(raw.get("due_months_after_period_end", 0)),
         record_key=tuple(raw["record_key"]),
         tables=tuple(_table(t, raw["record_key"]) for t in raw["tables"]),
         encoding=raw.get("encoding"),

@@ -15,7 +15,7 @@ import shutil
 import stat
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -24,8 +24,9 @@ from typing import Any
 
 import pyarrow as pa
 
+from ingest.archives import Unpacked, is_archive, takes_archives, unpack_archive
 from ingest.bulk import CHUNK_BYTES, Candidate, bulk_chunk, candidate, chunks, takes_bulk
-from ingest.contracts import FeedContract, contract_for
+from ingest.contracts import FeedContract, all_contracts, contract_for
 from ingest.private import create_private, make_private, private_folder
 from ingest.pseudonymise import KeyConfigError, MissingKeyError, Pseudonymiser
 from ingest.readers import Problem, RejectedFile, describe, read_delivery
@@ -53,7 +54,7 @@ class Outcome:
     feed: str
     file_name: str
     sha256: str
-    action: str  # loaded | duplicate | rejected | waiting
+    action: str  # loaded | duplicate | rejected | waiting | unpacked
     delivery_id: int | None = None
     period: str | None = None
     rows: int = 0
@@ -209,6 +210,42 @@ def scan_landing(landing: Path, contract: FeedContract) -> LandingScan:
                 refused.append((st.st_mtime_ns, entry.name, Path(entry.path), kind))
     return LandingScan([path for *_, path in sorted(files)],
                        [(path, kind) for *_, path, kind in sorted(refused)])
+
+
+def unowned_entries(landing: Path) -> list[str]:
+    """Names of what waits in ``landing`` where no feed looks: a file at its top, or a folder
+    no feed owns (with the files in it). Never read; named so that nothing is ignored without
+    a word (the build's output and ``csp status`` list them)."""
+    feeds = set(all_contracts())
+    found: list[str] = []
+    try:
+        entries = sorted(os.scandir(landing), key=lambda e: e.name)
+    except OSError:
+        return []
+    for entry in entries:
+        if entry.name.startswith(IGNORED_PREFIXES) or entry.name in feeds:
+            continue
+        shown = safe_file_name(entry.name)
+        if entry.is_dir(follow_symlinks=False):
+            try:
+                inside = sorted(e.name for e in os.scandir(entry.path)
+                                if not e.name.startswith(IGNORED_PREFIXES))
+            except OSError:
+                inside = []
+            found += [f"{shown}/{safe_file_name(name)}" for name in inside] or [f"{shown}/"]
+        else:
+            found.append(shown)
+    return found
+
+
+def unowned_message(landing: Path, names: list[str]) -> str | None:
+    """One paragraph naming the files no feed takes, and where each feed's files go."""
+    if not names:
+        return None
+    shown = ", ".join(names[:10]) + (f" and {len(names) - 10} more" if len(names) > 10 else "")
+    return (f"Not taken: {len(names)} file(s) in {landing} are where no feed looks ({shown}). "
+            f"Each feed takes files from its own folder, {landing}/<feed>/: "
+            + "; ".join(f"{c.feed}/ ({c.file_name_help})" for c in all_contracts().values()))
 
 
 def landed_files(landing: Path, feed: str) -> list[Path]:
@@ -447,6 +484,7 @@ def ingest_file(
     pseudonymiser: Pseudonymiser,
     la_code: str,
     sha256: str | None = None,
+    districts: Sequence[str] = (),
 ) -> Outcome:
     """Take one landed file all the way: a no-op, a loaded delivery, or a quarantined file.
 
@@ -471,10 +509,12 @@ def ingest_file(
         if period is None:
             raise RejectedFile([Problem(
                 "file_name",
-                f"the file name {shown!r} does not follow the agreed pattern "
-                f"{contract.file_name!r}, so its period is unknown",
+                f"the file name {shown!r} is not one this feed takes, so its period is "
+                f"unknown: name it {contract.file_name_help}",
             )])
-        result = read_delivery(path, contract, period, pseudonymiser, la_code=la_code,
+        # A table of every authority (the MoJ's) must hold each district of the partnership.
+        result = read_delivery(path, contract, period, pseudonymiser,
+                               la_code=tuple(districts) or la_code,
                                partner=partner)
     except RejectedFile as rejected:
         problems = rejected.problems
@@ -543,6 +583,7 @@ def ingest_feed(
     la_code: str,
     min_age_seconds: float = 0.0,
     files: Iterable[str] | None = None,
+    districts: Sequence[str] = (),
 ) -> list[Outcome]:
     """Ingest the files waiting in ``home/landing/<feed>/`` (or just ``files``), in arrival order.
 
@@ -553,9 +594,10 @@ def ingest_feed(
     own transaction.
     """
     contract = contract_for(feed)
-    outcomes = []
+    outcomes, broken_archives = unpack_landed_archives(home / "landing", contract)
     scan = scan_landing(home / "landing", contract)
-    waiting, refused = scan.files, scan.refused
+    waiting = [p for p in scan.files if p not in {u.archive for u in broken_archives}]
+    refused = scan.refused
     if files is not None:
         wanted = set(files)
         waiting = [p for p in waiting if p.name in wanted]
@@ -572,6 +614,8 @@ def ingest_feed(
         ensure_raw_schema(con)
         outcomes += [refuse(path, contract, not_a_file(kind), home=home, con=con,
                             la_code=la_code) for path, kind in refused]
+        outcomes += [refuse(u.archive, contract, u.problem, home=home, con=con, la_code=la_code)
+                     for u in broken_archives if u.problem is not None]
         if takes_bulk(contract) and len(stable) > 1:
             outcomes += ingest_in_bulk(stable, contract, home=home, con=con,
                                        pseudonymiser=pseudonymiser, la_code=la_code,
@@ -581,10 +625,34 @@ def ingest_feed(
         else:
             outcomes += [ingest_file(path, contract, home=home, con=con,
                                      pseudonymiser=pseudonymiser, la_code=la_code,
-                                     sha256=hash_or_none(hashes.sha256, path))
+                                     sha256=hash_or_none(hashes.sha256, path),
+                                     districts=districts)
                          for path in stable]
     hashes.save()
     return outcomes
+
+
+def unpack_landed_archives(landing: Path, contract: FeedContract
+                           ) -> tuple[list[Outcome], list[Unpacked]]:
+    """Unpack every zip archive waiting in a feed's folder that takes them (``archives``).
+
+    Returns an ``unpacked`` outcome per archive unpacked, and the archives that could not be
+    (the caller quarantines them with their problem).
+    """
+    folder = landing / contract.feed
+    if not takes_archives(contract) or not folder.is_dir():
+        return [], []
+    outcomes, broken = [], []
+    for path in scan_landing(landing, contract).files:
+        if not is_archive(path):
+            continue
+        unpacked = unpack_archive(path, contract)
+        if unpacked.problem is not None:
+            broken.append(unpacked)
+            continue
+        outcomes.append(Outcome(contract.feed, safe_file_name(path.name), "", "unpacked",
+                                reason=unpacked.summary))
+    return outcomes, broken
 
 
 def ingest_in_bulk(
@@ -726,5 +794,6 @@ def summarise(outcomes: Iterable[Outcome]) -> dict[str, int]:
     """Counts of outcomes by action."""
     counts: dict[str, int] = {"loaded": 0, "duplicate": 0, "rejected": 0, "waiting": 0}
     for outcome in outcomes:
-        counts[outcome.action] += 1
+        # ``unpacked`` (an archive opened into its files) is counted only where there was one.
+        counts[outcome.action] = counts.get(outcome.action, 0) + 1
     return counts

@@ -38,3 +38,9 @@ MAX_SHARED_STRINGS = 1_000_000
 # this limit openpyxl reads any one such part in under a second and a few MB, and all of them
 # at once in under 3 s (measured on the 2-core machine of BENCHMARKS.md).
 MAX_PART_ELEMENTS = 50_000
+# Entries of a zip archive dropped in a landing folder (data.police.uk's archive download): a
+# download of every force for three years holds about 45 x 36 x 3 = 4,860 files.
+MAX_ARCHIVE_ENTRIES = 20_000
+# Bytes one entry of such an archive may unpack to: the largest month of any force (the
+# Metropolitan Police's street file) is about 40 MB.
+MAX_ARCHIVE_ENTRY_BYTES = 512 << 20

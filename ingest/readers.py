@@ -18,7 +18,7 @@ import io
 import re
 import sys
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -774,6 +774,15 @@ def _column_rules(column: Column, table: Table, period: Period | None,
                           f"{present}{parses} and {c} > {bounds.label}",
                           f"{label} has quarters after the file's own quarter "
                           + (period.label if period else "")))
+    elif column.type == "month":
+        valid = f"regexp_full_match({c}, '\\d{{4}}-(0[1-9]|1[0-2])')"
+        rules.append(("month_format", f"{present} and not ({valid})",
+                      f"{label} must hold months written like '2018-01'"))
+        if column.matches_period:
+            parses = "" if screen else f" and ({valid})"
+            rules.append(("month_mismatch", f"{present}{parses} and {c} <> {bounds.label}",
+                          f"{label} has months other than the one in the file name"
+                          + (f" ({period.label})" if period else "")))
     elif column.type == "integer":
         pattern = r"-?\d{1,3}(,\d{3})+|-?\d+" if column.thousands else r"-?\d+"
         # The cast too: the raw column is a 32-bit integer, and a value it cannot hold must
@@ -1226,7 +1235,7 @@ def read_delivery(
     period: Period,
     pseudonymiser: Pseudonymiser,
     *,
-    la_code: str | None,
+    la_code: str | Sequence[str] | None,
     partner: str | None = None,
 ) -> ReadResult:
     """Read, check and type one delivered file; RejectedFile lists every problem found.

@@ -6,12 +6,13 @@ with its manifest row, so a crash leaves it absent, never half there.
 
 from __future__ import annotations
 
+import calendar
 import os
 import re
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -60,16 +61,41 @@ CONFIG_DDL = [
     )
     """,
     """
+    create table if not exists raw.district_lookup (
+        la_code varchar not null,
+        la_name varchar,
+        csp_code varchar not null,
+        csp_name varchar,
+        pfa_code varchar,
+        pfa_name varchar
+    )
+    """,
+    """
+    create table if not exists raw.lsoa_population (
+        lsoa_code varchar not null,
+        estimate_year integer not null,
+        population integer not null
+    )
+    """,
+    """
     create table if not exists raw.feed_calendar (
         feed varchar not null,
         partner varchar,
         cadence varchar not null,
         due_days_after_period_end integer not null,
+        due_months_after_period_end integer default 0,
         calendar_start date,
         suspended_since date,
         suspension_reason varchar
     )
     """,
+]
+
+
+# Configuration columns added since a warehouse may have been made: an upgrade adds them.
+CONFIG_MIGRATIONS = [
+    "alter table raw.feed_calendar add column if not exists due_months_after_period_end "
+    "integer default 0",
 ]
 
 
@@ -162,7 +188,7 @@ def ensure_raw_schema(con: duckdb.DuckDBPyConnection) -> None:
         return
     con.execute("create schema if not exists raw")
     con.execute(DELIVERIES_DDL)
-    for ddl in CONFIG_DDL:
+    for ddl in [*CONFIG_DDL, *CONFIG_MIGRATIONS]:
         con.execute(ddl)
     for contract in all_contracts().values():
         for table in contract.tables:
@@ -373,18 +399,23 @@ def read_lsoa_lookup(path: Path) -> pa.Table:
     return table
 
 
-def write_lsoa_lookup(con: Any, lookup: pa.Table | None) -> None:
-    """Replace raw.lsoa_lookup (configuration, like the calendar) within the caller's
-    transaction."""
-    con.execute("delete from raw.lsoa_lookup")
-    if lookup is None or not lookup.num_rows:
+def replace_reference_table(con: Any, table: str, rows: pa.Table | None) -> None:
+    """Replace ``raw.<table>`` (configuration, like the calendar) within the caller's
+    transaction: the reference files describe the build, they are not history."""
+    con.execute(f"delete from raw.{table}")
+    if rows is None or not rows.num_rows:
         return
     if isinstance(con, PostgresConnection):
-        con.copy_table("raw.lsoa_lookup", lookup)
+        con.copy_table(f"raw.{table}", rows)
         return
-    con.register("lookup_batch", lookup)
-    con.execute("insert into raw.lsoa_lookup select * from lookup_batch")
-    con.unregister("lookup_batch")
+    con.register("reference_batch", rows)
+    con.execute(f"insert into raw.{table} select * from reference_batch")
+    con.unregister("reference_batch")
+
+
+def write_lsoa_lookup(con: Any, lookup: pa.Table | None) -> None:
+    """Replace raw.lsoa_lookup within the caller's transaction."""
+    replace_reference_table(con, "lsoa_lookup", lookup)
 
 
 @dataclass(frozen=True)
@@ -398,6 +429,16 @@ class CalendarEntry:
     calendar_start: date | None = None
     suspended_since: date | None = None
     suspension_reason: str | None = None
+    due_months_after_period_end: int = 0
+
+    def due_date(self, period_end: date) -> date:
+        """When a period ending ``period_end`` is due: the end of the month ``N`` months on
+        (``due_months_after_period_end``), then ``due_days_after_period_end`` days more."""
+        year, month = divmod(period_end.year * 12 + period_end.month - 1
+                             + self.due_months_after_period_end, 12)
+        month_end = date(year, month + 1, calendar.monthrange(year, month + 1)[1])
+        end = month_end if self.due_months_after_period_end else period_end
+        return end + timedelta(days=self.due_days_after_period_end)
 
 
 def write_configuration(
@@ -406,6 +447,8 @@ def write_configuration(
     name: str,
     calendar: Sequence[CalendarEntry],
     lsoa_lookup: pa.Table | None = None,
+    district_lookup: pa.Table | None = None,
+    population: pa.Table | None = None,
 ) -> None:
     """Replace the configuration tables: they describe the build, they are not history."""
     con.execute("begin transaction")
@@ -414,14 +457,19 @@ def write_configuration(
         con.execute("insert into raw.partnership values (?, ?)", [la_code, name])
         con.execute("delete from raw.feed_calendar")
         con.executemany(
-            "insert into raw.feed_calendar values (?, ?, ?, ?, ?, ?, ?)",
+            "insert into raw.feed_calendar (feed, partner, cadence, due_days_after_period_end,"
+            " due_months_after_period_end, calendar_start, suspended_since, suspension_reason)"
+            " values (?, ?, ?, ?, ?, ?, ?, ?)",
             [
-                [e.feed, e.partner, e.cadence, e.due_days_after_period_end, e.calendar_start,
-                 e.suspended_since, e.suspension_reason]
+                [e.feed, e.partner, e.cadence, e.due_days_after_period_end,
+                 e.due_months_after_period_end, e.calendar_start, e.suspended_since,
+                 e.suspension_reason]
                 for e in calendar
             ],
         )
         write_lsoa_lookup(con, lsoa_lookup)
+        replace_reference_table(con, "district_lookup", district_lookup)
+        replace_reference_table(con, "lsoa_population", population)
         con.execute("commit")
     except BaseException:
         con.execute("rollback")
@@ -542,7 +590,7 @@ def _ensure_raw_schema_postgres(con: PostgresConnection) -> None:
         "select 1 from information_schema.schemata where schema_name = 'raw'").fetchone()
     if not exists:  # `csp db init` creates it, owned by csp_loader
         con.execute("create schema if not exists raw")
-    statements = [DELIVERIES_DDL, *CONFIG_DDL]
+    statements = [DELIVERIES_DDL, *CONFIG_DDL, *CONFIG_MIGRATIONS]
     for contract in all_contracts().values():
         for table in contract.tables:
             statements += [raw_table_ddl(table), *raw_table_migrations(table)]

@@ -1,7 +1,7 @@
 """The ``csp`` command line.
 
-    csp build --home DIR [--as-of YYYY-MM-DD] [--la-code CODE] [--strict] [--full-refresh]
-    csp ingest  --home DIR [--la-code CODE] [--strict]
+    csp build --home DIR [--as-of YYYY-MM-DD] [--partnership CODE] [--strict] [--full-refresh]
+    csp ingest  --home DIR [--partnership CODE] [--strict]
     csp status  --home DIR [--as-of YYYY-MM-DD] [--json]
     csp monitor --home DIR [--as-of YYYY-MM-DD]
     csp template --partner NAME --quarter "2014/15 Q3" [--home DIR | --output DIR]
@@ -166,7 +166,7 @@ def command_demo(args: argparse.Namespace) -> int:
     for line in prepare_demo_home(home):
         print(line)
     # The demo's own settings win over whatever the shell has set.
-    for variable in ("CSP_AS_OF", "CSP_LA_CODE", "CSP_LA_NAME"):
+    for variable in ("CSP_AS_OF", "CSP_PARTNERSHIP", "CSP_LA_CODE", "CSP_LA_NAME"):
         os.environ.pop(variable, None)
     settings = load_settings(home, "2014-12-04")
     result = run_build(settings, log_level=args.log_level)
@@ -203,6 +203,7 @@ def command_status(args: argparse.Namespace) -> int:
     """Print each feed's delivery status on the as-of date."""
     import json
 
+    from ingest.landing import unowned_entries, unowned_message
     from orchestration.feed_status import feed_statuses, quarantine_reasons
     from orchestration.monitor import load_state
 
@@ -214,11 +215,16 @@ def command_status(args: argparse.Namespace) -> int:
         st.last_quarantine_reason = reasons.get(st.last_quarantined or "")
     if args.json:
         print(json.dumps({"la_code": settings.la_code, "partnership": settings.la_name,
+                          "districts": list(settings.districts),
+                          "not_taken": unowned_entries(settings.landing),
                           "as_of": settings.as_of.isoformat(),
                           "feeds": [st.as_json() for st in statuses]}, indent=2))
     else:
         print(f"Feed status for {settings.la_name} ({settings.la_code}) as of {settings.as_of}")
         _print_table(_status_rows(statuses))
+        unowned = unowned_message(settings.landing, unowned_entries(settings.landing))
+        if unowned:
+            print(unowned)
     return EXIT_OK
 
 
@@ -270,7 +276,7 @@ def ui_command(args: argparse.Namespace, settings: Settings) -> tuple[list[str],
     """The ``dagster dev`` command line and environment that serve the UI over a home."""
     env = dict(os.environ, CSP_HOME=str(settings.home), DAGSTER_HOME=str(settings.dagster_home))
     # The UI's runs resolve their settings from the environment, as the command line did.
-    for name, value in (("CSP_AS_OF", args.as_of), ("CSP_LA_CODE", args.la_code)):
+    for name, value in (("CSP_AS_OF", args.as_of), ("CSP_PARTNERSHIP", args.la_code)):
         if value:
             env[name] = value
     dagster = str(Path(sys.executable).parent / "dagster")
@@ -294,8 +300,10 @@ def _add_common(command: argparse.ArgumentParser) -> None:
     command.add_argument("--home", help="the partnership's folder (or CSP_HOME)")
     command.add_argument("--as-of", help="'today' for every due-date decision, YYYY-MM-DD "
                                          "(or CSP_AS_OF; default today)")
-    command.add_argument("--la-code", help="the partnership's LA code, e.g. E08000031 "
-                                           "(or CSP_LA_CODE, or csp.toml)")
+    command.add_argument("--partnership", "--la-code", dest="la_code", metavar="CODE",
+                         help="the partnership: a CSP code (e.g. E22000369) or a district "
+                              "code (e.g. E08000031); or CSP_PARTNERSHIP, or what csp.toml "
+                              "remembers from the home's first build")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,14 +1,16 @@
 """Configuration of one partnership's build: where, as of when, for whom, and its feed calendar.
 
 Precedence: command-line options, then environment (``CSP_HOME``, ``CSP_AS_OF``,
-``CSP_LA_CODE``, ``CSP_LA_NAME``), then ``<home>/csp.toml``, then the feed contracts' defaults.
+``CSP_PARTNERSHIP`` or ``CSP_LA_CODE``, ``CSP_LA_NAME``), then ``<home>/csp.toml``, then the
+feed contracts' defaults. The first build of a home writes its partnership into ``csp.toml``, so
+every later command on it needs no flag.
 Nothing here is specific to one partnership: the LA code, its name, due rules and suspensions
 are all data.
 
 ``csp.toml``::
 
     [partnership]
-    la_code = "E08000031"
+    code = "E08000031"      # a CSP code (E22.../W22...) or a district code; la_code is the old name
     name = "Wolverhampton"
 
     [moj]
@@ -34,10 +36,12 @@ are all data.
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
+from collections.abc import Iterable
 from typing import Any
 
 from ingest.contracts import all_contracts
@@ -63,9 +67,12 @@ class Settings:
 
     home: Path
     as_of: date
-    la_code: str
+    la_code: str  # the partnership's code: a CSP code, or a district's (kept as la_code)
     la_name: str
     calendar: tuple[CalendarEntry, ...]
+    # The districts the partnership spans (from the ONS district lookup in HOME/reference);
+    # a partnership known by a district code alone spans that district.
+    districts: tuple[str, ...] = ()
     alert_urls: tuple[str, ...] = ()
     stable_seconds: float = 2.0
     raw: dict[str, Any] = field(default_factory=dict, compare=False)
@@ -79,9 +86,27 @@ class Settings:
     # Domains configured to share one pseudonymisation key (domain -> the group's key name).
     pseudonym_links: dict[str, str] = field(default_factory=dict, compare=False)
 
-    def pseudonymiser(self) -> Pseudonymiser:
-        """Every key the feeds need; MissingKeyError names each one not configured."""
-        return load_pseudonymiser(self.home, self.pseudonym_links)
+    def pseudonymiser(self, feeds: Iterable[str] | None = None) -> Pseudonymiser:
+        """The keys the feeds need; MissingKeyError names each one not configured.
+
+        ``feeds`` limits it to the feeds named that have something waiting in landing: a home
+        that takes only public data (police.uk) needs no key, and a personal-data feed's key
+        is still demanded before any of its files is read.
+        """
+        if feeds is None:
+            return load_pseudonymiser(self.home, self.pseudonym_links)
+        contracts = all_contracts()
+        domains = {contracts[f].pseudonym_domain for f in feeds
+                   if contracts[f].pseudonym_domain and self._has_landed(f)}
+        return load_pseudonymiser(self.home, self.pseudonym_links, domains={
+            d for d in domains if d is not None})
+
+    def _has_landed(self, feed: str) -> bool:
+        folder = self.landing / feed
+        try:
+            return any(True for _ in folder.iterdir())
+        except OSError:
+            return False
 
     @property
     def postgres(self) -> PostgresTarget:
@@ -108,11 +133,23 @@ class Settings:
         return found
 
     @property
-    def lsoa_lookup_path(self) -> Path:
-        """The LSOA → local authority lookup for force-wide police extracts (optional)."""
+    def reference_folder(self) -> Path:
+        """Where ONS geography and population files go, recognised by their headers."""
+        return self.home / "reference"
+
+    @property
+    def configured_lsoa_lookup(self) -> Path | None:
+        """An LSOA lookup kept outside the home (``CSP_LSOA_LOOKUP`` or ``[police]
+        lsoa_lookup``), read as if it were in the reference folder."""
         configured = os.environ.get("CSP_LSOA_LOOKUP") or self.raw.get("police", {}).get(
             "lsoa_lookup")
-        return Path(configured) if configured else self.home / "reference" / "lsoa_la_lookup.csv"
+        return Path(configured) if configured else None
+
+    @property
+    def lsoa_lookup_path(self) -> Path:
+        """Where the LSOA lookup is looked for, for messages: the configured file, else the
+        reference folder."""
+        return self.configured_lsoa_lookup or self.reference_folder
 
     @property
     def landing(self) -> Path:
@@ -167,7 +204,7 @@ def read_config_file(home: Path) -> dict[str, Any]:
 
 
 def _calendar_entry(feed: str, partner: str, cadence: str, due_days: int,
-                    options: dict[str, Any], where: str) -> CalendarEntry:
+                    options: dict[str, Any], where: str, due_months: int = 0) -> CalendarEntry:
     since = options.get("suspended_since")
     start = options.get("calendar_start")
     if since is not None and not options.get("suspension_reason"):
@@ -177,6 +214,7 @@ def _calendar_entry(feed: str, partner: str, cadence: str, due_days: int,
         partner=partner,
         cadence=cadence,
         due_days_after_period_end=int(options.get("due_days_after_period_end", due_days)),
+        due_months_after_period_end=int(options.get("due_months_after_period_end", due_months)),
         calendar_start=parse_date(start, f"[{where}] calendar_start") if start else None,
         suspended_since=parse_date(since, f"[{where}] suspended_since") if since else None,
         suspension_reason=options.get("suspension_reason"),
@@ -200,7 +238,8 @@ def feed_calendar(config: dict[str, Any]) -> tuple[CalendarEntry, ...]:
         if not contract.partners:
             entries.append(_calendar_entry(
                 feed, options.get("partner", contract.partner), contract.cadence,
-                contract.due_days_after_period_end, options, f"feeds.{feed}"))
+                contract.due_days_after_period_end, options, f"feeds.{feed}",
+                contract.due_months_after_period_end))
             continue
         shared = {k: v for k, v in options.items() if not isinstance(v, dict)}
         unknown_partners = {k for k, v in options.items() if isinstance(v, dict)} - set(
@@ -211,8 +250,81 @@ def feed_calendar(config: dict[str, Any]) -> tuple[CalendarEntry, ...]:
         for partner in contract.partners:
             entries.append(_calendar_entry(
                 feed, partner, contract.cadence, contract.due_days_after_period_end,
-                {**shared, **options.get(partner, {})}, f"feeds.{feed}.{partner}"))
+                {**shared, **options.get(partner, {})}, f"feeds.{feed}.{partner}",
+                contract.due_months_after_period_end))
     return tuple(entries)
+
+
+def configured_partnership(config: dict[str, Any]) -> tuple[str | None, str | None]:
+    """The partnership code and name ``csp.toml`` remembers (``code``, or the older
+    ``la_code``)."""
+    partnership = config.get("partnership", {})
+    code = partnership.get("code") or partnership.get("la_code")
+    return (str(code).strip() if code else None), partnership.get("name")
+
+
+def resolve_partnership(home: Path, code: str) -> tuple[str, str | None, tuple[str, ...]]:
+    """(partnership code, name, districts) for a CSP or district code, by the ONS district
+    lookup in ``HOME/reference`` when there is one.
+
+    A district code stands for the partnership it belongs to, so a partnership of several
+    districts is reported whole whichever of its codes is given. Without a lookup a code is
+    a partnership of one district, as before lookups were read.
+    """
+    from ingest.reference import ReferenceError, read_district_lookup
+
+    try:
+        lookup = read_district_lookup(home / "reference")
+    except ReferenceError as error:
+        raise ConfigError(str(error)) from None
+    if lookup is None:
+        return code, None, (code,)
+    rows = lookup.to_pylist()
+    partnerships = {r["csp_code"]: r["csp_name"] for r in rows
+                    if code in (r["csp_code"], r["la_code"])}
+    if not partnerships:
+        raise ConfigError(
+            f"{code} is neither a Community Safety Partnership nor a district in the ONS "
+            f"district lookup in {home / 'reference'}: pass a CSP code (E22.../W22...) or a "
+            "district code of the lookup's year")
+    if len(partnerships) > 1:
+        # ONS's December 2019 lookup lists Bournemouth, Christchurch and Poole in three.
+        choices = ", ".join(f"{c} ({n})" for c, n in sorted(partnerships.items()))
+        raise ConfigError(f"district {code} is in {len(partnerships)} partnerships in the ONS "
+                          f"lookup: pass the partnership's own code, one of {choices}")
+    csp, name = next(iter(partnerships.items()))
+    districts = tuple(sorted(r["la_code"] for r in rows if r["csp_code"] == csp))
+    return csp, name, districts
+
+
+def remember_partnership(settings: Settings) -> bool:
+    """Write the partnership into the home's ``csp.toml`` if it names none yet (the first
+    build); True when it did. Other settings in the file are left as they are."""
+    code, _ = configured_partnership(settings.raw)
+    if code:
+        return False
+    path = settings.home / CONFIG_FILE
+    text = path.read_text(encoding="utf-8") if path.is_file() else ""
+    lines = [f"code = {_toml_string(settings.la_code)}",
+             f"name = {_toml_string(settings.la_name)}"]
+    if "partnership" in settings.raw:
+        # A [partnership] table without a code: add the code at its top.
+        text = re.sub(r"(?m)^\[partnership\][ \t]*$", "[partnership]\n" + lines[0], text,
+                      count=1)
+    else:
+        header = "# The partnership this home reports for, remembered from its first build.\n"
+        text = (text.rstrip("\n") + "\n\n" if text.strip() else "") + header + "\n".join(
+            ["[partnership]", *lines]) + "\n"
+    settings.home.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+    return True
+
+
+def _toml_string(value: str) -> str:
+    """A TOML basic string (JSON's escaping is TOML's for these characters)."""
+    import json
+
+    return json.dumps(value, ensure_ascii=False)
 
 
 def load_settings(
@@ -221,22 +333,29 @@ def load_settings(
     la_code: str | None = None,
     la_name: str | None = None,
 ) -> Settings:
-    """Resolve the settings of a build from options, environment and ``csp.toml``."""
+    """Resolve the settings of a build from options, environment and ``csp.toml``.
+
+    ``la_code`` is the partnership asked for (``--partnership``/``--la-code``): a CSP code
+    or a district code.
+    """
     home_value = home or os.environ.get("CSP_HOME")
     if not home_value:
         raise ConfigError("no home folder: pass --home DIR or set CSP_HOME")
     home_path = Path(home_value).expanduser().resolve()
     config = read_config_file(home_path)
-    partnership = config.get("partnership", {})
-    code = la_code or os.environ.get("CSP_LA_CODE") or partnership.get("la_code")
-    if not code:
+    remembered, remembered_name = configured_partnership(config)
+    asked = (la_code or os.environ.get("CSP_PARTNERSHIP") or os.environ.get("CSP_LA_CODE")
+             or remembered)
+    if not asked or not asked.strip():
         raise ConfigError(
-            "no partnership: pass --la-code CODE, set CSP_LA_CODE, or set "
-            f"[partnership] la_code in {home_path / CONFIG_FILE}"
+            "no partnership: pass --partnership CODE (a CSP code such as E22000369, or a "
+            "district code such as E08000031), set CSP_PARTNERSHIP, or set [partnership] "
+            f"code in {home_path / CONFIG_FILE}"
         )
-    # A name configured for another LA code must not label this one.
-    configured_name = partnership.get("name") if partnership.get("la_code", code) == code else None
-    name = la_name or os.environ.get("CSP_LA_NAME") or configured_name or code
+    code, lookup_name, districts = resolve_partnership(home_path, asked.strip())
+    # A name configured for another partnership must not label this one.
+    configured_name = remembered_name if remembered in (None, code, asked.strip()) else None
+    name = la_name or os.environ.get("CSP_LA_NAME") or configured_name or lookup_name or code
     as_of_value = as_of or os.environ.get("CSP_AS_OF") or date.today()
     urls = os.environ.get("CSP_ALERT_URLS")
     alert_urls = tuple(u.strip() for u in urls.split(",") if u.strip()) if urls else tuple(
@@ -262,8 +381,9 @@ def load_settings(
         stable_seconds=float(stable),
         home=home_path,
         as_of=parse_date(as_of_value, "--as-of / CSP_AS_OF"),
-        la_code=code.strip(),
+        la_code=code,
         la_name=name,
+        districts=districts,
         calendar=feed_calendar(config),
         alert_urls=alert_urls,
         raw=config,

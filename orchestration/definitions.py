@@ -35,7 +35,8 @@ from ingest.landing import (
     summarise,
 )
 from ingest.redaction import safe_file_name
-from ingest.warehouse import connect, ensure_raw_schema, read_lsoa_lookup, write_configuration
+from ingest.reference import read_reference
+from ingest.warehouse import connect, ensure_raw_schema, write_configuration
 from orchestration.config import Settings, load_settings
 from orchestration.feed_status import FeedStatus, feed_statuses
 from orchestration.monitor import (
@@ -82,7 +83,8 @@ def _raw_key(table: str) -> dg.AssetKey:
     return dg.AssetKey(["raw", table])
 
 
-CONFIG_KEYS = [_raw_key("partnership"), _raw_key("feed_calendar"), _raw_key("lsoa_lookup")]
+CONFIG_KEYS = [_raw_key("partnership"), _raw_key("feed_calendar"), _raw_key("lsoa_lookup"),
+               _raw_key("district_lookup"), _raw_key("lsoa_population")]
 DELIVERIES_KEY = _raw_key("deliveries")
 
 
@@ -94,8 +96,15 @@ DELIVERIES_KEY = _raw_key("deliveries")
         dg.AssetSpec(CONFIG_KEYS[1], group_name="ingest", kinds={"duckdb"},
                      description="Each feed's delivery calendar: cadence, due rule, suspension."),
         dg.AssetSpec(CONFIG_KEYS[2], group_name="ingest", kinds={"duckdb"},
-                     description="LSOA to local authority, placing the crimes of a force-wide "
-                                 "police extract (HOME/reference/lsoa_la_lookup.csv)."),
+                     description="LSOA to local authority district, placing police.uk records "
+                                 "and the crimes of a force-wide police extract (an ONS lookup "
+                                 "or lsoa_la_lookup.csv in HOME/reference)."),
+        dg.AssetSpec(CONFIG_KEYS[3], group_name="ingest", kinds={"duckdb"},
+                     description="District to Community Safety Partnership to police force "
+                                 "area (the ONS lookup in HOME/reference)."),
+        dg.AssetSpec(CONFIG_KEYS[4], group_name="ingest", kinds={"duckdb"},
+                     description="Residents of each LSOA by mid-year estimate (ONS small-area "
+                                 "population estimates in HOME/reference)."),
     ],
     pool=POOL,
 )
@@ -104,19 +113,36 @@ def partnership_configuration(context: dg.AssetExecutionContext, csp: CspResourc
 ]:
     """Write the configuration tables the indicator logic reads."""
     settings = csp.settings()
-    path = settings.lsoa_lookup_path
-    lookup = read_lsoa_lookup(path) if path.is_file() else None
+    reference = read_reference(settings.reference_folder, settings.configured_lsoa_lookup)
+    for note in reference.notes:
+        context.log.warning(f"reference: {note}")
     with connect(settings.warehouse_target) as con:
         ensure_raw_schema(con)
         write_configuration(con, settings.la_code, settings.la_name, settings.calendar,
-                            lookup)
+                            reference.lsoa_lookup, reference.district_lookup,
+                            reference.population)
     suspended = [e.feed for e in settings.calendar if e.suspended_since]
+    used = {f.layout: f for f in reference.files if f.used}
+
+    def described(layout: str, table: Any) -> dict[str, Any]:
+        chosen = used.get(layout)
+        return {"file": chosen.path.name if chosen else "none",
+                "rows": table.num_rows if table is not None else 0}
+
     yield dg.MaterializeResult(asset_key=CONFIG_KEYS[0], metadata={
-        "la_code": settings.la_code, "name": settings.la_name})
+        "la_code": settings.la_code, "name": settings.la_name,
+        "districts": ", ".join(settings.districts)})
     yield dg.MaterializeResult(asset_key=CONFIG_KEYS[1], metadata={
         "feeds": len(settings.calendar), "suspended": ", ".join(suspended) or "none"})
-    yield dg.MaterializeResult(asset_key=CONFIG_KEYS[2], metadata={
-        "path": str(path) if lookup else "none", "lsoas": lookup.num_rows if lookup else 0})
+    lookup_layout = "lsoa_lookup" if "lsoa_lookup" in used else "legacy_lsoa_lookup"
+    yield dg.MaterializeResult(asset_key=CONFIG_KEYS[2],
+                               metadata=described(lookup_layout, reference.lsoa_lookup))
+    yield dg.MaterializeResult(asset_key=CONFIG_KEYS[3],
+                               metadata=described("district_lookup", reference.district_lookup))
+    yield dg.MaterializeResult(asset_key=CONFIG_KEYS[4], metadata={
+        "files": ", ".join(f.path.name for f in reference.files
+                           if f.used and f.layout == "population") or "none",
+        "rows": reference.population.num_rows if reference.population is not None else 0})
 
 
 CADENCE_DAYS = {"monthly": 31, "quarterly": 92}
@@ -164,7 +190,8 @@ def build_ingest_asset(contract: FeedContract) -> dg.AssetsDefinition:
         settings = csp.settings()
         outcomes = ingest_feed(
             contract.feed, home=settings.home, warehouse=settings.warehouse_target,
-            pseudonymiser=settings.pseudonymiser(), la_code=settings.la_code,
+            pseudonymiser=settings.pseudonymiser([contract.feed]), la_code=settings.la_code,
+            districts=settings.districts,
             min_age_seconds=settings.stable_seconds, files=config.files or None,
         )
         for level, message in log_lines(contract.feed, outcomes):

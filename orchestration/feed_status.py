@@ -105,7 +105,7 @@ def expected_periods(entry: CalendarEntry, start: date, as_of: date) -> Iterator
     """
     period = period_containing(start, entry.cadence)
     while entry.suspended_since is None or period.end <= entry.suspended_since:
-        due = period.end + timedelta(days=entry.due_days_after_period_end)
+        due = entry.due_date(period.end)
         yield ExpectedPeriod(period.label, period.start, period.end, due)
         period = _next_period(period, entry.cadence)
 

@@ -21,8 +21,9 @@ from typing import TYPE_CHECKING, Any
 import dagster as dg
 
 from ingest.contracts import all_contracts
-from ingest.landing import Outcome, ingest_feed
-from orchestration.config import Settings
+from ingest.landing import Outcome, ingest_feed, unowned_entries, unowned_message
+from ingest.reference import ReferenceError, read_reference
+from orchestration.config import ConfigError, Settings, remember_partnership
 from orchestration.instance import write_instance_yaml
 
 if TYPE_CHECKING:
@@ -297,6 +298,16 @@ def missing_landing(settings: Settings, what_happens: str) -> str | None:
             "check --home (or CSP_HOME).")
 
 
+def reference_warnings(settings: Settings) -> list[str]:
+    """One line per reference file not used, and why; ConfigError (one line naming the file,
+    the columns expected and what to download) when the files contradict each other."""
+    try:
+        reference = read_reference(settings.reference_folder, settings.configured_lsoa_lookup)
+    except ReferenceError as error:
+        raise ConfigError(f"{settings.reference_folder}: {error}") from None
+    return [f"Reference file not used: {note}" for note in reference.notes]
+
+
 CLI_TAG = "csp/cli"
 
 
@@ -326,7 +337,7 @@ def run_ingest(settings: Settings) -> list[Outcome]:
 
     Raises ``WarehouseUnavailable`` (nothing changed) when the warehouse cannot be opened.
     """
-    pseudonymiser = settings.pseudonymiser()
+    pseudonymiser = settings.pseudonymiser(all_contracts())
     outcomes: list[Outcome] = []
     with home_lock(settings.home, command="csp ingest"):
         check_warehouse(settings, f"csp ingest --home {settings.home}")
@@ -334,6 +345,7 @@ def run_ingest(settings: Settings) -> list[Outcome]:
         for feed in all_contracts():
             outcomes += ingest_feed(feed, home=settings.home, warehouse=settings.warehouse_target,
                                     pseudonymiser=pseudonymiser, la_code=settings.la_code,
+                                    districts=settings.districts,
                                     min_age_seconds=settings.stable_seconds)
     return outcomes
 
@@ -360,14 +372,18 @@ def run_build(settings: Settings, log_level: str = "WARNING",
 
 
 def _run_build_locked(settings: Settings, log_level: str, full_refresh: bool) -> BuildResult:
-    # Refuse before anything is read: no key, no personal data loaded.
-    settings.pseudonymiser()
+    # Refuse before anything is read: no key, no personal data loaded (a home of public data
+    # alone needs none).
+    settings.pseudonymiser(all_contracts())
     # Then a warehouse that cannot be opened, before anything is written, so that the
     # message can say that nothing was changed.
     check_warehouse(settings, f"csp build --home {settings.home}")
     remove_leftover_partials(settings.home)
-    warnings = [w for w in [missing_landing(
-        settings, "the warehouse and exports are rebuilt from what is already loaded.")] if w]
+    warnings = [w for w in [
+        missing_landing(settings, "the warehouse and exports are rebuilt from what is already "
+                                  "loaded."),
+        unowned_message(settings.landing, unowned_entries(settings.landing))] if w]
+    warnings += reference_warnings(settings)
     from orchestration.dbt import dbt_resource
     from orchestration.definitions import (  # the import parses dbt on a fresh clone
         ALL_ASSETS,
@@ -407,6 +423,8 @@ def _run_build_locked(settings: Settings, log_level: str, full_refresh: bool) ->
         if quiet and log_path.exists() and log_path.stat().st_size:
             error.csp_log_path = log_path  # type: ignore[attr-defined]
         raise
+    if result.success:
+        remember_partnership(settings)
     return BuildResult(
         success=result.success,
         seconds=round(time.perf_counter() - started, 2),
