@@ -10,11 +10,13 @@ import duckdb
 from exports.analyst import escaped_select
 from exports.marts import marts_from_postgres
 
-# The columns of the contract first, in this order; the rest of the mart follows.
+# The columns of the contract first, in this order; the rest of the mart follows, and the
+# data.police.uk rate columns (empty for other indicators) come last.
 CONTRACT_COLUMNS = [
     "indicator_code", "fiscal_quarter", "data_status", "value", "numerator", "denominator",
     "ytd_value", "ytd_prev_value", "target", "rag_status", "direction",
 ]
+RATE_COLUMNS = ["population", "rate_per_1000", "rate_lower_95", "rate_upper_95"]
 
 
 def _copy_query_to(con: duckdb.DuckDBPyConnection, query: str, target: Path, fmt: str) -> None:
@@ -31,6 +33,9 @@ FIGURE_COLUMNS = ["value", "ytd_value", "ytd_prev_value", "prev_year_value",
                   "provisional_value", "target"]
 # Numerators and denominators are counts, except the MoJ rates (actual and predicted).
 PART_COLUMNS = ["numerator", "denominator"]
+# Rates per 1,000 and their limits to two decimal places: a rare crime type in a small
+# partnership is a fraction of one per 1,000 a quarter, which one place would flatten.
+RATE_FIGURE_COLUMNS = ["rate_per_1000", "rate_lower_95", "rate_upper_95"]
 
 
 def _plain_number(column: str, unit_column: str | None) -> str:
@@ -56,16 +61,20 @@ def indicators_query(con: duckdb.DuckDBPyConnection, csv_text: bool) -> str:
     Parquet keeps the warehouse's types.
     """
     columns = _columns(con, "fct_indicator_quarter")
-    missing = [c for c in CONTRACT_COLUMNS + ["unit"] if c not in columns]
+    missing = [c for c in CONTRACT_COLUMNS + ["unit"] + RATE_COLUMNS if c not in columns]
     if missing:
         raise RuntimeError(f"fct_indicator_quarter lacks contract column(s): {missing}")
-    ordered = CONTRACT_COLUMNS + [c for c in columns if c not in CONTRACT_COLUMNS]
+    ordered = (CONTRACT_COLUMNS
+               + [c for c in columns if c not in CONTRACT_COLUMNS + RATE_COLUMNS]
+               + RATE_COLUMNS)
     expressions = []
     for column in ordered:
         if csv_text and column in FIGURE_COLUMNS:
             expressions.append(f"{_plain_number(column, 'unit')} as {column}")
-        elif csv_text and column in PART_COLUMNS:
+        elif csv_text and column in PART_COLUMNS + ["population"]:
             expressions.append(f"{_plain_number(column, None)} as {column}")
+        elif csv_text and column in RATE_FIGURE_COLUMNS:
+            expressions.append(f"printf('%.2f', {column}) as {column}")
         else:
             expressions.append(column)
     return (f"select {', '.join(expressions)} from main.fct_indicator_quarter "

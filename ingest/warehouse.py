@@ -83,7 +83,6 @@ CONFIG_DDL = [
         partner varchar,
         cadence varchar not null,
         due_days_after_period_end integer not null,
-        due_months_after_period_end integer default 0,
         calendar_start date,
         suspended_since date,
         suspension_reason varchar
@@ -92,7 +91,8 @@ CONFIG_DDL = [
 ]
 
 
-# Configuration columns added since a warehouse may have been made: an upgrade adds them.
+# Configuration columns added since a warehouse may have been made. A new warehouse gets them
+# the same way, so old and new tables have the same columns in the same order.
 CONFIG_MIGRATIONS = [
     "alter table raw.feed_calendar add column if not exists due_months_after_period_end "
     "integer default 0",

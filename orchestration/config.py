@@ -280,6 +280,10 @@ def resolve_partnership(home: Path, code: str) -> tuple[str, str | None, tuple[s
     if lookup is None:
         return code, None, (code,)
     rows = lookup.to_pylist()
+    split = _split_districts(rows)
+    if code in split:
+        name = next(r["la_name"] for r in rows if r["la_code"] == code)
+        return code, name, (code,)
     partnerships = {r["csp_code"]: r["csp_name"] for r in rows
                     if code in (r["csp_code"], r["la_code"])}
     if not partnerships:
@@ -287,14 +291,30 @@ def resolve_partnership(home: Path, code: str) -> tuple[str, str | None, tuple[s
             f"{code} is neither a Community Safety Partnership nor a district in the ONS "
             f"district lookup in {home / 'reference'}: pass a CSP code (E22.../W22...) or a "
             "district code of the lookup's year")
-    if len(partnerships) > 1:
-        # ONS's December 2019 lookup lists Bournemouth, Christchurch and Poole in three.
-        choices = ", ".join(f"{c} ({n})" for c, n in sorted(partnerships.items()))
-        raise ConfigError(f"district {code} is in {len(partnerships)} partnerships in the ONS "
-                          f"lookup: pass the partnership's own code, one of {choices}")
     csp, name = next(iter(partnerships.items()))
-    districts = tuple(sorted(r["la_code"] for r in rows if r["csp_code"] == csp))
+    districts = tuple(sorted(r["la_code"] for r in rows
+                             if r["csp_code"] == csp and r["la_code"] not in split))
+    if not districts:
+        shared = sorted({r["la_code"] for r in rows if r["csp_code"] == csp})
+        raise ConfigError(
+            f"{csp} ({name}) shares its only district{'s' if len(shared) > 1 else ''} "
+            f"{', '.join(shared)} with other partnerships in the ONS district lookup, which "
+            f"cannot divide a district: pass --partnership {shared[0]} to report for the "
+            "district whole")
     return csp, name, districts
+
+
+def _split_districts(rows: list[dict[str, Any]]) -> set[str]:
+    """Districts the district lookup places in more than one partnership.
+
+    ONS's December 2019 lookup lists Bournemouth, Christchurch and Poole in three, its CSPs
+    not yet merged. A district-level lookup cannot divide it, so it is a partnership of its
+    own, as int_districts_partnered (dbt) makes it.
+    """
+    partnerships: dict[str, set[str]] = {}
+    for row in rows:
+        partnerships.setdefault(row["la_code"], set()).add(row["csp_code"])
+    return {district for district, csps in partnerships.items() if len(csps) > 1}
 
 
 def remember_partnership(settings: Settings) -> bool:

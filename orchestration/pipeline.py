@@ -299,13 +299,13 @@ def missing_landing(settings: Settings, what_happens: str) -> str | None:
 
 
 def reference_warnings(settings: Settings) -> list[str]:
-    """One line per reference file not used, and why; ConfigError (one line naming the file,
+    """One line per reference file not used, and why (``reference/<file>: not used: ...``); ConfigError (one line naming the file,
     the columns expected and what to download) when the files contradict each other."""
     try:
         reference = read_reference(settings.reference_folder, settings.configured_lsoa_lookup)
     except ReferenceError as error:
         raise ConfigError(f"{settings.reference_folder}: {error}") from None
-    return [f"Reference file not used: {note}" for note in reference.notes]
+    return [f"reference/{note}" for note in reference.notes]
 
 
 CLI_TAG = "csp/cli"

@@ -169,3 +169,25 @@ def test_files_where_no_feed_looks_are_named(tmp_path: Path) -> None:
     assert names == [JANUARY.name, f"police/{JANUARY.name}"]
     message = unowned_message(tmp_path / "landing", names)
     assert message and "police_uk/ (YYYY-MM-<force>-street.csv" in message
+
+
+def test_a_month_is_due_by_the_end_of_the_second_month_after_it() -> None:
+    from datetime import date, datetime
+
+    from orchestration.config import feed_calendar
+    from orchestration.feed_status import Delivered, feed_status
+
+    [entry] = [e for e in feed_calendar({}) if e.feed == "police_uk"]
+    assert entry.due_date(date(2018, 1, 31)) == date(2018, 3, 31)
+    assert entry.due_date(date(2018, 12, 31)) == date(2019, 2, 28)
+    january = Delivered("police_uk", "2018-01", date(2018, 1, 1), datetime(2018, 3, 2),
+                        "loaded", JANUARY.name, "city-of-london")
+    assert feed_status(entry, [january], date(2018, 4, 30)).state == "on time"
+    # February was due by 30 April, March by 31 May: two months overdue is a stopped feed.
+    late = feed_status(entry, [january], date(2018, 5, 1))
+    assert (late.state, [p.label for p in late.overdue]) == ("late", ["2018-02"])
+    assert feed_status(entry, [january], date(2018, 6, 1)).state == "stopped"
+    # Configurable per home, as any feed's due rule.
+    [slower] = [e for e in feed_calendar({"feeds": {"police_uk": {
+        "due_months_after_period_end": 3}}}) if e.feed == "police_uk"]
+    assert slower.due_date(date(2018, 1, 31)) == date(2018, 4, 30)

@@ -14,6 +14,7 @@ import pyarrow as pa
 import pytest
 
 from ingest.reference import ReferenceError, read_reference
+from orchestration.config import ConfigError, resolve_partnership
 
 ONS = Path(__file__).parent / "data" / "public" / "ons"
 IMD_2019 = ONS / "LSOA_(2011)_to_LAD_(2019)_with_IMD_2019_Lookup_in_England.csv"
@@ -291,3 +292,30 @@ def test_missing_folder_is_empty(tmp_path: Path) -> None:
     assert (data.lsoa_lookup, data.district_lookup, data.population, data.files) == (
         None, None, None, ())
     assert data.notes == ()
+
+
+@pytest.mark.parametrize(("code", "expected"), [
+    # A district stands for its whole partnership; the CSP code gives the same.
+    ("E07000187", ("E22000369", "Somerset", tuple(sorted(SOMERSET_2019)))),
+    ("E22000369", ("E22000369", "Somerset", tuple(sorted(SOMERSET_2019)))),
+    # Bournemouth, Christchurch and Poole is in three CSPs in the December 2019 lookup: a
+    # partnership of its own, as int_districts_partnered makes it.
+    ("E06000058", ("E06000058", "Bournemouth, Christchurch and Poole", ("E06000058",))),
+    # Dorset CSP keeps its own district and leaves the split one out.
+    ("E22000367", ("E22000367", "Dorset", ("E06000059",))),
+])
+def test_partnership_resolved_by_the_real_district_lookup(
+        tmp_path: Path, code: str, expected: tuple[str, str, tuple[str, ...]]) -> None:
+    folder_with(tmp_path, (CSP_2019, "lad_csp_pfa.csv"))
+    assert resolve_partnership(tmp_path, code) == expected
+
+
+@pytest.mark.parametrize(("code", "words"), [
+    ("E22000063", "shares its only district E06000058"),
+    ("E99999999", "neither a Community Safety Partnership nor a district"),
+])
+def test_partnership_that_cannot_be_resolved_says_why(
+        tmp_path: Path, code: str, words: str) -> None:
+    folder_with(tmp_path, (CSP_2019, "lad_csp_pfa.csv"))
+    with pytest.raises(ConfigError, match=words):
+        resolve_partnership(tmp_path, code)

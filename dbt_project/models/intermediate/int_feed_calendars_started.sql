@@ -59,6 +59,7 @@ final as (
         is_per_partner,
         case when is_per_partner then feed || ' (' || partner || ')' else feed end as feed_label,
         cadence,
+        due_months_after_period_end,
         due_days_after_period_end,
         calendar_start,
         suspended_since,

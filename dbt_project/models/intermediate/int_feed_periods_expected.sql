@@ -37,6 +37,7 @@ periods as (
         calendars.feed_label,
         calendars.partner,
         calendars.cadence,
+        calendars.due_months_after_period_end,
         calendars.due_days_after_period_end,
         calendars.effective_calendar_start,
         quarters.quarter_start,
@@ -80,7 +81,8 @@ final as (
         periods.period_start,
         periods.period_end,
         periods.quarter_start,
-        {{ add_days('periods.period_end', 'periods.due_days_after_period_end') }} as due_date,
+        {{ feed_due_date('periods.period_end', 'periods.due_months_after_period_end',
+                         'periods.due_days_after_period_end') }} as due_date,
         delivered.latest_delivery_id is not null as is_delivered,
         delivered.latest_delivery_id
 

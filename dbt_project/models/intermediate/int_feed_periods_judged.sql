@@ -72,6 +72,7 @@ periods as (
         calendars_spanned.feed,
         calendars_spanned.partner,
         calendars_spanned.cadence,
+        calendars_spanned.due_months_after_period_end,
         calendars_spanned.due_days_after_period_end,
         calendars_spanned.effective_calendar_start,
         calendars_spanned.last_period_start,
@@ -102,7 +103,8 @@ periods_expected as (
         end as period_label,
         period_start,
         period_end,
-        {{ add_days('period_end', 'due_days_after_period_end') }} as due_date
+        {{ feed_due_date('period_end', 'due_months_after_period_end',
+                         'due_days_after_period_end') }} as due_date
 
     from periods
     where period_start >= effective_calendar_start

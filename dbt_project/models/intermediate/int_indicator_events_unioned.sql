@@ -6,6 +6,7 @@
     'int_idva_cases_counted',
     'int_reoffending_rates_selected',
     'int_partner_returns_selected',
+    'int_police_uk_records_counted',
 ] -%}
 
 with

@@ -1,6 +1,7 @@
 {#- One row per (indicator, reported quarter) for the partnership: the feed's data status
     and the quarter's figure, before publication rules, YTD and RAG. An indicator whose feed
-    has no calendar row or never delivered is not_expected. -#}
+    has no calendar row or never delivered is not_expected. The partnership's events are those
+    of its own code and of every district it spans (macro partnership_area_codes). -#}
 with
 
 indicators as (
@@ -17,7 +18,16 @@ quarters as (
 
 feed_status as (
 
-    select * from {{ ref('int_feed_quarters_statused') }}
+    -- police.uk figures need every month from every force the partnership's records lie in,
+    -- not one file a month from any force: that feed's status is judged for the partnership.
+    select feed_key, quarter_start, data_status, status_note
+    from {{ ref('int_feed_quarters_statused') }}
+    where feed <> 'police_uk'
+
+    union all
+
+    select feed_key, quarter_start, data_status, status_note
+    from {{ ref('int_police_uk_quarters_statused') }}
 
 ),
 
@@ -30,7 +40,7 @@ calendars as (
 events as (
 
     select * from {{ ref('int_indicator_events_unioned') }}
-    where la_code = {{ partnership_la_code() }}
+    where la_code in {{ partnership_area_codes() }}
 
 ),
 

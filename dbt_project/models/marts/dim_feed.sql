@@ -13,6 +13,7 @@ final as (
         feed,
         partner,
         cadence,
+        due_months_after_period_end,
         due_days_after_period_end,
         calendar_start,
         effective_calendar_start,

@@ -1,5 +1,7 @@
-{#- Every local authority the warehouse can report for: the configured partnership, and every
-    authority of the LSOA lookup (the partnerships of the forces whose extracts it holds). -#}
+{#- Every partnership (Community Safety Partnership) the warehouse can report for: those of the
+    district lookup, districts only the LSOA lookup knows (partnerships of their own), and the
+    configured partnership even when no lookup knows it. la_code and la_name repeat the
+    partnership's code and name for the readers written when a partnership was one district. -#}
 with
 
 partnership as (
@@ -8,15 +10,9 @@ partnership as (
 
 ),
 
-lookup_areas as (
+districts as (
 
-    select
-        la_code,
-        max(la_name) as la_name,
-        max(force) as force
-
-    from {{ ref('stg_csp__lsoa_lookup') }}
-    group by la_code
+    select * from {{ ref('int_districts_partnered') }}
 
 ),
 
@@ -26,32 +22,90 @@ forces as (
 
 ),
 
-areas as (
+estimates as (
+
+    select * from {{ ref('int_partnership_populations_estimated') }}
+
+),
+
+latest_estimates as (
 
     select
-        coalesce(partnership.la_code, lookup_areas.la_code) as la_code,
+        partnership_code,
+        estimate_year,
+        population
+
+    from (
+        select
+            *,
+            row_number() over (partition by partnership_code order by estimate_year desc)
+                as estimate_rank
+        from estimates
+    ) as ranked
+    where estimate_rank = 1
+
+),
+
+lookup_partnerships as (
+
+    select
+        partnership_code,
+        max(partnership_name) as partnership_name,
+        {{ dbt.listagg('la_code', "','", 'order by la_code') }} as districts,
+        count(*) as district_count,
+        -- A partnership lies in one force area; max() only picks it.
+        max(force) as force,
+        max(pfa_code) as pfa_code,
+        max(split_between) as split_between
+
+    from districts
+    group by partnership_code
+
+),
+
+partnerships as (
+
+    select
+        coalesce(lookup_partnerships.partnership_code, partnership.la_code) as partnership_code,
         -- A partnership configured without a name takes the lookup's.
-        coalesce(nullif(partnership.la_name, partnership.la_code), lookup_areas.la_name,
-                 partnership.la_name) as la_name,
-        lookup_areas.force,
+        coalesce(nullif(partnership.la_name, partnership.la_code),
+                 lookup_partnerships.partnership_name, partnership.la_name) as partnership_name,
+        -- A code no lookup knows is a partnership of one district, that code (as
+        -- orchestration/config.py resolves it).
+        coalesce(lookup_partnerships.districts, partnership.la_code) as districts,
+        coalesce(lookup_partnerships.district_count, 1) as district_count,
+        lookup_partnerships.force,
+        lookup_partnerships.pfa_code,
+        lookup_partnerships.split_between,
         partnership.la_code is not null as is_configured
 
-    from lookup_areas
-    full outer join partnership on lookup_areas.la_code = partnership.la_code
+    from lookup_partnerships
+    full outer join partnership
+        on lookup_partnerships.partnership_code = partnership.la_code
 
 ),
 
 final as (
 
     select
-        areas.la_code,
-        areas.la_name,
-        areas.force,
+        partnerships.partnership_code,
+        partnerships.partnership_name,
+        partnerships.districts,
+        partnerships.district_count,
+        partnerships.force,
         forces.force_name,
-        areas.is_configured
+        partnerships.pfa_code,
+        latest_estimates.population,
+        latest_estimates.estimate_year as population_year,
+        partnerships.split_between,
+        partnerships.is_configured,
+        partnerships.partnership_code as la_code,
+        partnerships.partnership_name as la_name
 
-    from areas
-    left join forces on areas.force = forces.force
+    from partnerships
+    left join forces on partnerships.force = forces.force
+    left join latest_estimates
+        on partnerships.partnership_code = latest_estimates.partnership_code
 
 )
 

@@ -1,11 +1,18 @@
 {#- The published indicator table: one row per (indicator, quarter) for the partnership.
     Rules are those of feeds/INDICATORS.md; a figure is published only when its quarter's
-    data status is ok, and a year to date only when every quarter in its span is ok. -#}
+    data status is ok, and a year to date only when every quarter in its span is ok.
+    data.police.uk counts also carry a rate per 1,000 residents with Byar's 95% limits. -#}
 with
 
 indicator_quarters as (
 
     select * from {{ ref('int_indicator_quarters_aggregated') }}
+
+),
+
+populations as (
+
+    select * from {{ ref('int_partnership_quarter_populations_selected') }}
 
 ),
 
@@ -49,6 +56,7 @@ rounded as (
     select
         la_code,
         indicator_code,
+        feed,
         unit,
         polarity,
         aggregation,
@@ -90,6 +98,21 @@ compared as (
 
 ),
 
+populated as (
+
+    -- Rates only for data.police.uk counts, whose records are placed by LSOA as the
+    -- population estimates are.
+    select
+        compared.*,
+        case when compared.feed = 'police_uk' then populations.population end as population
+
+    from compared
+    left join populations
+        on compared.la_code = populations.partnership_code
+        and compared.quarter_start = populations.quarter_start
+
+),
+
 final as (
 
     select
@@ -127,9 +150,15 @@ final as (
             else 'worsening'
         end as direction,
         provisional_value,
-        status_note
+        status_note,
+        population,
+        case when population > 0 then value / population * 1000 end as rate_per_1000,
+        case when population > 0 then {{ byars_lower('value') }} / population * 1000 end
+            as rate_lower_95,
+        case when population > 0 then {{ byars_upper('value') }} / population * 1000 end
+            as rate_upper_95
 
-    from compared
+    from populated
 
 )
 

@@ -21,8 +21,9 @@ grouped as (
         actual_rate,
         predicted_rate,
         difference_pct,
-        la_code = {{ partnership_la_code() }} as is_partnership,
-        la_code = {{ partnership_la_code() }}
+        -- A partnership of several districts: each of its districts' rows is the partnership's.
+        la_code in {{ partnership_area_codes() }} as is_partnership,
+        la_code in {{ partnership_area_codes() }}
         {%- for area in var('similar_areas', []) %}
             or la_code = '{{ area }}'
         {%- endfor %} as is_in_similar_group,

@@ -13,6 +13,8 @@ renamed as (
         partner,
         cadence,
         cast(due_days_after_period_end as integer) as due_days_after_period_end,
+        -- 0 (days after the period end only) for a calendar written before months existed.
+        coalesce(cast(due_months_after_period_end as integer), 0) as due_months_after_period_end,
         cast(calendar_start as date) as calendar_start,
         cast(suspended_since as date) as suspended_since,
         suspension_reason,
@@ -35,6 +37,7 @@ final as (
         partner,
         feed_calendar_rows > 1 and partner is not null as is_per_partner,
         cadence,
+        due_months_after_period_end,
         due_days_after_period_end,
         calendar_start,
         suspended_since,
