@@ -19,7 +19,7 @@ PARTNER_RETURN_CODES = [
 def catalogue_codes() -> list[str]:
     """The indicator codes of the seed catalogue, read as a user would read the file."""
     with (DBT_PROJECT_DIR / "seeds" / "indicators.csv").open(newline="") as handle:
-        return [row["indicator_code"] for row in csv.DictReader(handle)]
+        return [row["code"] for row in csv.DictReader(handle)]
 
 
 # --- shape of fct_indicator_quarter ------------------------------------------------------------
