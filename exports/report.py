@@ -23,7 +23,9 @@ from markupsafe import Markup
 from exports.charts import chart_html
 from exports.disclosure import METHOD_NOTE, escape_cell
 from exports.report_data import (
+    PUBLIC_CRIME_FEED,
     Indicator,
+    PublicCrime,
     ReportData,
     public_version,
     quarter_label,
@@ -44,6 +46,8 @@ if TYPE_CHECKING:
     from orchestration.config import Settings
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
+# The public-data indicators charted in full; the other crime types are a table.
+CHARTED_PUBLIC_CRIME = ("PC_TOTAL", "PC_ANTI_SOCIAL_BEHAVIOUR")
 POLARITY_WORDS = {"higher_is_better": "higher is better", "lower_is_better": "lower is better",
                   "none": "no better direction"}
 
@@ -122,6 +126,67 @@ def summary_sentence(data: ReportData) -> str:
     return " ".join(parts)
 
 
+def _rate(value: float | None) -> str:
+    return "N/A" if value is None else f"{value:,.1f}"
+
+
+def _interval(row: dict[str, Any]) -> str:
+    lower, upper = row.get("rate_lower_95"), row.get("rate_upper_95")
+    return "N/A" if lower is None or upper is None else f"{lower:,.1f} to {upper:,.1f}"
+
+
+def comparison_sentence(data: ReportData, crime: PublicCrime) -> str:
+    """The partnership's recorded-crime rate against its force's, in words."""
+    this = crime.this
+    if this is None:
+        return (f"No data.police.uk file of {data.la_name}'s force covers {data.quarter}, "
+                "so it cannot be compared with the force's other partnerships.")
+    if this["rate_per_1000"] is None:
+        return (f"{data.la_name} has no population estimate, so its rate cannot be compared "
+                "with the force's other partnerships.")
+    rate = (f"{data.la_name}'s rate of recorded crime, {_rate(this['rate_per_1000'])} per "
+            f"1,000 residents (95% interval {_interval(this)}),")
+    if (this["partnerships_in_force"] or 0) < 2:
+        return (f"{rate} has no other partnership of its force to be compared with "
+                "in the files loaded.")
+    partial = "" if this["is_complete"] else " The force's files for the quarter are incomplete."
+    return (f"{rate} ranks {this['rank_in_force']} of {this['partnerships_in_force']} "
+            f"partnerships of its force (1 = lowest rate) and is {this['compared_with_force']} "
+            f"than the force's rate of {_rate(this['force_rate_per_1000'])} per 1,000 "
+            f"(Byar's method).{partial}").replace("not significantly different than",
+                                                   "not significantly different from")
+
+
+def _public_crime_context(data: ReportData, items: list[Indicator]) -> dict[str, Any] | None:
+    """What the data.police.uk section shows (None when the report has no such section)."""
+    crime = data.public_crime
+    if crime is None:
+        return None
+    total = next((i for i in items if i.code == "PC_TOTAL"), None)
+    population = total.row.get("population") if total else None
+    return {
+        "crime": crime,
+        "loaded": crime.loaded,
+        "population": f"{population:,}" if population else None,
+        "rows": [{
+            "indicator": i,
+            "anchor": _anchor(i.code) if i.code in CHARTED_PUBLIC_CRIME else None,
+            "value": number(i.row.get("value"), i.unit),
+            "prev_year": number(i.row.get("prev_year_value"), i.unit),
+            "rate": _rate(i.row.get("rate_per_1000")),
+            "interval": _interval(i.row),
+            "direction": direction_word(i),
+        } for i in items],
+        "charted": [_item(i, data.quarter) for i in items if i.code in CHARTED_PUBLIC_CRIME],
+        "sentence": comparison_sentence(data, crime) if crime.loaded else None,
+        "comparison": [{
+            **row, "rate": _rate(row["rate_per_1000"]), "interval": _interval(row),
+            "records_text": f"{row['records']:,}",
+        } for row in crime.comparison],
+        "not_fed": crime.not_fed,
+    }
+
+
 def render_report(data: ReportData) -> str:
     """The report as one HTML document."""
     environment = jinja2.Environment(
@@ -130,9 +195,12 @@ def render_report(data: ReportData) -> str:
         undefined=jinja2.StrictUndefined,
     )
     template = environment.get_template("report.html.j2")
+    ordinary = [(p, items) for p, items in data.priorities
+                if not all(i.feed == PUBLIC_CRIME_FEED for i in items)]
+    public_items = [i for i in data.indicators if i.feed == PUBLIC_CRIME_FEED]
     priorities = [(number_, priority, _anchor(priority),
                    [_item(i, data.quarter) for i in items])
-                  for number_, (priority, items) in enumerate(data.priorities, start=2)]
+                  for number_, (priority, items) in enumerate(ordinary, start=2)]
     title = (f"{data.la_name} Community Safety Partnership: performance report, "
              f"{data.quarter}" + (" (public version)" if data.public else ""))
     return template.render(
@@ -141,6 +209,9 @@ def render_report(data: ReportData) -> str:
         rag_counts=data.rag_counts(), status_counts=data.status_counts(),
         status_words=STATUS_WORDS, priorities=priorities,
         summary_sentence=summary_sentence(data), method_note=METHOD_NOTE,
+        public_crime=_public_crime_context(data, public_items),
+        public_crime_title=(public_items[0].priority if public_items
+                            else "Recorded crime and anti-social behaviour (data.police.uk)"),
     )
 
 

@@ -38,6 +38,14 @@ CRIME_FLAGS = {
     "VA_DA_CRIMES": "is_domestic_abuse",
     "GY_KNIFE_FIREARM": "is_knife_or_firearm",
 }
+# The public data feed (README, "Starting from public data"): its indicators have a section
+# of their own, and none at all while no file of it has been loaded, since many partnerships
+# never use it. data.police.uk publishes its counts unrounded, so the public version shows
+# them as published: rounding them again would only contradict the published figures.
+PUBLIC_CRIME_FEED = "police_uk"
+# The feed whose indicators public data cannot give (no location type, injury or
+# domestic-abuse flag in data.police.uk's files).
+FORCE_EXTRACT_FEED = "police_crime"
 
 
 class ReportError(ValueError):
@@ -139,6 +147,24 @@ class FeedLine:
 
 
 @dataclass
+class PublicCrime:
+    """Recorded crime from data.police.uk in the quarter: the partnership among its force's."""
+
+    # Whether any data.police.uk file is in the warehouse (else the section says how to start).
+    loaded: bool
+    # fct_police_uk_comparison's rows for the quarter and the partnership's force(s), lowest
+    # rate first; the partnership's own row has ``is_this`` true.
+    comparison: list[dict[str, Any]]
+    # Names of the indicators only the force's own extract can give.
+    not_fed: list[str]
+
+    @property
+    def this(self) -> dict[str, Any] | None:
+        """The partnership's own comparison row, if its force's files cover the quarter."""
+        return next((r for r in self.comparison if r["is_this"]), None)
+
+
+@dataclass
 class ReportData:
     """The whole report: partnership, quarter, feeds and indicators by priority."""
 
@@ -153,6 +179,7 @@ class ReportData:
     feeds: list[FeedLine]
     quarters: list[str] = field(default_factory=list)
     public: bool = False
+    public_crime: PublicCrime | None = None
 
     @property
     def slug(self) -> str:
@@ -330,7 +357,12 @@ def _read_report_data(con: duckdb.DuckDBPyConnection, quarter: str, la_code: str
             indicator.latest_position = _latest_position(
                 con, la_code, code, q_end, date(fy_start_year, 4, 1))
         indicators.append(indicator)
+    public_crime = _public_crime(con, la_code, quarter, catalogue)
+    if not public_crime.loaded:
+        indicators = [i for i in indicators if i.feed != PUBLIC_CRIME_FEED]
     feeds = _feed_lines(con, la_code, indicators)
+    if not public_crime.loaded:
+        feeds = [f for f in feeds if f.feed.split(":")[0] != PUBLIC_CRIME_FEED]
     as_of_rows = _records(con, "select max(as_of_date) as as_of from main.fct_feed_status")
     as_of = _clean(as_of_rows[0]["as_of"]) if as_of_rows else None
     return ReportData(
@@ -338,7 +370,34 @@ def _read_report_data(con: duckdb.DuckDBPyConnection, quarter: str, la_code: str
         quarter_end=q_end, as_of=as_of, generated_at=datetime.now().replace(microsecond=0),
         indicators=indicators, feeds=feeds,
         quarters=[q["fiscal_quarter"] for q in quarters][-history:],
+        public_crime=public_crime,
     )
+
+
+def _has_table(con: duckdb.DuckDBPyConnection, name: str) -> bool:
+    """Whether ``main.<name>`` exists (a warehouse built before the mart was added lacks it)."""
+    return bool(con.execute(
+        "select count(*) from information_schema.tables where table_schema = 'main' "
+        "and table_name = ?", [name]).fetchone()[0])
+
+
+def _public_crime(con: duckdb.DuckDBPyConnection, la_code: str, quarter: str,
+                  catalogue: list[dict[str, Any]]) -> PublicCrime:
+    """The data.police.uk section: whether any file is loaded, and the force comparison."""
+    not_fed = [e["indicator_name"] for e in catalogue if e["feed"] == FORCE_EXTRACT_FEED]
+    if not (_has_table(con, "fct_police_uk_force_month")
+            and _has_table(con, "fct_police_uk_comparison")):
+        return PublicCrime(loaded=False, comparison=[], not_fed=not_fed)
+    loaded = con.execute("select count(*) from main.fct_police_uk_force_month").fetchone()[0] > 0
+    comparison = _records(con, """
+        select *, partnership_code = ? as is_this
+        from main.fct_police_uk_comparison
+        where fiscal_quarter = ? and force in (
+            select force from main.fct_police_uk_comparison
+            where partnership_code = ? and fiscal_quarter = ?)
+        order by force, rate_per_1000 is null, rate_per_1000, partnership_name""",
+                          [la_code, quarter, la_code, quarter])
+    return PublicCrime(loaded=loaded, comparison=comparison, not_fed=not_fed)
 
 
 def _parts(rows: list[dict], code: str, year: str) -> tuple[float | None, float | None]:
@@ -418,6 +477,8 @@ def protect_indicator(indicator: Indicator) -> Indicator:
     safe = copy.deepcopy(indicator)
     safe.public = True
     if indicator.unit == "percent_diff":  # MoJ rates: not counts of people
+        return safe
+    if indicator.feed == PUBLIC_CRIME_FEED:  # published unrounded (PUBLIC_CRIME_FEED)
         return safe
     safe.row = _protect_row(indicator.row, indicator.unit) if indicator.row else {}
     safe.history = [_protect_row(p, indicator.unit) for p in indicator.history]

@@ -42,6 +42,8 @@ NOUNS = {
     "RR_ACCOMMODATION": "of offenders were in stable accommodation at the end of their order "
                         "or licence",
     "VA_PROSECUTION_SUCCESS": "of domestic abuse prosecutions were successful",
+    "PC_TOTAL": "crimes recorded (all types but anti-social behaviour)",
+    "PC_ANTI_SOCIAL_BEHAVIOUR": "incidents of anti-social behaviour recorded",
 }
 STATUS_WORDS = {
     "ok": "Complete",

@@ -68,16 +68,29 @@ def _print_build(settings: Settings, result: BuildResult) -> None:
 
 
 def _print_unplaced_crimes(settings: Settings) -> None:
-    """Say when force-wide police extracts hold crimes the LSOA lookup cannot place."""
+    """Say when police records count for no partnership: force-wide extracts' and
+    data.police.uk's LSOAs the lookup does not know, and data.police.uk's records with no
+    location (counted for their force only)."""
     from exports.marts import open_marts
 
-    with open_marts(settings, ["fct_police_unknown_lsoa"]) as marts:
-        row = marts.execute("select count(distinct lsoa_code), coalesce(sum(crimes), 0) "
-                            "from main.fct_police_unknown_lsoa").fetchone()
-    if row[1]:
-        print(f"  {row[1]} crime(s) in force-wide police extracts have {row[0]} LSOA code(s) "
-              f"not in the LSOA lookup ({settings.lsoa_lookup_path}), so count for no "
+    with open_marts(settings, ["fct_police_unknown_lsoa", "fct_police_uk_force_month"]) \
+            as marts:
+        extract = marts.execute("select count(distinct lsoa_code), coalesce(sum(crimes), 0) "
+                                "from main.fct_police_unknown_lsoa").fetchone()
+        public = marts.execute(
+            "select coalesce(sum(unknown_lsoa_records), 0), coalesce(sum(no_location_records), 0)"
+            " from main.fct_police_uk_force_month").fetchone()
+    if extract[1]:
+        print(f"  {extract[1]} crime(s) in force-wide police extracts have {extract[0]} LSOA "
+              f"code(s) not in the LSOA lookup ({settings.lsoa_lookup_path}), so count for no "
               "partnership: see the mart fct_police_unknown_lsoa")
+    if public[0]:
+        print(f"  {public[0]} data.police.uk record(s) have an LSOA code not in the LSOA "
+              "lookup, so count for no partnership: see the mart fct_police_uk_unknown_lsoa")
+    if public[1]:
+        print(f"  {public[1]} data.police.uk record(s) have no location, as published, so "
+              "count for their force only: see no_location_records in "
+              "fct_police_uk_force_month")
 
 
 def command_build(args: argparse.Namespace) -> int:

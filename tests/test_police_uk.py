@@ -15,9 +15,11 @@ exact layout over real Somerset LSOAs of the ONS lookup.
 from __future__ import annotations
 
 import csv
+import html
 import json
 import os
 import random
+import re
 import shutil
 from collections import Counter
 from pathlib import Path
@@ -158,15 +160,37 @@ def test_the_home_remembers_its_partnership(city_home: Path,
     assert main(["monitor", "--home", str(city_home), "--as-of", AS_OF]) == 0
     assert main(["report", "--home", str(city_home), "--as-of", AS_OF, "--quarter", Q4]) == 0
     report = (city_home / "exports" / "report-2017-18-Q4.html").read_text(encoding="utf-8")
-    assert "data.police.uk" in report
+    section = _visible_text(report[report.index('id="public-crime"'):report.index('id="method"')])
+    city_lsoas = {lsoa for lsoa, code in _lsoa_partnership().items() if code == CITY}
+    rows = [r for p in sorted(POLICE.glob("*.csv")) for r in _read(p)
+            if r["LSOA code"] in city_lsoas]
+    crimes = sum(1 for r in rows if r["Crime type"] != "Anti-social behaviour")
+    rate = crimes / _population(city_lsoas) * 1000
+    # The counts as published, the rate, and the indicators public data cannot give.
+    assert f"Recorded crime (all types but anti-social behaviour) {crimes:,} N/A {rate:.1f}" \
+        in section
+    assert f"{crimes:,} crimes recorded (all types but anti-social behaviour)" in section
+    assert "has no other partnership of its force" in section  # the City force is one CSP
+    assert "Public data cannot give public place violence with injury" in section
 
 
-def test_the_unused_older_lookup_is_named(city_home: Path,
+def _visible_text(fragment: str) -> str:
+    """The words of an HTML fragment without its scripts and tags, spaces collapsed."""
+    without_scripts = re.sub(r"<script.*?</script>", " ", fragment, flags=re.S)
+    words = html.unescape(re.sub(r"<[^>]+>", " ", without_scripts))
+    return re.sub(r"\s+", " ", words).strip()
+
+
+def test_the_unused_older_lookup_and_unplaced_records_are_named(city_home: Path,
                                           capsys: pytest.CaptureFixture[str]) -> None:
     capsys.readouterr()
     assert _build(city_home) == 0
-    err = capsys.readouterr().err
+    out, err = capsys.readouterr()
     assert WARD_LOOKUP_2017.name in err and "E07000190" in err
+    # Records without a location are said, not dropped silently.
+    no_location = sum(1 for p in sorted(POLICE.glob("*.csv")) for r in _read(p)
+                      if not r["LSOA code"])
+    assert f"{no_location} data.police.uk record(s) have no location" in out
 
 
 def test_a_republished_month_replaces_the_first(city_home: Path, tmp_path: Path) -> None:
@@ -236,3 +260,29 @@ def test_a_partnership_of_four_districts_given_by_one_of_them(tmp_path: Path) ->
     somerset_lsoas = {lsoa for lsoa, code in _lsoa_partnership().items() if code == SOMERSET}
     assert population == _population(somerset_lsoas)
     assert {r["LSOA code"] for r in _read(month) if r["LSOA code"]} <= somerset_lsoas
+
+
+def test_the_comparison_sentence_follows_the_row() -> None:
+    """The report's words say what fct_police_uk_comparison's row for the partnership says."""
+    from types import SimpleNamespace
+
+    from exports.report import comparison_sentence
+    from exports.report_data import PublicCrime
+
+    def row(code: str, rate: float, rank: int, compared: str) -> dict:
+        return {"partnership_code": code, "is_this": code == SOMERSET, "rate_per_1000": rate,
+                "rate_lower_95": rate - 1, "rate_upper_95": rate + 1, "rank_in_force": rank,
+                "partnerships_in_force": 3, "compared_with_force": compared,
+                "force_rate_per_1000": 20.0, "is_complete": True}
+
+    data = SimpleNamespace(la_name="Somerset", quarter=Q4)
+    crime = PublicCrime(loaded=True, not_fed=[], comparison=[
+        row("E22000018", 12.0, 1, "significantly lower"),
+        row(SOMERSET, 19.5, 2, "not significantly different"),
+        row("E22000019", 30.0, 3, "significantly higher")])
+    assert comparison_sentence(data, crime) == (
+        "Somerset's rate of recorded crime, 19.5 per 1,000 residents (95% interval 18.5 to "
+        "20.5), ranks 2 of 3 partnerships of its force (1 = lowest rate) and is not "
+        "significantly different from the force's rate of 20.0 per 1,000 (Byar's method).")
+    crime.comparison = crime.comparison[:1]
+    assert "cannot be compared" in comparison_sentence(data, crime)

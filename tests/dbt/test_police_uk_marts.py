@@ -133,6 +133,13 @@ FILES = [
     (DC, "2018-06", "loaded", [("d9", "E01900021", "Burglary")]),
 ]
 
+MOJ_ROWS = [
+    # la_code, local_authority, probation_trust, offenders, actual, predicted, difference, sig
+    ("E07000187", "Mendip", "Avon and Somerset", 100, 30.0, 40.0, -25.0, True),
+    ("E07000188", "Sedgemoor", "Avon and Somerset", 300, 41.2, 44.0, -6.4, False),
+    ("E06000023", "Bristol, City of", "Avon and Somerset", 900, 35.0, 35.0, 0.0, False),
+]
+
 FORCE_NAMES = {AS: "Avon and Somerset Constabulary", DC: "Devon & Cornwall Police"}
 DELIVERY_IDS: dict[tuple[str, str, str], int] = {}
 
@@ -147,7 +154,8 @@ def load(con) -> None:
     insert_rows(con, "partnership", [(SOMERSET, "Somerset")])
     con.execute(
         "insert into raw.feed_calendar (feed, partner, cadence, due_days_after_period_end,"
-        " due_months_after_period_end) values ('police_uk', 'data.police.uk', 'monthly', 0, 2)")
+        " due_months_after_period_end) values ('police_uk', 'data.police.uk', 'monthly', 0, 2),"
+        " ('moj_reoffending', 'Ministry of Justice', 'quarterly', 150, 0)")
     insert_rows(con, "district_lookup", DISTRICTS)
     insert_rows(con, "lsoa_lookup", LSOAS)
     insert_rows(con, "lsoa_population", POPULATION)
@@ -164,6 +172,14 @@ def load(con) -> None:
             street.append((delivery_id, row, crime_id, month, FORCE_NAMES[force],
                            FORCE_NAMES[force], -2.7, 51.1, lsoa, lsoa_name, crime_type,
                            "Under investigation"))
+    # MoJ's table is by district: Somerset's two districts in it, to be combined.
+    moj_id = len(FILES) + 1
+    deliveries.append((moj_id, "moj_reoffending", "Ministry of Justice",
+                       "moj_reoffending_2018-01.csv", "sha-moj", "2018-01", D("2018-01-01"),
+                       D("2018-03-31"), len(MOJ_ROWS), dt.datetime(2018, 8, 1), "loaded", None,
+                       SOMERSET))
+    insert_rows(con, "moj_reoffending", [(moj_id, row, *values)
+                                         for row, values in enumerate(MOJ_ROWS, 5)])
     insert_rows(con, "deliveries", deliveries)
     insert_rows(con, "police_uk_street", street)
 
@@ -436,3 +452,13 @@ def test_comparison_of_incomplete_quarter_and_other_force(police_uk):
     # Torbay alone in its force: rank 1, its rate is the force's.
     assert police_uk.rows(COMPARISON, DC, Q4) == [
         (TORBAY, 3, 500, 6.0, 1, 1, 3, 500, "not significantly different", True)]
+
+
+# --- MoJ reoffending for a partnership of several districts ----------------------------------
+
+def test_reoffending_of_several_districts_is_their_combined_rates(police_uk):
+    """Mendip (100 offenders, 30.0% against 40.0% predicted) and Sedgemoor (300, 41.2% against
+    44.0%): 15,360 reoffenders of 400 is 38.4% against 17,200 / 400 = 43.0% predicted, a
+    difference of 38.4 / 43.0 - 1 = -10.7%, not the -31.4 their differences add up to."""
+    row = police_uk.indicator("RR_REOFFEND_DIFF", Q4)
+    assert (row["numerator"], row["denominator"], row["value"]) == (38.4, 43.0, -10.7)

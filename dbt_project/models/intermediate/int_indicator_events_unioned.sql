@@ -1,5 +1,8 @@
-{#- Every counted event or contribution of every feed. -#}
+{#- Every counted event or contribution of every feed. weight is the cohort a rate is of
+    (the MoJ table's offenders), so that the rates of a partnership's districts can be
+    combined; null for the other feeds. -#}
 {{ config(materialized='view') }}
+{%- set weights = {'int_reoffending_rates_selected': 'offenders'} -%}
 {%- set event_models = [
     'int_crimes_counted',
     'int_treatment_episodes_counted',
@@ -21,6 +24,7 @@ with
         numerator,
         denominator,
         value,
+        {{ weights.get(event_model, 'null') }} as weight,
         record_key,
         delivery_id
 

@@ -66,7 +66,13 @@ quarter_events as (
         count(*) as event_count,
         sum(numerator) as numerator,
         sum(denominator) as denominator,
-        sum(value) as value_sum
+        sum(value) as value_sum,
+        -- Several districts' rates (MoJ), each weighted by its cohort; null when any of them
+        -- is suppressed, since the others alone would misstate the partnership.
+        case when count(value) = count(*) then
+            sum(weight * numerator) / nullif(sum(weight), 0) end as weighted_numerator,
+        case when count(value) = count(*) then
+            sum(weight * denominator) / nullif(sum(weight), 0) end as weighted_denominator
 
     from events
     group by indicator_code, quarter_start
@@ -104,13 +110,28 @@ computed as (
         coalesce(feed_status.data_status, 'not_expected') as data_status,
         coalesce(feed_status.status_note, grid.feed || ' has never delivered') as status_note,
         coalesce(quarter_events.event_count, 0) as event_count,
-        case when grid.unit in ('percent', 'percent_diff') then quarter_events.numerator end as numerator,
-        case when grid.unit in ('percent', 'percent_diff') then quarter_events.denominator end as denominator,
+        case
+            when grid.unit = 'percent' then quarter_events.numerator
+            when grid.unit = 'percent_diff' and quarter_events.event_count > 1
+                then round(quarter_events.weighted_numerator, 1)
+            when grid.unit = 'percent_diff' then quarter_events.numerator
+        end as numerator,
+        case
+            when grid.unit = 'percent' then quarter_events.denominator
+            when grid.unit = 'percent_diff' and quarter_events.event_count > 1
+                then round(quarter_events.weighted_denominator, 1)
+            when grid.unit = 'percent_diff' then quarter_events.denominator
+        end as denominator,
         case
             -- A quarter with no events counts zero.
             when grid.unit = 'count' then coalesce(quarter_events.value_sum, 0)
             when grid.unit = 'percent' then 100.0 * quarter_events.numerator / nullif(quarter_events.denominator, 0)
-            -- One table row per LA and period, so the sum is that row's value.
+            -- A partnership of several districts: the difference of its combined rates
+            -- (reoffenders over predicted reoffenders), as MoJ computes a district's.
+            when grid.unit = 'percent_diff' and quarter_events.event_count > 1
+                then round(100.0 * (quarter_events.weighted_numerator
+                    / nullif(quarter_events.weighted_denominator, 0) - 1), 1)
+            -- One table row per district and period: that row's published value.
             else quarter_events.value_sum
         end as computed_value
 

@@ -1,6 +1,7 @@
 {#- MoJ events: one per local authority and table period (every LA is kept for
     benchmarking; the indicator mart keeps the partnership's). A suppressed row has no
-    value, numerator or denominator. -#}
+    value, numerator or denominator. offenders weighs the rates when a partnership's
+    districts are combined (int_indicator_quarters_aggregated). -#}
 with
 
 rates as (
@@ -18,6 +19,7 @@ final as (
         actual_rate as numerator,
         predicted_rate as denominator,
         difference_pct as value,
+        offenders,
         la_code as record_key,
         delivery_id
 
