@@ -120,7 +120,7 @@ def test_landing_sensor_shares_the_ingests_hashes_and_sees_a_file_rewritten_in_p
 
 
 def test_settings_precedence_and_refusals(home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    with pytest.raises(ConfigError, match="--la-code"):
+    with pytest.raises(ConfigError, match="--partnership"):
         load_settings(home)
     (home / "csp.toml").write_text(
         '[partnership]\nla_code = "E08000026"\nname = "Coventry"\n'
@@ -159,6 +159,10 @@ def test_build_refuses_without_a_key(tmp_path: Path, monkeypatch: pytest.MonkeyP
                                      capsys: pytest.CaptureFixture[str]) -> None:
     for variable in TEST_KEYS:
         monkeypatch.delenv(variable, raising=False)
+    # Personal data waiting in landing: its keys are demanded before any file is read (a
+    # home of public data alone needs none).
+    drop(tmp_path, "rny_treatment", example("rny_treatment_2014-07.csv"))
+    drop(tmp_path, "idva_caseload", example("idva_caseload_2014-15_Q2.xlsx"))
     code = main(["build", "--home", str(tmp_path), "--la-code", LA, "--as-of", "2014-12-04"])
     assert code == 2
     error = capsys.readouterr().err
@@ -210,6 +214,7 @@ def test_the_csp_command_exits_with_the_code_of_its_command(tmp_path: Path) -> N
     """The installed ``csp`` (orchestration.cli:run, which skips Python's last garbage
     collection) still exits with the command's code and prints its messages."""
     env = {k: v for k, v in os.environ.items() if k not in TEST_KEYS}
+    drop(tmp_path, "rny_treatment", example("rny_treatment_2014-07.csv"))
     csp = Path(sys.executable).with_name("csp")
     refused = subprocess.run([str(csp), "build", "--home", str(tmp_path), "--la-code", LA,
                               "--as-of", "2014-12-04"], env=env, capture_output=True, text=True)
