@@ -24,7 +24,7 @@ with
         numerator,
         denominator,
         value,
-        {{ weights.get(event_model, 'null') }} as weight,
+        {{ weights.get(event_model, 'cast(null as integer)') }} as weight,
         record_key,
         delivery_id
 
