@@ -113,13 +113,13 @@ computed as (
         case
             when grid.unit = 'percent' then quarter_events.numerator
             when grid.unit = 'percent_diff' and quarter_events.event_count > 1
-                then round(quarter_events.weighted_numerator, 1)
+                then {{ round_1dp('quarter_events.weighted_numerator') }}
             when grid.unit = 'percent_diff' then quarter_events.numerator
         end as numerator,
         case
             when grid.unit = 'percent' then quarter_events.denominator
             when grid.unit = 'percent_diff' and quarter_events.event_count > 1
-                then round(quarter_events.weighted_denominator, 1)
+                then {{ round_1dp('quarter_events.weighted_denominator') }}
             when grid.unit = 'percent_diff' then quarter_events.denominator
         end as denominator,
         case
@@ -129,8 +129,8 @@ computed as (
             -- A partnership of several districts: the difference of its combined rates
             -- (reoffenders over predicted reoffenders), as MoJ computes a district's.
             when grid.unit = 'percent_diff' and quarter_events.event_count > 1
-                then round(100.0 * (quarter_events.weighted_numerator
-                    / nullif(quarter_events.weighted_denominator, 0) - 1), 1)
+                then {{ round_1dp('100.0 * (quarter_events.weighted_numerator
+                    / nullif(quarter_events.weighted_denominator, 0) - 1)') }}
             -- One table row per district and period: that row's published value.
             else quarter_events.value_sum
         end as computed_value
