@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 HOME_DIR ?= $(CURDIR)/demo-home
 
-.PHONY: install system-deps pg-up run test test-postgres test-slow bench bench-sensor bench-bound dev clean
+.PHONY: install system-deps pg-up run lint test test-postgres test-slow bench bench-sensor bench-bound dev clean
 
 install: $(STAMP)
 
@@ -24,7 +24,11 @@ run: install
 system-deps:
 	bash .ci/system-deps.sh
 
-test: install system-deps
+# Backwards imports between stages fail here (the layers contract in pyproject.toml).
+lint: install
+	$(BIN)/lint-imports
+
+test: install system-deps lint
 	$(BIN)/python -m pytest -q
 
 # A throwaway PostgreSQL on 127.0.0.1 for trying the Postgres target: eval "$$(make -s pg-up)"

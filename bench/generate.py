@@ -22,7 +22,7 @@ from pathlib import Path
 
 import duckdb
 
-from ingest.contracts import police_forces
+from core.contracts import police_forces
 
 WEST_MIDLANDS = [
     ("E08000025", "Birmingham"), ("E08000026", "Coventry"), ("E08000027", "Dudley"),

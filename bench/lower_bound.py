@@ -24,7 +24,6 @@ equal the floor's over every file, and that the full build's equal the floor's o
 from __future__ import annotations
 
 import argparse
-import os
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -32,7 +31,14 @@ from pathlib import Path
 import duckdb
 
 from bench.generate import SCALES
-from bench.run import HO_CLASSES, REPO, floor_counts, last_month_split, prepare, sql_list
+from bench.run import (
+    HO_CLASSES,
+    REPO,
+    floor_counts,
+    last_month_split,
+    prepare,
+    sql_list,
+)
 
 # The extract's columns typed as the raw table holds them; {files} is a SQL list of paths.
 TYPED_ROWS = """

@@ -1,6 +1,6 @@
 """Feed-specific data-quality rules, declared as data.
 
-The feed contracts (``ingest/contracts/*.yml``) already say which columns are required, which
+The feed contracts (``core/feeds/*.yml``) already say which columns are required, which
 values are allowed and which ranges hold; ``expectations.suites`` turns those into expectations
 on its own. This module adds what a contract cannot say column by column: rules that compare
 two columns, that depend on the delivery's period or the partnership, or that need a reference

@@ -26,6 +26,8 @@ import os
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+from core.contracts import Column, FeedContract, Table
+from core.periods import Period
 from expectations.rules import (
     FORMULAS,
     PERIOD_BOUNDS,
@@ -33,7 +35,6 @@ from expectations.rules import (
     reference_codes,
     rules_for,
 )
-from ingest.contracts import Column, FeedContract, Period, Table
 
 if TYPE_CHECKING:  # only for annotations: importing GX for real costs seconds
     import pandas as pd

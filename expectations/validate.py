@@ -34,10 +34,11 @@ from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 
+from core.contracts import Column, FeedContract, Table
+from core.periods import Period
+from core.problems import Problem
 from expectations.rules import FORMULAS, PERIOD_BOUNDS, rules_for
 from expectations.suites import partnership_codes, suite_parameters
-from ingest.contracts import Column, FeedContract, Period, Table
-from ingest.readers import Problem
 
 if TYPE_CHECKING:
     import pandas as pd

@@ -21,7 +21,7 @@ import duckdb
 from exports.disclosure import escape_sql
 
 if TYPE_CHECKING:
-    from orchestration.config import Settings
+    from core.settings import Settings
 
 MART_PREFIXES = ("dim_", "fct_")
 DOCS_FILES = ("index.html", "static_index.html", "manifest.json", "catalog.json")
@@ -78,7 +78,7 @@ def write_mart_exports(warehouse: Path | duckdb.DuckDBPyConnection, folder: Path
 
 def dbt_docs_args(settings: Settings, target_path: Path) -> list[str]:
     """The ``dbt docs generate`` command line (the pipeline's project, profile and vars)."""
-    from orchestration.dbt import DBT_EXECUTABLE, DBT_PROJECT_DIR, dbt_vars
+    from core.dbt_project import DBT_EXECUTABLE, DBT_PROJECT_DIR, dbt_vars
 
     return [str(DBT_EXECUTABLE), "docs", "generate", "--static",
             "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR),
@@ -94,7 +94,7 @@ def write_dbt_docs(settings: Settings, folder: Path) -> list[Path]:
     only the site's files are copied out. The caller holds the home lock: dbt opens the
     warehouse, and DuckDB allows one writer.
     """
-    from orchestration.dbt import settings_dbt_environment
+    from core.dbt_project import settings_dbt_environment
 
     work = settings.home / "dbt" / "docs-target"
     env = {**os.environ, **settings_dbt_environment(settings)}

@@ -19,8 +19,8 @@ from typing import TYPE_CHECKING
 import duckdb
 
 if TYPE_CHECKING:
-    from ingest.warehouse import PostgresTarget
-    from orchestration.config import Settings
+    from core.settings import Settings
+    from core.targets import PostgresTarget
 
 MART_PREFIXES = ("dim_", "fct_")
 # Postgres types as DuckDB holds the same mart columns.

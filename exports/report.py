@@ -43,7 +43,7 @@ from exports.wording import (
 if TYPE_CHECKING:
     import duckdb
 
-    from orchestration.config import Settings
+    from core.settings import Settings
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 # The public-data indicators charted in full; the other crime types are a table.

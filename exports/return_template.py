@@ -16,8 +16,9 @@ from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.worksheet.datavalidation import DataValidation
 
-from ingest.contracts import Period, contract_for, parse_quarter_label
-from orchestration.dbt import DBT_PROJECT_DIR
+from core.contracts import contract_for
+from core.dbt_project import DBT_PROJECT_DIR
+from core.periods import Period, parse_quarter_label
 
 FEED = "partner_returns"
 HEADER = ["Indicator Code", "Period", "Numerator", "Denominator", "Value", "Notes"]

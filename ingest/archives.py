@@ -20,10 +20,10 @@ import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
-from ingest.contracts import FeedContract
+from core.contracts import FeedContract
+from core.problems import Problem
 from ingest.limits import MAX_ARCHIVE_ENTRIES, MAX_ARCHIVE_ENTRY_BYTES
 from ingest.private import create_private
-from ingest.problems import Problem
 from ingest.redaction import safe_file_name
 
 

@@ -34,13 +34,13 @@ import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from core.contracts import FeedContract, Table
+from core.problems import RejectedFile
 from expectations.rules import rules_for
-from ingest.contracts import FeedContract, Table
 from ingest.pseudonymise import Pseudonymiser
 from ingest.readers import (
     CSV_READ_OPTIONS,
     PeriodSql,
-    RejectedFile,
     check_csv_layout,
     files_breaking_rules,
     key_label,

@@ -24,12 +24,20 @@ from typing import Any
 
 import pyarrow as pa
 
+from core.contracts import FeedContract, all_contracts, contract_for
+from core.problems import Problem, RejectedFile
 from ingest.archives import Unpacked, is_archive, takes_archives, unpack_archive
-from ingest.bulk import CHUNK_BYTES, Candidate, bulk_chunk, candidate, chunks, takes_bulk
-from ingest.contracts import FeedContract, all_contracts, contract_for
+from ingest.bulk import (
+    CHUNK_BYTES,
+    Candidate,
+    bulk_chunk,
+    candidate,
+    chunks,
+    takes_bulk,
+)
 from ingest.private import create_private, make_private, private_folder
 from ingest.pseudonymise import KeyConfigError, MissingKeyError, Pseudonymiser
-from ingest.readers import Problem, RejectedFile, describe, read_delivery
+from ingest.readers import describe, read_delivery
 from ingest.redaction import safe_file_name
 from ingest.warehouse import (
     DeliveryRecord,

@@ -24,6 +24,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from core.contracts import DOMAINS, all_contracts
+from core.settings import Settings
 from ingest.private import private_folder
 
 KEY_ENV_PREFIX = "CSP_PSEUDO_KEY_"
@@ -31,7 +33,6 @@ KEY_DIR_ENV = "CSP_PSEUDO_KEY_DIR"
 LINK_ENV = "CSP_PSEUDO_LINK"
 # Read by an earlier version, when one key served every domain.
 RETIRED_SINGLE_KEY_ENV = "CSP_PSEUDO_KEY"
-DOMAINS = ("domestic_abuse", "treatment", "offenders")
 MIN_KEY_BYTES = 16
 _KEY_FILE = re.compile(r"v(\d+)\.key")
 
@@ -177,7 +178,7 @@ def load_pseudonymiser(home: Path, links: Mapping[str, str] | None = None,
     """Every key the feeds need (``domains``, default all the contracts use), or one
     MissingKeyError naming each missing variable."""
     if domains is None:
-        from ingest.contracts import all_contracts
+        from core.contracts import all_contracts
 
         domains = {c.pseudonym_domain for c in all_contracts().values() if c.pseudonym_domain}
     links = dict(links or {})
@@ -191,6 +192,29 @@ def load_pseudonymiser(home: Path, links: Mapping[str, str] | None = None,
     if missing:
         raise MissingKeyError("; ".join(missing))
     return Pseudonymiser(keys, links)
+
+
+def pseudonymiser_for(settings: Settings, feeds: Iterable[str] | None = None) -> Pseudonymiser:
+    """The keys a home's feeds need; MissingKeyError names each one not configured.
+
+    ``feeds`` limits it to the feeds named that have something waiting in landing: a home
+    that takes only public data (police.uk) needs no key, and a personal-data feed's key
+    is still demanded before any of its files is read.
+    """
+    if feeds is None:
+        return load_pseudonymiser(settings.home, settings.pseudonym_links)
+    contracts = all_contracts()
+    domains = {contracts[f].pseudonym_domain for f in feeds
+               if contracts[f].pseudonym_domain and _has_landed(settings.landing / f)}
+    return load_pseudonymiser(settings.home, settings.pseudonym_links,
+                              domains={d for d in domains if d is not None})
+
+
+def _has_landed(folder: Path) -> bool:
+    try:
+        return any(True for _ in folder.iterdir())
+    except OSError:
+        return False
 
 
 def create_key_file(path: Path) -> bool:

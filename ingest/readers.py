@@ -30,9 +30,10 @@ import duckdb
 import pyarrow as pa
 from duckdb.sqltypes import VARCHAR
 
-from ingest.contracts import Column, FeedContract, Period, Table
+from core.contracts import Column, FeedContract, Table
+from core.periods import Period
+from core.problems import Problem, RejectedFile, reject  # noqa: F401
 from ingest.limits import MAX_COLUMNS, MAX_LINE_BYTES, MAX_ROWS
-from ingest.problems import Problem, RejectedFile, reject  # noqa: F401
 from ingest.pseudonymise import AGE_BAND_SQL, Pseudonymiser
 from ingest.redaction import describe_cells, describe_text, safe_file_name
 from ingest.workbook import open_workbook, sheet_rows

@@ -27,7 +27,9 @@ from typing import Any
 
 import pyarrow as pa
 
-from ingest.contracts import FeedContract, Table, all_contracts
+from core.contracts import FeedContract, Table, all_contracts
+from core.problems import RejectedFile
+from core.targets import PostgresTarget
 from ingest.landing import archive_path
 from ingest.pseudonymise import (
     DomainKey,
@@ -37,8 +39,8 @@ from ingest.pseudonymise import (
     key_dir,
     key_env,
 )
-from ingest.readers import RejectedFile, describe, read_delivery
-from ingest.warehouse import PostgresConnection, PostgresTarget, connect
+from ingest.readers import describe, read_delivery
+from ingest.warehouse import PostgresConnection, connect
 
 # Deliveries whose rows are in the raw tables (a rejected one has none).
 HELD_STATUSES = ("loaded", "superseded")

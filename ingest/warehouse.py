@@ -6,13 +6,11 @@ with its manifest row, so a crash leaves it absent, never half there.
 
 from __future__ import annotations
 
-import calendar
-import os
 import re
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -20,12 +18,12 @@ import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ingest.contracts import FeedContract, Period, Table, all_contracts
+from core.contracts import FeedContract, Table, all_contracts
+from core.feed_calendar import CalendarEntry
+from core.periods import Period
+from core.settings import duckdb_memory_limit
+from core.targets import PostgresTarget
 from ingest.private import make_private
-
-# The ingest's and dbt's DuckDB memory limit (CSP_DUCKDB_MEMORY_LIMIT overrides it). Lower
-# costs time: at medium scale dbt took 39 s with 1GB, 47 s with 512MB (BENCHMARKS.md).
-DEFAULT_DUCKDB_MEMORY_LIMIT = "512MB"
 
 DELIVERIES_DDL = """
 create table if not exists raw.deliveries (
@@ -170,15 +168,6 @@ def connect(path: "Path | PostgresTarget", read_only: bool = False) -> Iterator[
         yield con
     finally:
         con.close()
-
-
-def duckdb_memory_limit() -> str:
-    """DuckDB's memory limit for the warehouse, as the dbt profile reads it too."""
-    limit = os.environ.get("CSP_DUCKDB_MEMORY_LIMIT", DEFAULT_DUCKDB_MEMORY_LIMIT).strip()
-    if not re.fullmatch(r"\d+(\.\d+)?\s*[KMGT]i?B", limit, flags=re.IGNORECASE):
-        raise ValueError(f"CSP_DUCKDB_MEMORY_LIMIT must be a size such as 512MB or 2GiB, "
-                         f"not {limit!r}")
-    return limit
 
 
 def ensure_raw_schema(con: duckdb.DuckDBPyConnection) -> None:
@@ -418,29 +407,6 @@ def write_lsoa_lookup(con: Any, lookup: pa.Table | None) -> None:
     replace_reference_table(con, "lsoa_lookup", lookup)
 
 
-@dataclass(frozen=True)
-class CalendarEntry:
-    """A feed's delivery calendar as configured for the partnership."""
-
-    feed: str
-    partner: str | None
-    cadence: str
-    due_days_after_period_end: int
-    calendar_start: date | None = None
-    suspended_since: date | None = None
-    suspension_reason: str | None = None
-    due_months_after_period_end: int = 0
-
-    def due_date(self, period_end: date) -> date:
-        """When a period ending ``period_end`` is due: the end of the month ``N`` months on
-        (``due_months_after_period_end``), then ``due_days_after_period_end`` days more."""
-        year, month = divmod(period_end.year * 12 + period_end.month - 1
-                             + self.due_months_after_period_end, 12)
-        month_end = date(year, month + 1, calendar.monthrange(year, month + 1)[1])
-        end = month_end if self.due_months_after_period_end else period_end
-        return end + timedelta(days=self.due_days_after_period_end)
-
-
 def write_configuration(
     con: duckdb.DuckDBPyConnection,
     la_code: str,
@@ -481,31 +447,6 @@ def write_configuration(
 # one-transaction-per-delivery rule; rows go in with COPY ... FROM STDIN.
 
 POSTGRES_TYPES = {"double": "double precision"}
-
-
-@dataclass(frozen=True)
-class PostgresTarget:
-    """Where the Postgres warehouse is: a libpq DSN ('' means the PG* variables) and the role
-    to act as (``set role``), e.g. csp_loader for the ingest."""
-
-    dsn: str = ""
-    role: str | None = None
-
-    def parameters(self) -> dict[str, str]:
-        """host, port, user, password, dbname: from the DSN, else the libpq variables."""
-        import os
-
-        from psycopg2.extensions import parse_dsn
-
-        parsed = parse_dsn(self.dsn) if self.dsn else {}
-        fallback = {"host": "PGHOST", "port": "PGPORT", "user": "PGUSER",
-                    "password": "PGPASSWORD", "dbname": "PGDATABASE"}
-        return {key: str(parsed.get(key) or os.environ.get(variable, ""))
-                for key, variable in fallback.items()}
-
-    def with_role(self, role: str | None) -> "PostgresTarget":
-        """The same server, acting as another role."""
-        return PostgresTarget(self.dsn, role)
 
 
 class PostgresConnection:

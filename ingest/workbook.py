@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 from xml.parsers import expat
 
+from core.problems import RejectedFile, reject
 from ingest.limits import (
     MAX_PART_ELEMENTS,
     MAX_SHARED_STRINGS,
@@ -32,7 +33,6 @@ from ingest.limits import (
     MAX_WORKBOOK_PARTS,
     MAX_WORKBOOK_UNPACKED_BYTES,
 )
-from ingest.problems import RejectedFile, reject
 from ingest.redaction import safe_file_name
 
 if TYPE_CHECKING:
@@ -296,7 +296,9 @@ def _load_values(path: Path) -> Workbook:
     times, make it parse the same part a thousand times: a minute, or gigabytes. Values need
     none of them, so the sheets are listed without them and links are not followed.
     """
-    from openpyxl.reader.excel import ExcelReader  # a few hundred ms: only where one is read
+    from openpyxl.reader.excel import (
+        ExcelReader,  # a few hundred ms: only where one is read
+    )
 
     reader = ExcelReader(path, read_only=True, data_only=True, keep_links=False)
     reader.read_worksheets = partial(_list_worksheets, reader)

@@ -22,8 +22,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn
 
+from core.settings import ConfigError, Settings
 from ingest.pseudonymise import KeyConfigError, MissingKeyError
-from orchestration.config import ConfigError, Settings, load_settings
+from orchestration.config import load_settings
 from orchestration.instance import write_instance_yaml
 from orchestration.memory import limit_malloc_arenas
 
@@ -386,7 +387,9 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--home", default="demo-home", help="folder for the demo (default ./demo-home)")
     demo.set_defaults(handler=command_demo)
 
-    from orchestration.db import add_db_commands  # csp db init (Postgres roles and schemas)
+    from orchestration.db import (
+        add_db_commands,  # csp db init (Postgres roles and schemas)
+    )
 
     add_db_commands(commands)
     return parser

@@ -20,7 +20,8 @@ from __future__ import annotations
 
 import argparse
 
-from ingest.warehouse import PostgresTarget, connect_postgres, ensure_raw_schema
+from core.targets import PostgresTarget
+from ingest.warehouse import connect_postgres, ensure_raw_schema
 
 LOADER, TRANSFORMER, ANALYST = "csp_loader", "csp_transformer", "csp_analyst"
 ROLES = (LOADER, TRANSFORMER, ANALYST)

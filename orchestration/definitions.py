@@ -13,17 +13,20 @@ connection. A run's steps all execute in its own process (``in_process_executor`
 
 import json
 import os
+from collections.abc import Iterator
 from datetime import date, timedelta
 from pathlib import Path
-from collections.abc import Iterator
 from typing import Any
 
 import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, dbt_assets
 
+from core.contracts import FeedContract, all_contracts
+from core.dbt_project import settings_dbt_environment
+from core.periods import parse_quarter_label, quarter_label
+from core.settings import Settings
 from exports.indicators import write_indicator_exports
 from exports.publish import publish_warehouse
-from ingest.contracts import FeedContract, all_contracts, parse_quarter_label, quarter_label
 from ingest.landing import (
     LandedHashes,
     entry_identity,
@@ -34,24 +37,20 @@ from ingest.landing import (
     scan_landing,
     summarise,
 )
+from ingest.pseudonymise import pseudonymiser_for
 from ingest.redaction import safe_file_name
 from ingest.reference import read_reference
 from ingest.warehouse import connect, ensure_raw_schema, write_configuration
-from orchestration.config import Settings, load_settings
+from orchestration.config import load_settings
+from orchestration.dbt import dbt_build_args, dbt_resource, ensure_manifest
 from orchestration.feed_status import FeedStatus, feed_statuses
+from orchestration.memory import limit_malloc_arenas
 from orchestration.monitor import (
     load_state,
     notify_quarantined,
     notify_run_failure,
     run_monitor,
 )
-from orchestration.dbt import (
-    dbt_build_args,
-    dbt_resource,
-    ensure_manifest,
-    settings_dbt_environment,
-)
-from orchestration.memory import limit_malloc_arenas
 from orchestration.runs import later_run_to_build
 
 # The Dagster processes that import these definitions (code server, run workers) run the
@@ -190,7 +189,7 @@ def build_ingest_asset(contract: FeedContract) -> dg.AssetsDefinition:
         settings = csp.settings()
         outcomes = ingest_feed(
             contract.feed, home=settings.home, warehouse=settings.warehouse_target,
-            pseudonymiser=settings.pseudonymiser([contract.feed]), la_code=settings.la_code,
+            pseudonymiser=pseudonymiser_for(settings, [contract.feed]), la_code=settings.la_code,
             districts=settings.districts,
             min_age_seconds=settings.stable_seconds, files=config.files or None,
         )

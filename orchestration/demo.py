@@ -15,9 +15,9 @@ from pathlib import Path
 
 import duckdb
 
-from ingest.contracts import contract_for
+from core.contracts import contract_for
+from core.settings import CONFIG_FILE, Settings
 from ingest.pseudonymise import create_demo_keys
-from orchestration.config import CONFIG_FILE, Settings
 
 DEMO_MARKER = ".csp-demo"
 DEMO_AS_OF = "2014-12-04"

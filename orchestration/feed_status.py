@@ -15,8 +15,8 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from ingest.contracts import Period, calendar_month, financial_quarter, quarter_label
-from ingest.warehouse import CalendarEntry
+from core.feed_calendar import CalendarEntry
+from core.periods import Period, calendar_month, financial_quarter, quarter_label
 
 DUE_SOON_DAYS = 3
 STATES = ("on time", "late", "stopped", "suspended", "not started")

@@ -26,10 +26,15 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
 from pathlib import Path
 
-from ingest.contracts import quarter_label
-from orchestration.config import Settings
-from orchestration.dbt import DBT_PROJECT_DIR
-from orchestration.feed_status import Delivered, FeedStatus, feed_statuses, read_deliveries
+from core.dbt_project import DBT_PROJECT_DIR
+from core.periods import quarter_label
+from core.settings import Settings
+from orchestration.feed_status import (
+    Delivered,
+    FeedStatus,
+    feed_statuses,
+    read_deliveries,
+)
 
 LEDGER_DDL = """
 create table if not exists sent (

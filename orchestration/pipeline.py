@@ -20,10 +20,12 @@ from typing import TYPE_CHECKING, Any
 
 import dagster as dg
 
-from ingest.contracts import all_contracts
+from core.contracts import all_contracts
+from core.settings import ConfigError, Settings
 from ingest.landing import Outcome, ingest_feed, unowned_entries, unowned_message
+from ingest.pseudonymise import pseudonymiser_for
 from ingest.reference import ReferenceError, read_reference
-from orchestration.config import ConfigError, Settings, remember_partnership
+from orchestration.config import remember_partnership
 from orchestration.instance import write_instance_yaml
 
 if TYPE_CHECKING:
@@ -337,7 +339,7 @@ def run_ingest(settings: Settings) -> list[Outcome]:
 
     Raises ``WarehouseUnavailable`` (nothing changed) when the warehouse cannot be opened.
     """
-    pseudonymiser = settings.pseudonymiser(all_contracts())
+    pseudonymiser = pseudonymiser_for(settings, all_contracts())
     outcomes: list[Outcome] = []
     with home_lock(settings.home, command="csp ingest"):
         check_warehouse(settings, f"csp ingest --home {settings.home}")
@@ -356,7 +358,7 @@ def run_rekey(settings: Settings, domain: str) -> RekeyResult:
 
     with home_lock(settings.home, command="csp rekey"):
         check_warehouse(settings, f"csp rekey {domain} --home {settings.home}")
-        return rekey(settings.home, settings.warehouse_target, settings.pseudonymiser(), domain)
+        return rekey(settings.home, settings.warehouse_target, pseudonymiser_for(settings), domain)
 
 
 def run_build(settings: Settings, log_level: str = "WARNING",
@@ -374,7 +376,7 @@ def run_build(settings: Settings, log_level: str = "WARNING",
 def _run_build_locked(settings: Settings, log_level: str, full_refresh: bool) -> BuildResult:
     # Refuse before anything is read: no key, no personal data loaded (a home of public data
     # alone needs none).
-    settings.pseudonymiser(all_contracts())
+    pseudonymiser_for(settings, all_contracts())
     # Then a warehouse that cannot be opened, before anything is written, so that the
     # message can say that nothing was changed.
     check_warehouse(settings, f"csp build --home {settings.home}")

@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from ingest.pseudonymise import DOMAINS, DomainKey, Pseudonymiser, key_env
+from core.contracts import DOMAINS
+from ingest.pseudonymise import DomainKey, Pseudonymiser, key_env
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"

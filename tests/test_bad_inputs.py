@@ -30,7 +30,7 @@ import duckdb
 import openpyxl
 import pytest
 
-from ingest.contracts import contract_for
+from core.contracts import contract_for
 from ingest.landing import ingest_feed
 from ingest.pseudonymise import load_pseudonymiser
 from orchestration.demo_data import generate_landing

@@ -26,7 +26,7 @@ from bench.run import (
     run_measured,
     sql_list,
 )
-from ingest.contracts import contract_for
+from core.contracts import contract_for
 from ingest.readers import read_delivery
 from tests.conftest import REPO, test_pseudonymiser
 

@@ -14,8 +14,8 @@ import duckdb
 import pytest
 
 from bench.generate import SCALES, generate
+from core.contracts import all_contracts, contract_for
 from ingest.bulk import takes_bulk
-from ingest.contracts import all_contracts, contract_for
 from ingest.landing import (
     LandedHashes,
     ingest_feed,

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from core.contracts import DOMAINS
 from orchestration.cli import main
 from orchestration.demo import PUBLISHED_FIGURES, check_published_figures
-from ingest.pseudonymise import DOMAINS
 from tests.conftest import keys_from_files
 
 LA = "E08000031"

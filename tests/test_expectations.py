@@ -17,11 +17,12 @@ from typing import Any
 import pyarrow as pa
 import pytest
 
+from core.contracts import all_contracts, contract_for
+from core.periods import Period
+from core.problems import Problem
 from expectations.rules import FORMULAS, PERIOD_BOUNDS, RULES, reference_codes
 from expectations.validate import WITHHELD, validate_delivery
-from ingest.contracts import Period, all_contracts, contract_for
-from ingest.readers import Problem, read_delivery
-
+from ingest.readers import read_delivery
 from tests.conftest import REPO, example, test_pseudonymiser
 
 LA_CODE = "E08000031"

@@ -19,8 +19,8 @@ from pathlib import Path
 
 import pytest
 
+from core.contracts import all_contracts
 from exports.publish import published_path
-from ingest.contracts import all_contracts
 from orchestration.cli import main
 from tests.conftest import TEST_KEYS, drop, example
 

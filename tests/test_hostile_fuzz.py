@@ -68,8 +68,14 @@ from hypothesis import HealthCheck, Phase, assume, event, given, note, settings
 from hypothesis import strategies as st
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
-from ingest.contracts import Column, Table, contract_for
-from ingest.landing import IGNORED_PREFIXES, IGNORED_SUFFIXES, Outcome, ingest_feed, log_lines
+from core.contracts import Column, Table, contract_for
+from ingest.landing import (
+    IGNORED_PREFIXES,
+    IGNORED_SUFFIXES,
+    Outcome,
+    ingest_feed,
+    log_lines,
+)
 from ingest.limits import MAX_LINE_BYTES
 from ingest.redaction import MAX_SHOWN_NAME
 from tests.conftest import drop, example, test_pseudonymiser

@@ -36,7 +36,7 @@ import duckdb
 import openpyxl
 import pytest
 
-from tests.conftest import TEST_KEYS, REPO
+from tests.conftest import REPO, TEST_KEYS
 from tests.receivers import http_receiver
 from tests.test_workbook_limits import shared_strings_xml, sheet_xml, write_xlsx
 

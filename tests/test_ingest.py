@@ -13,7 +13,8 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from ingest.contracts import all_contracts, contract_for, parse_quarter_label
+from core.contracts import all_contracts, contract_for
+from core.periods import parse_quarter_label
 from ingest.landing import LandedHashes, ingest_feed
 from ingest.pseudonymise import MissingKeyError, load_pseudonymiser
 from ingest.warehouse import connect, raw_table_ddl
@@ -166,7 +167,7 @@ def test_one_batch_holding_a_period_twice_keeps_only_the_last_loaded(tmp_path: P
 
     import pyarrow as pa
 
-    from ingest.contracts import calendar_month
+    from core.periods import calendar_month
     from ingest.warehouse import DeliveryRecord, ensure_raw_schema, load_deliveries
 
     contract = contract_for("police_crime")

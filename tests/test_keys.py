@@ -12,6 +12,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from core.settings import ConfigError
 from ingest.landing import ingest_feed
 from ingest.pseudonymise import (
     DomainKey,
@@ -19,11 +20,18 @@ from ingest.pseudonymise import (
     Pseudonymiser,
     create_demo_keys,
     load_pseudonymiser,
+    pseudonymiser_for,
 )
-from ingest.rekey import RekeyError, apply_tokens, prepare_next_key, rederive_tokens, rekey
+from ingest.rekey import (
+    RekeyError,
+    apply_tokens,
+    prepare_next_key,
+    rederive_tokens,
+    rekey,
+)
 from ingest.warehouse import KeyMismatchError
 from orchestration.cli import main
-from orchestration.config import ConfigError, load_settings
+from orchestration.config import load_settings
 from orchestration.demo_data import generate_landing
 from tests.conftest import keys_from_files
 
@@ -85,7 +93,7 @@ def test_linked_domains_share_one_key(home: Path, monkeypatch: pytest.MonkeyPatc
     monkeypatch.setenv("CSP_PSEUDO_LINK", "treatment+offenders")
     settings = load_settings(home, "2014-12-04", LA)
     with pytest.raises(MissingKeyError, match="CSP_PSEUDO_KEY_OFFENDERS_TREATMENT"):
-        settings.pseudonymiser()
+        pseudonymiser_for(settings)
     monkeypatch.setenv("CSP_PSEUDO_KEY_OFFENDERS_TREATMENT", "linked-key-0123456789abcdef")
     linked = load_pseudonymiser(home, settings.pseudonym_links,
                                 domains=["treatment", "offenders", "domestic_abuse"])

@@ -19,9 +19,9 @@ import dagster as dg
 import pytest
 
 from bench.dagster_ui import free_port
+from core.feed_calendar import CalendarEntry
 from ingest.landing import ingest_feed
 from ingest.pseudonymise import load_pseudonymiser
-from ingest.warehouse import CalendarEntry
 from orchestration.config import load_settings
 from orchestration.demo_data import generate_landing
 from orchestration.feed_status import Delivered, feed_status

@@ -9,17 +9,19 @@ import subprocess
 import sys
 import time
 from datetime import date, datetime
-from zoneinfo import ZoneInfo
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import dagster as dg
 import pytest
 
+from core.dbt_project import dbt_environment
+from core.settings import ConfigError
 from ingest.landing import LandedHashes, ingest_feed
 from ingest.pseudonymise import load_pseudonymiser
 from orchestration.cli import main
-from orchestration.config import ConfigError, load_settings
-from orchestration.dbt import dbt_build_args, dbt_environment
+from orchestration.config import load_settings
+from orchestration.dbt import dbt_build_args
 from tests.conftest import TEST_KEYS, drop, example
 from tests.receivers import http_receiver
 

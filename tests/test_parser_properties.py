@@ -18,8 +18,10 @@ from pathlib import Path
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ingest.contracts import calendar_month, contract_for, quarter_ending
-from ingest.readers import RejectedFile, read_delivery
+from core.contracts import contract_for
+from core.periods import calendar_month, quarter_ending
+from core.problems import RejectedFile
+from ingest.readers import read_delivery
 from tests.conftest import test_pseudonymiser
 
 PSEUDO = test_pseudonymiser()

@@ -16,18 +16,11 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from ingest.contracts import (
-    FeedContract,
-    Period,
-    Table,
-    contract_for,
-    financial_quarter,
-    quarter_ending,
-)
+from core.contracts import FeedContract, Table, contract_for
+from core.periods import Period, financial_quarter, quarter_ending
+from core.problems import Problem, RejectedFile
 from ingest.readers import (
     EXACT_WHOLE_MAX,
-    Problem,
-    RejectedFile,
     check_table,
     files_breaking_rules,
     read_delivery,

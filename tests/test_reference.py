@@ -13,8 +13,9 @@ from pathlib import Path
 import pyarrow as pa
 import pytest
 
+from core.settings import ConfigError
 from ingest.reference import ReferenceError, read_reference
-from orchestration.config import ConfigError, resolve_partnership
+from orchestration.config import resolve_partnership
 
 ONS = Path(__file__).parent / "data" / "public" / "ons"
 IMD_2019 = ONS / "LSOA_(2011)_to_LAD_(2019)_with_IMD_2019_Lookup_in_England.csv"

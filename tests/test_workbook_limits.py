@@ -26,7 +26,8 @@ import openpyxl.xml
 import pytest
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 
-from ingest.contracts import contract_for
+from core.contracts import contract_for
+from core.problems import RejectedFile
 from ingest.limits import (
     MAX_PART_ELEMENTS,
     MAX_SHARED_STRINGS,
@@ -35,7 +36,7 @@ from ingest.limits import (
     MAX_WORKBOOK_PARTS,
     MAX_WORKBOOK_UNPACKED_BYTES,
 )
-from ingest.readers import ReadResult, RejectedFile, read_delivery
+from ingest.readers import ReadResult, read_delivery
 from ingest.workbook import open_workbook, sheet_rows
 from tests.conftest import REPO, example, test_pseudonymiser
 
@@ -196,8 +197,9 @@ def rejected_rule(path: Path, feed: str = "partner_returns") -> str:
 CHILD = """
 import sys
 from pathlib import Path
-from ingest.contracts import contract_for
-from ingest.readers import RejectedFile, read_delivery
+from core.contracts import contract_for
+from core.problems import RejectedFile
+from ingest.readers import read_delivery
 from tests.conftest import test_pseudonymiser
 
 path, feed = Path(sys.argv[1]), sys.argv[2]

@@ -48,7 +48,7 @@
 
 {#- When a period ending `period_end` is due: the end of the month `due_months` months after
     the one it ends in (when `due_months` is above 0; police.uk publishes a month by the end of
-    the second month after it, ingest/contracts/police_uk.yml), then `due_days` days more.
+    the second month after it, core/feeds/police_uk.yml), then `due_days` days more.
     One rule for the calendar models and CalendarEntry.due_date (ingest/warehouse.py). -#}
 {% macro feed_due_date(period_end, due_months, due_days) -%}
     case

@@ -15,7 +15,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 import dbt_scenario  # noqa: E402
 
-from orchestration.dbt import dbt_environment  # noqa: E402
+from core.dbt_project import dbt_environment  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[2]
 DBT = REPO / ".venv" / "bin" / "dbt"

@@ -7,7 +7,7 @@ import datetime as dt
 
 import pytest
 
-from orchestration.dbt import DBT_PROJECT_DIR
+from core.dbt_project import DBT_PROJECT_DIR
 
 PARTNER_RETURN_CODES = [
     "RR_EMPLOYMENT", "RR_ACCOMMODATION", "RR_IOM_PROLIFIC", "RR_IOM_HCCU", "RR_IOM_DA",
@@ -84,7 +84,13 @@ def test_fct_crime_holds_latest_counted_rows(warehouse):
 
 
 def test_supersession_marks_deliveries(warehouse):
-    from dbt_scenario import MOJ_Q2_FIRST, MOJ_Q2_REVISED, POLICE_AUG, POLICE_SEP_FIRST, POLICE_SEP_REVISED
+    from dbt_scenario import (
+        MOJ_Q2_FIRST,
+        MOJ_Q2_REVISED,
+        POLICE_AUG,
+        POLICE_SEP_FIRST,
+        POLICE_SEP_REVISED,
+    )
     current = dict(warehouse.rows("select delivery_id, is_current from fct_feed_delivery"))
     assert current[POLICE_SEP_FIRST] is False and current[POLICE_SEP_REVISED] is True
     assert current[MOJ_Q2_FIRST] is False and current[MOJ_Q2_REVISED] is True

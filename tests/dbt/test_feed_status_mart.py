@@ -15,11 +15,11 @@ from pathlib import Path
 
 import duckdb
 import pytest
-
 from dbt_raw_tables import create_raw_tables, insert_rows
 from dbt_scenario import LA
-from ingest.warehouse import CalendarEntry
-from orchestration.dbt import dbt_environment
+
+from core.dbt_project import dbt_environment
+from core.feed_calendar import CalendarEntry
 from orchestration.feed_status import Delivered, feed_status
 
 REPO = Path(__file__).resolve().parents[2]

@@ -27,9 +27,9 @@ from pathlib import Path
 
 import duckdb
 import pytest
-
 from dbt_raw_tables import create_raw_tables, insert_rows
-from orchestration.dbt import dbt_environment
+
+from core.dbt_project import dbt_environment
 
 REPO = Path(__file__).resolve().parents[2]
 DBT = REPO / ".venv" / "bin" / "dbt"

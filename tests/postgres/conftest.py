@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from ingest.warehouse import PostgresTarget
+from core.targets import PostgresTarget
 
 REPO = Path(__file__).resolve().parents[2]
 SCRIPT = REPO / ".ci" / "postgres.sh"

@@ -9,9 +9,9 @@ only. Both builds run at once, in two processes, to keep the module near a minut
 from __future__ import annotations
 
 import os
-from contextlib import closing
 import subprocess
 import sys
+from contextlib import closing
 from datetime import date, datetime
 from pathlib import Path
 
@@ -19,10 +19,10 @@ import psycopg2
 import pyarrow as pa
 import pytest
 
-from ingest.contracts import contract_for
+from core.contracts import contract_for
+from core.targets import PostgresTarget
 from ingest.warehouse import (
     DeliveryRecord,
-    PostgresTarget,
     connect,
     ensure_raw_schema,
     find_delivery,
@@ -226,7 +226,7 @@ def test_copy_keeps_nulls_empty_strings_and_awkward_text(pg_database: PostgresTa
 
 
 def test_dbt_environment_passes_the_postgres_connection_and_role() -> None:
-    from orchestration.dbt import dbt_environment
+    from core.dbt_project import dbt_environment
 
     target = PostgresTarget("host=db.example port=6543 user=etl password=s dbname=wh",
                             "csp_transformer")
@@ -239,7 +239,8 @@ def test_dbt_environment_passes_the_postgres_connection_and_role() -> None:
 
 
 def test_target_setting(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from orchestration.config import ConfigError, load_settings
+    from core.settings import ConfigError
+    from orchestration.config import load_settings
 
     monkeypatch.setenv("CSP_PG_DSN", "host=h dbname=d")
     monkeypatch.setenv("CSP_TARGET", "postgres")

@@ -1,6 +1,6 @@
 {#- data.police.uk street-level records of current deliveries only: a re-published month
     arrives as a second file for the same force and month and replaces the first whole
-    (stg_csp__deliveries.is_current). The feed has no record key (ingest/contracts/police_uk.yml):
+    (stg_csp__deliveries.is_current). The feed has no record key (core/feeds/police_uk.yml):
     a repeated Crime ID is two records and anti-social behaviour has none, so every row is one
     record and no latest-row rule applies. -#}
 with

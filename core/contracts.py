@@ -7,20 +7,22 @@ not to five copies of the same code.
 
 from __future__ import annotations
 
-import calendar
 import math
 import re
 from dataclasses import dataclass, field
-from datetime import date
 from functools import cache
 from pathlib import Path
 from typing import Any, NamedTuple
 
 import yaml
 
-from ingest.pseudonymise import DOMAINS
+from core.periods import Period, calendar_month, financial_quarter, quarter_ending
 
-CONTRACTS_DIR = Path(__file__).with_name("contracts")
+# One contract per feed, as data: core/feeds/<feed>.yml.
+CONTRACTS_DIR = Path(__file__).with_name("feeds")
+# The pseudonymisation domains: each has a key of its own, and a contract that pseudonymises
+# a column names the one its tokens belong to.
+DOMAINS = ("domestic_abuse", "treatment", "offenders")
 # Reference lists named in a contract (``reference: {file: ..., column: ...}``) are paths
 # relative to the repository root, e.g. the dbt seed of Home Office offence classes.
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -139,15 +141,6 @@ class Table:
 
 
 @dataclass(frozen=True)
-class Period:
-    """A delivery period: a calendar month or a financial quarter."""
-
-    label: str  # "2014-07" or "2014/15 Q2"
-    start: date
-    end: date
-
-
-@dataclass(frozen=True)
 class FeedContract:
     """Everything the pipeline knows about one partner feed."""
 
@@ -224,50 +217,6 @@ class FeedContract:
             return quarter_ending(year, month)
         except ValueError:
             return None
-
-
-def calendar_month(year: int, month: int) -> Period:
-    """The calendar month as a period labelled ``YYYY-MM``."""
-    last_day = calendar.monthrange(year, month)[1]
-    return Period(f"{year:04d}-{month:02d}", date(year, month, 1), date(year, month, last_day))
-
-
-def financial_quarter(fy_start_year: int, quarter: int) -> Period:
-    """Quarter ``quarter`` (1-4) of the financial year that starts in April ``fy_start_year``."""
-    first_month = 4 + 3 * (quarter - 1)
-    year = fy_start_year + (first_month - 1) // 12
-    month = (first_month - 1) % 12 + 1
-    start = date(year, month, 1)
-    end = calendar_month(*_add_months(year, month, 2)).end
-    return Period(quarter_label(start), start, end)
-
-
-def quarter_ending(year: int, month: int) -> Period:
-    """The financial quarter whose last month is ``year``-``month``."""
-    start_year, start_month = _add_months(year, month, -2)
-    fy = start_year if start_month >= 4 else start_year - 1
-    quarter = ((start_month - 4) % 12) // 3 + 1
-    return financial_quarter(fy, quarter)
-
-
-def quarter_label(day: date) -> str:
-    """``2014/15 Q2`` for any date in July to September 2014."""
-    fy = day.year if day.month >= 4 else day.year - 1
-    quarter = ((day.month - 4) % 12) // 3 + 1
-    return f"{fy}/{(fy + 1) % 100:02d} Q{quarter}"
-
-
-def parse_quarter_label(label: str) -> Period:
-    """The period for a label written ``2014/15 Q2``; ValueError when it is not one."""
-    match = re.fullmatch(r"(\d{4})/(\d{2}) Q([1-4])", label.strip())
-    if not match or (int(match[1]) + 1) % 100 != int(match[2]):
-        raise ValueError(f"not a financial quarter (expected e.g. '2014/15 Q2'): {label!r}")
-    return financial_quarter(int(match[1]), int(match[3]))
-
-
-def _add_months(year: int, month: int, months: int) -> tuple[int, int]:
-    index = year * 12 + (month - 1) + months
-    return index // 12, index % 12 + 1
 
 
 def _bound(text: str | None) -> float | None:
