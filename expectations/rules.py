@@ -1,11 +1,14 @@
 """Feed-specific data-quality rules, declared as data.
 
-The feed contracts (``core/feeds/*.yml``) already say which columns are required, which
-values are allowed and which ranges hold; ``expectations.suites`` turns those into expectations
-on its own. This module adds what a contract cannot say column by column: rules that compare
-two columns, that depend on the delivery's period or the partnership, or that need a reference
-list. Each rule is one line of data, so a reader (or a partner asking "why was my file
-rejected?") can see the whole list at once, and a new rule is a new line, not new code.
+Each rule a delivery is checked against lives in one place and is judged by one engine.
+What a contract says column by column (``core/feeds/*.yml``: types, required, allowed values,
+ranges, reference lists, dates after the period, the record key) is judged by the ingest's SQL
+engine on every row, before typing. This module holds only what a contract cannot say column
+by column: rules that compare two columns, that depend on the delivery's period or the
+partnership, or that need a formula; Great Expectations judges them on the typed rows.
+
+Each rule is one line of data, so a reader (or a partner asking "why was my file rejected?")
+can see the whole list at once, and a new rule is a new line, not new code.
 
 Nothing here imports Great Expectations: importing the rule list is free.
 
@@ -15,8 +18,6 @@ Rule kinds (``Rule.check``):
     ``column`` within ``minimum``..``maximum`` (either may be omitted). A bound may be a number,
     or a period bound named in ``PERIOD_BOUNDS`` (``period_end``, ``fy_start``), filled in from
     the delivery's period when it is validated. Blank values are not checked.
-``in_reference``
-    ``column`` holds a code from the reference list ``reference`` (see ``REFERENCE_LISTS``).
 ``not_after`` / ``not_before``
     ``column`` <= ``other`` / ``column`` >= ``other``, on rows where both are present.
 ``present_when`` / ``blank_when``
@@ -32,22 +33,13 @@ Rule kinds (``Rule.check``):
 
 from __future__ import annotations
 
-import csv
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
-from functools import cache
-from pathlib import Path
 from typing import Any
 
-REPO = Path(__file__).resolve().parents[1]
-
-# Reference lists the rules may name. The HO classes are the dbt seed, so the warehouse's
-# PPV flag and this check read the same list and cannot drift apart.
-REFERENCE_LISTS: dict[str, tuple[Path, str]] = {
-    "ho_offence_classes": (REPO / "dbt_project" / "seeds" / "ho_offence_classes.csv", "ho_class"),
-}
+from core.periods import financial_year_start
 
 Bound = float | int | str | None
 
@@ -64,7 +56,6 @@ class Rule:
     other: str | None = None
     minimum: Bound = None
     maximum: Bound = None
-    reference: str | None = None
     parameter: str | None = None
     formula: str | None = None
     inputs: tuple[str, ...] = ()
@@ -82,20 +73,11 @@ class Rule:
 
 RULES: tuple[Rule, ...] = (
     # -- police_crime ---------------------------------------------------------------------
-    Rule("unknown_ho_class", "police_crime", "in_reference", "ho_class",
-         "holds codes that are not Home Office offence classes in the agreed reference list",
-         reference="ho_offence_classes"),
     Rule("offence_after_recorded", "police_crime", "not_after", "offence_date",
          "has dates later than the row's 'Recorded Date' (a crime cannot be recorded before "
          "it happened)",
          other="recorded_date"),
-    Rule("recorded_after_period", "police_crime", "between", "recorded_date",
-         "has dates after the end of the month the file covers", maximum="period_end"),
-    Rule("victim_age_range", "police_crime", "between", "victim_age",
-         "must be an age from 0 to 120", minimum=0, maximum=120),
     # -- rny_treatment ---------------------------------------------------------------------
-    Rule("referral_after_period", "rny_treatment", "between", "referral_date",
-         "has dates after the end of the month the file covers", maximum="period_end"),
     Rule("treatment_start_before_referral", "rny_treatment", "not_before", "treatment_start_date",
          "has dates earlier than the row's 'Referral Date' (treatment cannot start before "
          "the referral)",
@@ -108,32 +90,18 @@ RULES: tuple[Rule, ...] = (
          "is blank on rows that have a 'Discharge Date' (every discharge needs a reason)",
          other="discharge_date"),
     # -- idva_caseload: sheet Cases --------------------------------------------------------
-    Rule("referral_after_period", "idva_cases", "between", "referral_date",
-         "has dates after the end of the quarter the file covers", maximum="period_end"),
     Rule("closed_before_referral", "idva_cases", "not_before", "case_closed_date",
          "has dates earlier than the row's 'Referral Date' (a case cannot close before it "
          "was referred)",
          other="referral_date"),
-    Rule("dash_score_range", "idva_cases", "between", "dash_score",
-         "must be a DASH score from 0 to 27", minimum=0, maximum=27),
-    Rule("negative_children", "idva_cases", "between", "children_in_household",
-         "must not be negative", minimum=0),
     # -- idva_caseload: sheet Screening ----------------------------------------------------
     Rule("screening_month_outside_period", "idva_screening", "between", "screening_month",
          "must be a month of the file's financial year, up to the end of its quarter",
          minimum="fy_start", maximum="period_end"),
-    Rule("negative_incidents", "idva_screening", "between", "incidents_screened",
-         "must not be negative", minimum=0),
     # -- moj_reoffending -------------------------------------------------------------------
     Rule("partnership_missing", "moj_reoffending", "contains", "la_code",
          "does not hold the partnership's own local authority code: the table must "
          "include the partnership's row", parameter="la_code"),
-    Rule("negative_offenders", "moj_reoffending", "between", "offenders",
-         "must not be negative", minimum=0),
-    Rule("rate_range", "moj_reoffending", "between", "actual_rate",
-         "must be a percentage from 0 to 100", minimum=0, maximum=100),
-    Rule("rate_range", "moj_reoffending", "between", "predicted_rate",
-         "must be a percentage from 0 to 100", minimum=0, maximum=100),
     # SPEC: rates, difference and significance are '..' exactly where Offenders is below 30.
     *(Rule("suppression_missing", "moj_reoffending", "blank_when", column,
            "must be '..' (suppressed) where 'Offenders' is below 30", when="offenders < 30")
@@ -148,11 +116,6 @@ RULES: tuple[Rule, ...] = (
 
 
 # -- what the symbolic parts of a rule mean -----------------------------------------------
-
-
-def financial_year_start(day: date) -> date:
-    """1 April of the financial year holding ``day``."""
-    return date(day.year if day.month >= 4 else day.year - 1, 4, 1)
 
 
 # Period bounds a `between` rule may name, computed from the delivery's period (start, end).
@@ -173,14 +136,6 @@ def _percent_difference(actual: Any, predicted: Any) -> Any:
 FORMULAS: dict[str, Callable[..., Any]] = {
     "percent_difference": _percent_difference,
 }
-
-
-@cache
-def reference_codes(name: str) -> tuple[str, ...]:
-    """The codes of a reference list, read from its CSV (sorted, so suites are stable)."""
-    path, column = REFERENCE_LISTS[name]
-    with path.open(encoding="utf-8", newline="") as handle:
-        return tuple(sorted({row[column].strip() for row in csv.DictReader(handle)}))
 
 
 def rules_for(table: str) -> tuple[Rule, ...]:

@@ -1,11 +1,10 @@
-"""One Great Expectations suite per raw table, built from the feed contract and ``rules.RULES``.
+"""One Great Expectations suite per raw table, built from the feed-specific ``rules.RULES``.
 
-A suite has two halves:
-
-* the contract's own rules, column by column: required columns not null, allowed value sets,
-  min/max ranges, dates not after the period, and the record key unique within the file;
-* the feed-specific rules of ``expectations/rules.py`` (cross-column, period, reference list,
-  partnership and formula checks).
+A suite holds the rules of ``expectations/rules.py`` only (cross-column, period, partnership
+and formula checks). The contract's column-by-column rules (required, allowed values, ranges,
+reference lists, dates after the period, the record key) are judged once, by the ingest's SQL
+engine on every row, before a delivery is typed; a file that breaks one never reaches a suite,
+so repeating them here would judge each rule twice (docs/architecture.md).
 
 Every expectation carries ``meta`` naming its rule id, the column the partner must look at and
 a plain-English message, so ``expectations.validate`` can turn a failed expectation into a
@@ -26,28 +25,14 @@ import os
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from core.contracts import Column, FeedContract, Table
+from core.contracts import FeedContract, Table
 from core.periods import Period
-from expectations.rules import (
-    FORMULAS,
-    PERIOD_BOUNDS,
-    Rule,
-    reference_codes,
-    rules_for,
-)
+from expectations.rules import FORMULAS, PERIOD_BOUNDS, Rule, rules_for
 
 if TYPE_CHECKING:  # only for annotations: importing GX for real costs seconds
     import pandas as pd
     from great_expectations.core import ExpectationSuite
     from great_expectations.expectations import Expectation
-
-# Rule ids of the contract-derived expectations: the same vocabulary as the SQL checks of
-# ingest/readers.py, so a partner sees one name per kind of mistake whichever layer found it.
-REQUIRED = "required"
-ALLOWED_VALUES = "allowed_values"
-RANGE = "range"
-DATE_AFTER_PERIOD = "date_after_period"
-DUPLICATE_KEY = "duplicate_key"
 
 # Prefix of helper columns computed before validation (see add_derived_columns). The leading
 # underscores keep them clear of any contract column name.
@@ -135,10 +120,6 @@ def suite_name(contract: FeedContract, table: Table) -> str:
     return f"{contract.feed}.{table.name}"
 
 
-def _meta(rule: str, column: Column, message: str, **extra: Any) -> dict[str, Any]:
-    return {"rule": rule, "column": column.name, "message": message, **extra}
-
-
 def _bound(value: Any) -> Any:
     """A rule bound as GX takes it: a number, or a reference to a period parameter."""
     if isinstance(value, str):
@@ -176,59 +157,6 @@ def _between(column: str, minimum: Any, maximum: Any, meta: dict[str, Any],
     return out
 
 
-def contract_expectations(table: Table, covered: set[str], bulk: bool = False
-                          ) -> list[Expectation]:
-    """Expectations the contract states column by column, plus the record key.
-
-    ``covered`` holds columns whose range a feed-specific rule already checks (e.g.
-    ``dash_score`` 0-27): the contract's range is then left to that rule, so one mistake
-    gives one problem, under its specific id. ``bulk`` builds the variant for many files in
-    one frame: period bounds per row, the record key unique within each file.
-    """
-    gxe = import_gx().expectations
-    out: list[Expectation] = []
-    for column in table.loaded_columns:
-        label = f"column {column.source!r}"
-        if column.required:
-            out.append(gxe.ExpectColumnValuesToNotBeNull(
-                column=column.name,
-                meta=_meta(REQUIRED, column, f"{label} is blank but must have a value")))
-        if column.pii == "age_band":
-            continue  # typed into an age band: the contract's date rules no longer apply
-        if column.allowed:
-            out.append(gxe.ExpectColumnValuesToBeInSet(
-                column=column.name, value_set=list(column.allowed),
-                meta=_meta(ALLOWED_VALUES, column, f"{label} has values outside the agreed "
-                           f"list ({', '.join(column.allowed)})")))
-        if column.name in covered:
-            continue
-        if column.minimum is not None or column.maximum is not None:
-            parts = []
-            if column.minimum is not None:
-                parts.append(f"below {column.minimum:g}")
-            if column.maximum is not None:
-                parts.append(f"above {column.maximum:g}")
-            out.append(gxe.ExpectColumnValuesToBeBetween(
-                column=column.name, min_value=column.minimum, max_value=column.maximum,
-                meta=_meta(RANGE, column, f"{label} must not be {' or '.join(parts)}")))
-        if column.not_after_period and column.type == "date":
-            out += _between(column.name, None, "period_end", _meta(
-                DATE_AFTER_PERIOD, column, f"{label} has dates after the end of the file's "
-                "period", maximum="period_end"), bulk)
-    keys = [k for k in table.record_key if k in {c.name for c in table.loaded_columns}]
-    if keys:
-        sources = " + ".join(repr(table.column(k).source) for k in keys)
-        meta = {"rule": DUPLICATE_KEY, "column": keys[0], "key": keys,
-                "message": f"the record key {sources} appears more than once in the file"}
-        if bulk:  # unique within each file: a later file repeats crimes whose status changed
-            keys = [FILE_COLUMN, *keys]
-        if len(keys) == 1:
-            out.append(gxe.ExpectColumnValuesToBeUnique(column=keys[0], meta=meta))
-        else:
-            out.append(gxe.ExpectCompoundColumnsToBeUnique(column_list=keys, meta=meta))
-    return out
-
-
 def rule_expectations(rule: Rule, table: Table, bulk: bool = False) -> list[Expectation]:
     """The GX expectations that check one feed-specific rule (one, but for a bulk ``between``).
 
@@ -259,9 +187,6 @@ def rule_expectation(rule: Rule, table: Table) -> Expectation:
         meta["show"] = shown
     if rule.check == "between":
         return rule_expectations(rule, table)[0]
-    if rule.check == "in_reference":
-        return gxe.ExpectColumnValuesToBeInSet(
-            column=rule.column, value_set=list(reference_codes(rule.reference)), meta=meta)
     if rule.check in ("not_after", "not_before"):
         # A >= B (or_equal): for not_after the other column is A, for not_before the rule's.
         a, b = ((rule.other, rule.column) if rule.check == "not_after"
@@ -298,13 +223,11 @@ def build_suite(contract: FeedContract, table: Table, name: str | None = None,
     """
     gx = import_gx()
     rules = rules_for(table.name)
-    covered = {r.column for r in rules if r.check == "between"}
     suite = gx.ExpectationSuite(
         name=name or suite_name(contract, table),
         meta={"feed": contract.feed, "table": table.name},
     )
-    expectations = contract_expectations(table, covered, bulk)
-    expectations += [e for rule in rules for e in rule_expectations(rule, table, bulk)]
+    expectations = [e for rule in rules for e in rule_expectations(rule, table, bulk)]
     for order, expectation in enumerate(expectations):
         # GX returns results in its own order; problems are reported in the suite's.
         expectation.meta = {**(expectation.meta or {}), "order": order}

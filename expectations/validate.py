@@ -10,7 +10,9 @@ Design choices, and why:
 * **pandas engine.** GX's SQL engine failed on DuckDB through duckdb-engine
   (``MetricResolutionError``), so the Arrow tables are validated as pandas DataFrames.
 * **Samples for big tables.** The reader's SQL checks already cover every row for format,
-  required and allowed values and ranges; the suites add cross-column and reference rules.
+  required and allowed values, ranges and reference lists; the suites add only the
+  cross-column, period, partnership and formula rules (expectations/rules.py), and a table
+  with none of those is not handed to GX at all.
   A table above ``sample_rows`` is validated on a deterministic sample (same file, same
   sample) so a national police month does not have to go through pandas whole; a problem
   found on a sample says so.
@@ -167,6 +169,8 @@ def validate_table(
 
     if "source_row" not in data.column_names:
         raise ValueError(f"table {table.name!r} has no source_row column to name rows by")
+    if not rules_for(table.name):
+        return []  # nothing the SQL checks have not judged: no suite to run
     total = data.num_rows
     sampled = total > sample_rows
     if sampled:
@@ -211,6 +215,8 @@ def prepare_bulk_suite(contract: FeedContract, table: Table) -> None:
     Meant for a background thread while files are still being hashed and read. A failure is
     left for that first use (``files_failing_suite``), which makes the same call and reports it.
     """
+    if not rules_for(table.name):
+        return
     try:
         with _lock:
             _definition(contract, table, bulk=True)
@@ -237,6 +243,8 @@ def files_failing_suite(
     """
     from expectations.suites import FILE_COLUMN, add_derived_columns, add_period_columns
 
+    if not rules_for(table.name):
+        return set()
     with _lock:
         definition = _definition(contract, table, bulk=True)
         read = {"_file", "source_row"} | _columns_read(definition, table)
@@ -301,7 +309,8 @@ def _raised(info: Any) -> str | None:
     return None
 
 
-def sample_indices(data: pa.Table, table: Table, size: int, la_code: str | Sequence[str]) -> pa.Array:
+def sample_indices(data: pa.Table, table: Table, size: int,
+                   la_code: str | Sequence[str]) -> pa.Array:
     """Row positions of a deterministic sample of ``size`` rows, in file order.
 
     A fixed seed makes a rerun of the same file reach the same verdict. Rows that a table-level
@@ -336,8 +345,7 @@ def _problem(
     meta = outcome.expectation_config.meta or {}
     rule_id: str = meta["rule"]
     column = table.column(meta["column"])
-    key = [table.column(k) for k in meta.get("key", [])]
-    source = " + ".join(c.source for c in key) if key else column.source
+    source = column.source
     result = outcome.result or {}
     count = int(result.get("unexpected_count") or 0)
     message = meta["message"] + _bounds_note(meta, period, la_code)
@@ -345,10 +353,11 @@ def _problem(
         # Table-level: there is no row to point at, only the value that is missing.
         return Problem(rule_id, message + sample_note, source, 0,
                        [{"value": code} for code in partnership_codes(la_code)])
-    rows = sorted(int(entry["source_row"]) for entry in result.get("partial_unexpected_index_list") or [])
+    listed = result.get("partial_unexpected_index_list") or []
+    rows = sorted(int(entry["source_row"]) for entry in listed)
     positions = _positions(frame)
     examples = [
-        _example(frame.iloc[positions[row]], row, column, key, meta, table)
+        _example(frame.iloc[positions[row]], row, column, meta, table)
         for row in rows[:MAX_EXAMPLES]
     ]
     return Problem(rule_id, f"{message}: {count} row(s){sample_note}", source, count, examples)
@@ -376,15 +385,9 @@ def _bounds_note(meta: Mapping[str, Any], period: Period, la_code: str | Sequenc
 
 
 def _example(
-    row: pd.Series, source_row: int, column: Column, key: list[Column],
-    meta: Mapping[str, Any], table: Table,
+    row: pd.Series, source_row: int, column: Column, meta: Mapping[str, Any], table: Table,
 ) -> dict[str, Any]:
     example: dict[str, Any] = {"row": source_row}
-    if key:
-        shown = [_shown(row[k.name], k) for k in key]
-        example["value"] = (WITHHELD if any(k.pii for k in key)
-                            else shown[0] if len(shown) == 1 else shown)
-        return example
     example["value"] = _shown(row[column.name], column)
     for name in meta.get("show", []):
         other = table.column(name)

@@ -394,6 +394,14 @@ CASES: list[Case] = [
          "integer", column="DASH Score", row=5),
     Case("idva-negative-children", "idva_caseload", idva_cell(4, "Children in Household", -1),
          "range", column="Children in Household", row=4),
+    # Ranges are the contract's (core/feeds/*.yml), judged by the SQL checks alone.
+    Case("police-victim-age-above-120", "police_crime", police_cell(6, "Victim Age", "121"),
+         "range", column="Victim Age", row=6, says="above 120"),
+    Case("idva-dash-score-above-27", "idva_caseload", idva_cell(5, "DASH Score", 28),
+         "range", column="DASH Score", row=5, says="above 27"),
+    Case("idva-negative-incidents-screened", "idva_caseload",
+         idva(lambda book: setattr(book["Screening"].cell(row=5, column=2), "value", -1)),
+         "range", column="Incidents Screened", row=5, says="below 0"),
     # Whole numbers, but too big for the warehouse's integer column: named, not a crash.
     Case("idva-children-beyond-integer", "idva_caseload",
          idva_cell(4, "Children in Household", 99_999_999_999), "integer",
