@@ -16,31 +16,23 @@ from typing import Any, NamedTuple
 
 import yaml
 
+# DOMAINS, SQL_TYPES and DEFAULT_MAX_FIELD_LENGTH are part of the schema (the values a contract
+# may use), and are imported from here by the rest of the code.
+from core.contract_schema import (
+    DEFAULT_MAX_FIELD_LENGTH,
+    DOMAINS,
+    SQL_TYPES,
+    ColumnSpec,
+    TableSpec,
+    validate_contract,
+)
 from core.periods import Period, calendar_month, financial_quarter, quarter_ending
 
 # One contract per feed, as data: core/feeds/<feed>.yml.
 CONTRACTS_DIR = Path(__file__).with_name("feeds")
-# The pseudonymisation domains: each has a key of its own, and a contract that pseudonymises
-# a column names the one its tokens belong to.
-DOMAINS = ("domestic_abuse", "treatment", "offenders")
 # Reference lists named in a contract (``reference: {file: ..., column: ...}``) are paths
 # relative to the repository root, e.g. the dbt seed of Home Office offence classes.
 REPO_ROOT = Path(__file__).resolve().parents[1]
-# Excel cannot hold more than 32,767 characters in a cell, so a longer field in an export
-# means a runaway quote or a damaged file, not data.
-DEFAULT_MAX_FIELD_LENGTH = 32767
-
-# Contract type -> warehouse column type. Flags (Y/N) and Yes/No become booleans.
-SQL_TYPES: dict[str, str] = {
-    "text": "varchar",
-    "date": "date",
-    "integer": "integer",
-    "number": "double",
-    "flag": "boolean",
-    "yes_no": "boolean",
-    "quarter": "varchar",  # a financial quarter written '2014/15 Q2'
-    "month": "varchar",  # a calendar month written '2018-01', as data.police.uk writes it
-}
 
 
 @dataclass(frozen=True)
@@ -162,6 +154,8 @@ class FeedContract:
     byte_order_mark: str | None = None  # required | forbidden
     ends_with_newline: bool = False  # a CSV cut short (partial upload) ends mid-line
     pseudonym_domain: str | None = None
+    # The keys only some feeds have (``partners``, ``senders``, ``archives``: ContractFile in
+    # core/contract_schema.py), as the contract writes them; absent keys are left out.
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -270,69 +264,76 @@ def load_reference(file: str, column: str) -> tuple[str, ...]:
         return tuple(sorted({row[column].strip() for row in reader if row[column].strip()}))
 
 
-def _column(raw: dict[str, Any]) -> Column:
-    allowed = raw.get("allowed")
-    reference = raw.get("reference")
+def _column(spec: ColumnSpec) -> Column:
+    reference = spec.reference
     return Column(
-        source=raw["source"],
-        name=raw["name"],
-        type=raw["type"],
-        required=bool(raw.get("required", False)),
-        allowed=tuple(str(a) for a in allowed) if allowed else None,
-        pii=raw.get("pii"),
-        age_at=raw.get("age_at"),
-        not_after_period=bool(raw.get("not_after_period", False)),
-        matches_period=bool(raw.get("matches_period", False)),
-        minimum=raw.get("min"),
-        maximum=raw.get("max"),
-        thousands=raw.get("thousands"),
-        suppressible=bool(raw.get("suppressible", False)),
-        reference=load_reference(reference["file"], reference["column"]) if reference else None,
-        reference_name=reference["file"] if reference else None,
+        source=spec.source,
+        name=spec.name,
+        type=spec.type,
+        required=spec.required,
+        allowed=tuple(str(a) for a in spec.allowed) if spec.allowed else None,
+        pii=spec.pii,
+        age_at=spec.age_at,
+        not_after_period=spec.not_after_period,
+        matches_period=spec.matches_period,
+        minimum=spec.min,
+        maximum=spec.max,
+        thousands=spec.thousands,
+        suppressible=spec.suppressible,
+        reference=load_reference(reference.file, reference.column) if reference else None,
+        reference_name=reference.file if reference else None,
     )
 
 
-def _table(raw: dict[str, Any], feed_key: list[str]) -> Table:
+def _table(spec: TableSpec, feed_key: list[str]) -> Table:
+    catalogue = spec.catalogue
     return Table(
-        name=raw["name"],
-        columns=tuple(_column(c) for c in raw["columns"]),
-        header_row=int(raw.get("header_row", 1)),
-        sheet=raw.get("sheet"),
-        title_row=raw.get("title_row"),
-        period_row=raw.get("period_row"),
-        footer=raw.get("footer"),
-        suppression_marker=raw.get("suppression_marker"),
-        record_key=tuple(raw.get("record_key", feed_key)),
-        period_column=raw.get("period_column"),
-        period_majority=raw.get("period_majority"),
-        owner_column=raw.get("owner_column"),
-        catalogue=load_catalogue(raw["catalogue"]) if raw.get("catalogue") else (),
-        no_future_dates=bool(raw.get("no_future_dates", False)),
-        max_field_length=int(raw.get("max_field_length", DEFAULT_MAX_FIELD_LENGTH)),
+        name=spec.name,
+        columns=tuple(_column(c) for c in spec.columns),
+        header_row=spec.header_row,
+        sheet=spec.sheet,
+        title_row=spec.title_row,
+        period_row=spec.period_row,
+        footer=spec.footer,
+        suppression_marker=spec.suppression_marker,
+        record_key=tuple(feed_key if spec.record_key is None else spec.record_key),
+        period_column=spec.period_column,
+        period_majority=spec.period_majority,
+        owner_column=spec.owner_column,
+        # A catalogue's min / max columns are optional: left out, its bounds are None.
+        catalogue=load_catalogue(catalogue.model_dump(exclude_none=True)) if catalogue else (),
+        no_future_dates=spec.no_future_dates,
+        max_field_length=spec.max_field_length,
     )
 
 
 def load_contract(path: Path) -> FeedContract:
-    """Read one contract file."""
-    raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    known = {f for f in FeedContract.__dataclass_fields__}
+    """Read one contract file, checked against the schema (core/contract_schema.py).
+
+    Raises ValueError naming the file and every key at fault: an unknown (misspelt) key, a
+    missing one, or a value the key cannot take.
+    """
+    spec = validate_contract(yaml.safe_load(path.read_text(encoding="utf-8")), path)
+    # The schema's keys that are no field of FeedContract (partners, senders, archives), as the
+    # contract writes them: only the feeds that use one have it.
+    feed_specific = set(type(spec).model_fields) - set(FeedContract.__dataclass_fields__)
     contract = FeedContract(
-        feed=raw["feed"],
-        partner=raw["partner"],
-        description=raw.get("description", ""),
-        format=raw["format"],
-        cadence=raw["cadence"],
-        due_days_after_period_end=int(raw["due_days_after_period_end"]),
-        file_name=raw["file_name"],
-        file_name_help=raw.get("file_name_help", ""),
-        due_months_after_period_end=int(raw.get("due_months_after_period_end", 0)),
-        record_key=tuple(raw["record_key"]),
-        tables=tuple(_table(t, raw["record_key"]) for t in raw["tables"]),
-        encoding=raw.get("encoding"),
-        byte_order_mark=raw.get("byte_order_mark"),
-        ends_with_newline=bool(raw.get("ends_with_newline", False)),
-        pseudonym_domain=raw.get("pseudonym_domain"),
-        extra={k: v for k, v in raw.items() if k not in known and k != "tables"},
+        feed=spec.feed,
+        partner=spec.partner,
+        description=spec.description,
+        format=spec.format,
+        cadence=spec.cadence,
+        due_days_after_period_end=spec.due_days_after_period_end,
+        file_name=spec.file_name,
+        file_name_help=spec.file_name_help,
+        due_months_after_period_end=spec.due_months_after_period_end,
+        record_key=tuple(spec.record_key),
+        tables=tuple(_table(t, spec.record_key) for t in spec.tables),
+        encoding=spec.encoding,
+        byte_order_mark=spec.byte_order_mark,
+        ends_with_newline=spec.ends_with_newline,
+        pseudonym_domain=spec.pseudonym_domain,
+        extra=spec.model_dump(include=feed_specific, exclude_unset=True),
     )
     has_tokens = any(t.token_columns for t in contract.tables)
     if has_tokens and contract.pseudonym_domain not in DOMAINS:
