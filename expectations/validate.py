@@ -40,7 +40,16 @@ from core.contracts import Column, FeedContract, Table
 from core.periods import Period
 from core.problems import Problem
 from expectations.rules import FORMULAS, PERIOD_BOUNDS, rules_for
-from expectations.suites import partnership_codes, suite_parameters
+from expectations.suites import (
+    FILE_COLUMN,
+    add_derived_columns,
+    add_period_columns,
+    build_suite,
+    import_gx,
+    partnership_codes,
+    suite_name,
+    suite_parameters,
+)
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -83,8 +92,6 @@ _lock = threading.RLock()
 def _get_runtime() -> _Runtime:
     global _runtime
     if _runtime is None:
-        from expectations.suites import import_gx
-
         gx = import_gx()
         from great_expectations.data_context.types.base import ProgressBarsConfig
 
@@ -99,8 +106,6 @@ def _get_runtime() -> _Runtime:
 
 def _definition(contract: FeedContract, table: Table, bulk: bool = False) -> Any:
     """The validation definition of one table (or its bulk variant), built on first use."""
-    from expectations.suites import build_suite, import_gx, suite_name
-
     runtime = _get_runtime()
     # Keyed by the table's contract itself (a frozen, hashable dataclass), so a contract edited
     # in a long-lived process, or a test's variant of one, gets its own suite; GX names must
@@ -165,8 +170,6 @@ def validate_table(
     sample_rows: int = DEFAULT_SAMPLE_ROWS,
 ) -> list[Problem]:
     """The problems of one typed table (see ``validate_delivery``)."""
-    from expectations.suites import add_derived_columns
-
     if "source_row" not in data.column_names:
         raise ValueError(f"table {table.name!r} has no source_row column to name rows by")
     if not rules_for(table.name):
@@ -241,8 +244,6 @@ def files_failing_suite(
     deterministic sample of a big table. A file it names is validated again alone, which is
     what explains the problem to the partner.
     """
-    from expectations.suites import FILE_COLUMN, add_derived_columns, add_period_columns
-
     if not rules_for(table.name):
         return set()
     with _lock:

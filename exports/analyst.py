@@ -14,14 +14,17 @@ import os
 import shutil
 import subprocess
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import duckdb
 
+from core.dbt_project import (
+    DBT_EXECUTABLE,
+    DBT_PROJECT_DIR,
+    dbt_vars,
+    settings_dbt_environment,
+)
+from core.settings import Settings
 from exports.disclosure import escape_sql
-
-if TYPE_CHECKING:
-    from core.settings import Settings
 
 MART_PREFIXES = ("dim_", "fct_")
 DOCS_FILES = ("index.html", "static_index.html", "manifest.json", "catalog.json")
@@ -78,8 +81,6 @@ def write_mart_exports(warehouse: Path | duckdb.DuckDBPyConnection, folder: Path
 
 def dbt_docs_args(settings: Settings, target_path: Path) -> list[str]:
     """The ``dbt docs generate`` command line (the pipeline's project, profile and vars)."""
-    from core.dbt_project import DBT_EXECUTABLE, DBT_PROJECT_DIR, dbt_vars
-
     return [str(DBT_EXECUTABLE), "docs", "generate", "--static",
             "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR),
             "--target-path", str(target_path),
@@ -94,8 +95,6 @@ def write_dbt_docs(settings: Settings, folder: Path) -> list[Path]:
     only the site's files are copied out. The caller holds the home lock: dbt opens the
     warehouse, and DuckDB allows one writer.
     """
-    from core.dbt_project import settings_dbt_environment
-
     work = settings.home / "dbt" / "docs-target"
     env = {**os.environ, **settings_dbt_environment(settings)}
     result = subprocess.run(dbt_docs_args(settings, work), env=env, capture_output=True,

@@ -178,8 +178,6 @@ def load_pseudonymiser(home: Path, links: Mapping[str, str] | None = None,
     """Every key the feeds need (``domains``, default all the contracts use), or one
     MissingKeyError naming each missing variable."""
     if domains is None:
-        from core.contracts import all_contracts
-
         domains = {c.pseudonym_domain for c in all_contracts().values() if c.pseudonym_domain}
     links = dict(links or {})
     names = sorted({links.get(d, d) for d in domains})
@@ -240,7 +238,7 @@ def create_demo_keys(home: Path, names: Iterable[str] = DOMAINS) -> list[Path]:
     return created
 
 
-# Age bands that may reach the warehouse (SPEC.md: treatment date of birth).
+# Age bands that may reach the warehouse (docs/feeds.md §2: treatment Date of Birth).
 AGE_BAND_SQL = """
 case
     when {dob} is null or {at} is null then null

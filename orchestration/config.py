@@ -121,6 +121,8 @@ def resolve_partnership(home: Path, code: str) -> tuple[str, str | None, tuple[s
     districts is reported whole whichever of its codes is given. Without a lookup a code is
     a partnership of one district, as before lookups were read.
     """
+    # Imported here: the ONS readers bring pyarrow, 0.6 s measured, which every command that
+    # loads settings would otherwise pay even on a home with no reference folder.
     from ingest.reference import ReferenceError, read_district_lookup
 
     try:
