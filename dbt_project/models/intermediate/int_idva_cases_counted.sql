@@ -29,23 +29,26 @@ events as (
     union all
 
     select
-        'VA_REPEAT_RATE', la_code, referral_quarter_start,
-        case when is_repeat_victim then 1 else 0 end, 1, case_token, delivery_id
+        'VA_REPEAT_RATE' as indicator_code, la_code, referral_quarter_start as quarter_start,
+        case when is_repeat_victim then 1 else 0 end as numerator,
+        1 as denominator, case_token as record_key, delivery_id
     from cases
 
     union all
 
     select
-        'VA_MARAC_REFERRALS', la_code, referral_quarter_start,
-        1, null, case_token, delivery_id
+        'VA_MARAC_REFERRALS' as indicator_code, la_code, referral_quarter_start as quarter_start,
+        1 as numerator, null as denominator, case_token as record_key, delivery_id
     from cases
     where is_marac_referral
 
     union all
 
     select
-        'VA_SCREENED', la_code, {{ quarter_start('screening_month') }},
-        incidents_screened, null, {{ date_text('screening_month') }}, delivery_id
+        'VA_SCREENED' as indicator_code, la_code,
+        {{ quarter_start('screening_month') }} as quarter_start,
+        incidents_screened as numerator, null as denominator,
+        {{ date_text('screening_month') }} as record_key, delivery_id
     from screenings
 
 ),

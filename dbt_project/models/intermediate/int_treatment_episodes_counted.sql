@@ -25,8 +25,9 @@ events as (
     union all
 
     select
-        'SM_CLASSA_ENGAGED', la_code, referral_quarter_start,
-        case when treatment_start_date is not null then 1 else 0 end, 1, record_key, delivery_id
+        'SM_CLASSA_ENGAGED' as indicator_code, la_code, referral_quarter_start as quarter_start,
+        case when treatment_start_date is not null then 1 else 0 end as numerator,
+        1 as denominator, record_key, delivery_id
     from episodes
     where referral_source = 'Arrest Referral' and is_class_a_positive
 
@@ -34,24 +35,25 @@ events as (
 
     -- A transfer is neither a success nor a failure: it leaves the denominator.
     select
-        'SM_COMPLETIONS', la_code, discharge_quarter_start,
-        case when discharge_reason like 'Completed%' then 1 else 0 end, 1, record_key, delivery_id
+        'SM_COMPLETIONS' as indicator_code, la_code, discharge_quarter_start as quarter_start,
+        case when discharge_reason like 'Completed%' then 1 else 0 end as numerator,
+        1 as denominator, record_key, delivery_id
     from episodes
     where discharge_date is not null and coalesce(discharge_reason, '') <> 'Transferred'
 
     union all
 
     select
-        'SM_RA_BREACHES', la_code, referral_quarter_start,
-        1, null, record_key, delivery_id
+        'SM_RA_BREACHES' as indicator_code, la_code, referral_quarter_start as quarter_start,
+        1 as numerator, null as denominator, record_key, delivery_id
     from episodes
     where required_assessment = 'Breach'
 
     union all
 
     select
-        'SM_MH_REFERRALS', la_code, referral_quarter_start,
-        1, null, record_key, delivery_id
+        'SM_MH_REFERRALS' as indicator_code, la_code, referral_quarter_start as quarter_start,
+        1 as numerator, null as denominator, record_key, delivery_id
     from episodes
     where is_mental_health_referral
 

@@ -35,7 +35,7 @@ final as (
         false as is_partnership
 
     from moj_areas
-    where la_code not in (select la_code from partnership)
+    where moj_areas.la_code not in (select partnership.la_code from partnership)
 
 )
 

@@ -1,5 +1,5 @@
 {#- The published indicator table: one row per (indicator, quarter) for the partnership.
-    Rules are those of feeds/INDICATORS.md; a figure is published only when its quarter's
+    Rules are those of docs/indicators.md; a figure is published only when its quarter's
     data status is ok, and a year to date only when every quarter in its span is ok.
     data.police.uk counts also carry a rate per 1,000 residents with Byar's 95% limits. -#}
 with
@@ -93,8 +93,8 @@ compared as (
     left join rounded as last_year
         on this_year.indicator_code = last_year.indicator_code
         and this_year.la_code = last_year.la_code
-        and last_year.fy_start_year = this_year.fy_start_year - 1
-        and last_year.quarter_number = this_year.quarter_number
+        and this_year.fy_start_year - 1 = last_year.fy_start_year
+        and this_year.quarter_number = last_year.quarter_number
 
 ),
 

@@ -32,7 +32,7 @@ renamed as (
 
 latest as (
 
-    {{ latest_current_rows('renamed', ['rows.case_token']) }}
+    {{ latest_current_rows('renamed', ['delivered_rows.case_token']) }}
 
 ),
 

@@ -20,7 +20,7 @@ renamed as (
 
 latest as (
 
-    {{ latest_current_rows('renamed', ['rows.screening_month']) }}
+    {{ latest_current_rows('renamed', ['delivered_rows.screening_month']) }}
 
 ),
 

@@ -28,7 +28,7 @@ renamed as (
 latest as (
 
     -- The table's period is the delivery's: the record key is (LA Code, period).
-    {{ latest_current_rows('renamed', ['rows.la_code', 'deliveries.period_start']) }}
+    {{ latest_current_rows('renamed', ['delivered_rows.la_code', 'deliveries.period_start']) }}
 
 ),
 

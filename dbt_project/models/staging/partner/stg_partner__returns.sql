@@ -26,7 +26,7 @@ renamed as (
 
 latest as (
 
-    {{ latest_current_rows('renamed', ['rows.indicator_code', 'rows.fiscal_quarter']) }}
+    {{ latest_current_rows('renamed', ['delivered_rows.indicator_code', 'delivered_rows.fiscal_quarter']) }}
 
 ),
 

@@ -77,7 +77,7 @@ renamed as (
 
 latest as (
 
-    {{ latest_current_rows('renamed', ['rows.crime_reference']) }}
+    {{ latest_current_rows('renamed', ['delivered_rows.crime_reference']) }}
 
 ),
 

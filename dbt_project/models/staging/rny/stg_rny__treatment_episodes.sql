@@ -32,7 +32,7 @@ renamed as (
 
 latest as (
 
-    {{ latest_current_rows('renamed', ['rows.client_token', 'rows.referral_date']) }}
+    {{ latest_current_rows('renamed', ['delivered_rows.client_token', 'delivered_rows.referral_date']) }}
 
 ),
 
