@@ -1,4 +1,4 @@
-"""Force-wide police extracts to SPEC.md section 1, at any size, fast enough for 65 million rows.
+"""Force-wide police extracts to docs/feeds.md §1, at any size, fast enough for 65 million rows.
 
 Each force sends ``police_crime_<force>_YYYY-MM.csv`` every month: UTF-8 with a byte-order
 mark, ``\\r\\n`` line endings, dates dd/mm/yyyy, a few crimes from the month before repeated
@@ -23,6 +23,7 @@ from pathlib import Path
 import duckdb
 
 from core.contracts import police_forces
+from core.periods import first_of_month
 
 WEST_MIDLANDS = [
     ("E08000025", "Birmingham"), ("E08000026", "Coventry"), ("E08000027", "Dudley"),
@@ -100,11 +101,6 @@ def _lsoa(authority_index: int, k: int) -> str:
     return f"E01{authority_index * LSOAS_PER_AUTHORITY + k:06d}"
 
 
-def _month(first: date, offset: int) -> date:
-    index = first.year * 12 + first.month - 1 + offset
-    return date(index // 12, index % 12 + 1, 1)
-
-
 def _sql_list(values: list[str]) -> str:
     return "[" + ", ".join("'" + v.replace("'", "''") + "'" for v in values) + "]"
 
@@ -117,11 +113,11 @@ def _extract_sql(force_index: int, force: str, month: date, rows: int, previous_
              for k in range(LSOAS_PER_AUTHORITY)]
     codes = _sql_list([code for code, _ in lsoas])
     names = _sql_list([name for _, name in lsoas])
-    next_month = _month(month, 1)
+    next_month = first_of_month(month, 1)
     days = (next_month - month).days
     seed = force_index * 10_000_000 + month.year * 12 + month.month
     repeats = int(previous_rows * REPEAT_SHARE)
-    previous = _month(month, -1)
+    previous = first_of_month(month, -1)
     return f"""
     with
 
@@ -177,7 +173,7 @@ def _extract_sql(force_index: int, force: str, month: date, rows: int, previous_
 
 
 def _as_delivered(raw: Path, target: Path) -> None:
-    # Saved from Excel: a byte-order mark and CRLF line endings (SPEC.md).
+    # Saved from Excel: a byte-order mark and CRLF line endings (docs/feeds.md §1).
     data = raw.read_bytes().replace(b"\n", b"\r\n")
     target.write_bytes(b"\xef\xbb\xbf" + data)
     raw.unlink()
@@ -209,7 +205,7 @@ def generate(folder: Path, scale: Scale, first_month: date = date(2005, 4, 1),
             mine = [(i, p) for i, p in enumerate(places) if p.force == force]
             per_month = force_rows(scale, force_index)
             for offset in months or range(scale.months):
-                month = _month(first_month, offset)
+                month = first_of_month(first_month, offset)
                 target = out / f"police_crime_{force}_{month:%Y-%m}.csv"
                 raw = target.with_suffix(".tmp")
                 sql = _extract_sql(force_index, force, month, per_month,

@@ -35,6 +35,7 @@ from pathlib import Path
 import duckdb
 
 from bench.generate import SCALES, Scale, generate
+from core.periods import first_of_month
 
 REPO = Path(__file__).resolve().parents[1]
 FIRST_MONTH = date(2005, 4, 1)
@@ -45,8 +46,8 @@ INDICATORS = ("PV_PPV", "VA_DA_CRIMES", "GY_KNIFE_FIREARM")
 
 
 def _month(offset: int) -> date:
-    index = FIRST_MONTH.year * 12 + FIRST_MONTH.month - 1 + offset
-    return date(index // 12, index % 12 + 1, 1)
+    """The first day of the month ``offset`` months after FIRST_MONTH."""
+    return first_of_month(FIRST_MONTH, offset)
 
 
 # --- the floor: DuckDB alone ---------------------------------------------------------------

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-import calendar
 from dataclasses import dataclass
 from datetime import date, timedelta
+
+from core.periods import first_of_month, last_of_month
 
 
 @dataclass(frozen=True)
@@ -23,8 +24,6 @@ class CalendarEntry:
     def due_date(self, period_end: date) -> date:
         """When a period ending ``period_end`` is due: the end of the month ``N`` months on
         (``due_months_after_period_end``), then ``due_days_after_period_end`` days more."""
-        year, month = divmod(period_end.year * 12 + period_end.month - 1
-                             + self.due_months_after_period_end, 12)
-        month_end = date(year, month + 1, calendar.monthrange(year, month + 1)[1])
+        month_end = last_of_month(first_of_month(period_end, self.due_months_after_period_end))
         end = month_end if self.due_months_after_period_end else period_end
         return end + timedelta(days=self.due_days_after_period_end)

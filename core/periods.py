@@ -29,6 +29,16 @@ def add_months(year: int, month: int, months: int) -> tuple[int, int]:
     return index // 12, index % 12 + 1
 
 
+def first_of_month(day: date, months: int = 0) -> date:
+    """The first day of the month ``months`` after (before, when negative) ``day``'s month."""
+    return date(*add_months(day.year, day.month, months), 1)
+
+
+def last_of_month(day: date) -> date:
+    """The last day of ``day``'s month."""
+    return date(day.year, day.month, calendar.monthrange(day.year, day.month)[1])
+
+
 def financial_year_start_year(day: date) -> int:
     """The calendar year in whose April the financial year holding ``day`` starts."""
     return day.year if day.month >= 4 else day.year - 1
@@ -39,6 +49,11 @@ def financial_year_start(day: date) -> date:
     return date(financial_year_start_year(day), 4, 1)
 
 
+def financial_year_label(start_year: int, separator: str = "/") -> str:
+    """``2014/15`` for the financial year from April 2014 (``2014-15`` with separator "-")."""
+    return f"{start_year}{separator}{(start_year + 1) % 100:02d}"
+
+
 def quarter_number(day: date) -> int:
     """The financial quarter (1-4) holding ``day``: April to June is Q1."""
     return (day.month - 4) % 12 // 3 + 1
@@ -46,8 +61,8 @@ def quarter_number(day: date) -> int:
 
 def calendar_month(year: int, month: int) -> Period:
     """The calendar month as a period labelled ``YYYY-MM``."""
-    last_day = calendar.monthrange(year, month)[1]
-    return Period(f"{year:04d}-{month:02d}", date(year, month, 1), date(year, month, last_day))
+    start = date(year, month, 1)
+    return Period(f"{year:04d}-{month:02d}", start, last_of_month(start))
 
 
 def financial_quarter(fy_start_year: int, quarter: int) -> Period:
@@ -73,23 +88,32 @@ def quarter_containing(day: date) -> Period:
 
 def quarter_label(day: date) -> str:
     """``2014/15 Q2`` for any date in July to September 2014."""
-    fy = financial_year_start_year(day)
-    return f"{fy}/{(fy + 1) % 100:02d} Q{quarter_number(day)}"
+    return f"{financial_year_label(financial_year_start_year(day))} Q{quarter_number(day)}"
+
+
+def quarter_parts(label: str) -> tuple[int, int]:
+    """``2014/15 Q2`` -> (2014, 2): the financial year's first year and the quarter number.
+
+    ValueError, with a message fit for the user, when the label is not a quarter.
+    """
+    match = QUARTER_PATTERN.fullmatch(label.strip())
+    if not match:
+        raise ValueError(f"a quarter is written like '2014/15 Q2', not {label!r}")
+    start_year, end_year, number = int(match[1]), int(match[2]), int(match[3])
+    if (start_year + 1) % 100 != end_year:
+        raise ValueError(f"{label!r}: {start_year}/{end_year:02d} is not a financial year")
+    return start_year, number
 
 
 def parse_quarter_label(label: str) -> Period:
     """The period for a label written ``2014/15 Q2``; ValueError when it is not one."""
-    match = QUARTER_PATTERN.fullmatch(label.strip())
-    if not match:
-        raise ValueError(f"a quarter is written like '2014/15 Q2', not {label!r}")
-    if (int(match[1]) + 1) % 100 != int(match[2]):
-        raise ValueError(f"{label!r}: {match[1]}/{match[2]} is not a financial year")
-    return financial_quarter(int(match[1]), int(match[3]))
+    return financial_quarter(*quarter_parts(label))
 
 
 def quarter_slug(label: str) -> str:
     """A file-name-safe form of a quarter: ``2014/15 Q2`` -> ``2014-15-Q2``."""
-    return parse_quarter_label(label).label.replace("/", "-").replace(" ", "-")
+    start_year, number = quarter_parts(label)
+    return f"{financial_year_label(start_year, '-')}-Q{number}"
 
 
 def quarter_months_words(label: str) -> str:
@@ -100,7 +124,8 @@ def quarter_months_words(label: str) -> str:
 
 def year_to_date_words(label: str) -> str:
     """How the 2014 report names a year to date: ``the first half of 2014/15`` for Q2."""
-    year, number = label.strip()[:7], int(parse_quarter_label(label).label[-1])
+    start_year, number = quarter_parts(label)
+    year = financial_year_label(start_year)
     return {1: f"the first quarter of {year}", 2: f"the first half of {year}",
             3: f"the first three quarters of {year}", 4: f"the whole of {year}"}[number]
 

@@ -16,7 +16,7 @@ from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.utils import get_column_letter
 
 from exports.disclosure import escape_cell, is_suppressed
-from exports.report_data import Indicator, ReportData
+from exports.report_model import Indicator, ReportData
 from exports.wording import STATUS_WORDS, data_note, headline, rag_word
 
 COUNT_FORMAT = "#,##0"

@@ -11,7 +11,7 @@ from typing import Any
 import plotly.graph_objects as go
 
 from exports.disclosure import is_suppressed
-from exports.report_data import Indicator
+from exports.report_model import Indicator
 from exports.wording import STATUS_WORDS, number
 
 THIS_YEAR = "#1d4f91"   # dark blue

@@ -1,36 +1,38 @@
 """Everything the quarterly report and the board pack show, read from the warehouse.
 
-One short read-only connection; the result is plain Python (dataclasses of numbers and
-words), so rendering (``exports/report.py``, ``exports/board_pack.py``) never touches the
-warehouse and the public version is a pure transformation of the same data
-(:func:`public_version`).
+One short read-only connection; the result is plain Python (the dataclasses of
+``exports/report_model.py``), so rendering (``exports/report.py``, ``exports/board_pack.py``)
+never touches the warehouse and the public version is a pure transformation of the same data
+(``exports/report_public.py``).
 """
 
 from __future__ import annotations
 
-import copy
-import re
-from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import duckdb
 
-from exports.disclosure import sdc_count, sdc_percent
+from core.periods import (
+    financial_quarter,
+    financial_year_label,
+    financial_year_start,
+    last_of_month,
+)
+from exports.report_model import (
+    FORCE_EXTRACT_FEED,
+    HISTORY_QUARTERS,
+    PUBLIC_CRIME_FEED,
+    STATUSES,
+    FeedLine,
+    Indicator,
+    PublicCrime,
+    ReportData,
+    ReportError,
+    parse_quarter,
+)
 
-# The strategic priorities in the order of the 2014 progress report; any other priority in
-# the catalogue follows, alphabetically.
-PRIORITY_ORDER = [
-    "Reducing Reoffending",
-    "Substance Misuse",
-    "Gangs and Youth Crime",
-    "Violence Against Women and Girls",
-    "Violence",
-]
-QUARTER_PATTERN = re.compile(r"^(\d{4})/(\d{2}) Q([1-4])$")
-HISTORY_QUARTERS = 8
-STATUSES = ["ok", "pending", "missing", "suspended", "not_expected"]
 # Police indicators that fct_crime can state "as at" the last month delivered after the
 # quarter (the 2014 report gave PPV "year to date as at 17 November").
 CRIME_FLAGS = {
@@ -38,179 +40,12 @@ CRIME_FLAGS = {
     "VA_DA_CRIMES": "is_domestic_abuse",
     "GY_KNIFE_FIREARM": "is_knife_or_firearm",
 }
-# The public data feed (README, "Starting from public data"): its indicators have a section
-# of their own, and none at all while no file of it has been loaded, since many partnerships
-# never use it. data.police.uk publishes its counts unrounded, so the public version shows
-# them as published: rounding them again would only contradict the published figures.
-PUBLIC_CRIME_FEED = "police_uk"
-# The feed whose indicators public data cannot give (no location type, injury or
-# domestic-abuse flag in data.police.uk's files).
-FORCE_EXTRACT_FEED = "police_crime"
-
-
-class ReportError(ValueError):
-    """The report cannot be made (unknown quarter, no warehouse); the message says why."""
-
-
-def parse_quarter(quarter: str) -> tuple[int, int]:
-    """``"2014/15 Q2"`` → (2014, 2); ReportError for anything else."""
-    match = QUARTER_PATTERN.match(quarter.strip())
-    if not match:
-        raise ReportError(f"a quarter is written like '2014/15 Q2', not {quarter!r}")
-    start, end, number = int(match[1]), int(match[2]), int(match[3])
-    if (start + 1) % 100 != end:
-        raise ReportError(f"{quarter!r}: {start}/{end:02d} is not a financial year")
-    return start, number
-
-
-def quarter_slug(quarter: str) -> str:
-    """A file-name-safe form of a quarter: ``"2014/15 Q2"`` → ``"2014-15-Q2"``."""
-    start, number = parse_quarter(quarter)
-    return f"{start}-{(start + 1) % 100:02d}-Q{number}"
-
-
-def quarter_label(quarter: str) -> str:
-    """``"2014/15 Q2"`` → ``"July to September 2014"``."""
-    start, number = parse_quarter(quarter)
-    first = date(start + (number == 4), ((number - 1) * 3 + 3) % 12 + 1, 1)
-    last = date(first.year, first.month + 2, 1)
-    return f"{first:%B} to {last:%B %Y}"
-
-
-def year_to_date_label(quarter: str) -> str:
-    """How the 2014 report names a year to date: 'the first half of 2014/15' for Q2."""
-    start, number = parse_quarter(quarter)
-    year = f"{start}/{(start + 1) % 100:02d}"
-    return {1: f"the first quarter of {year}", 2: f"the first half of {year}",
-            3: f"the first three quarters of {year}", 4: f"the whole of {year}"}[number]
-
-
-@dataclass
-class Indicator:
-    """One indicator in the chosen quarter, with its history for the chart."""
-
-    code: str
-    name: str
-    priority: str
-    feed: str
-    owner: str | None
-    unit: str
-    polarity: str
-    aggregation: str
-    target: float | None
-    definition: str | None
-    # The chosen quarter's row of fct_indicator_quarter (every column), or {} if absent.
-    row: dict[str, Any]
-    # One dict per quarter, oldest first, ending at the chosen quarter: the quarters charted
-    # and the four before them (last year's values for the public version).
-    history: list[dict[str, Any]]
-    shown: int = HISTORY_QUARTERS
-    # Year-to-date numerator and denominator (ratio indicators), this year and last.
-    ytd_parts: tuple[float | None, float | None] = (None, None)
-    ytd_prev_parts: tuple[float | None, float | None] = (None, None)
-    # The last published quarter before a gap: {"fiscal_quarter", "value", "rag_status"}.
-    last_published: dict[str, Any] | None = None
-    # From fct_crime, through the last month delivered after the quarter (police only).
-    latest_position: dict[str, Any] | None = None
-    public: bool = False
-
-    @property
-    def status(self) -> str:
-        return self.row.get("data_status") or "not_expected"
-
-    @property
-    def is_count(self) -> bool:
-        return self.unit == "count"
-
-    @property
-    def chart_points(self) -> list[dict[str, Any]]:
-        """The quarters charted, oldest first, ending at the chosen quarter."""
-        return self.history[-self.shown:]
-
-
-@dataclass
-class FeedLine:
-    """One partner feed: its delivery state on the as-of date and its data in the quarter."""
-
-    feed: str
-    partner: str | None
-    cadence: str | None
-    state: str
-    last_period: str | None
-    next_period: str | None
-    next_due: date | None
-    overdue_periods: str | None
-    suspension_reason: str | None
-    quarter_status: str
-    quarter_note: str | None
-    indicator_count: int
-
-
-@dataclass
-class PublicCrime:
-    """Recorded crime from data.police.uk in the quarter: the partnership among its force's."""
-
-    # Whether any data.police.uk file is in the warehouse (else the section says how to start).
-    loaded: bool
-    # fct_police_uk_comparison's rows for the quarter and the partnership's force(s), lowest
-    # rate first; the partnership's own row has ``is_this`` true.
-    comparison: list[dict[str, Any]]
-    # Names of the indicators only the force's own extract can give.
-    not_fed: list[str]
-
-    @property
-    def this(self) -> dict[str, Any] | None:
-        """The partnership's own comparison row, if its force's files cover the quarter."""
-        return next((r for r in self.comparison if r["is_this"]), None)
-
-
-@dataclass
-class ReportData:
-    """The whole report: partnership, quarter, feeds and indicators by priority."""
-
-    la_code: str
-    la_name: str
-    quarter: str
-    quarter_start: date
-    quarter_end: date
-    as_of: date | None
-    generated_at: datetime
-    indicators: list[Indicator]
-    feeds: list[FeedLine]
-    quarters: list[str] = field(default_factory=list)
-    public: bool = False
-    public_crime: PublicCrime | None = None
-
-    @property
-    def slug(self) -> str:
-        return quarter_slug(self.quarter)
-
-    @property
-    def priorities(self) -> list[tuple[str, list[Indicator]]]:
-        """(priority, indicators) in the report's order."""
-        names = {i.priority for i in self.indicators}
-        ordered = [p for p in PRIORITY_ORDER if p in names] + sorted(names - set(PRIORITY_ORDER))
-        return [(p, [i for i in self.indicators if i.priority == p]) for p in ordered]
-
-    def rag_counts(self) -> dict[str, int]:
-        """Indicators by RAG in the quarter, plus those without a rating."""
-        counts = {"Green": 0, "Amber": 0, "Red": 0, "Not rated": 0}
-        for indicator in self.indicators:
-            counts[indicator.row.get("rag_status") or "Not rated"] += 1
-        return counts
-
-    def status_counts(self) -> dict[str, int]:
-        """Indicators by data status in the quarter."""
-        counts = dict.fromkeys(STATUSES, 0)
-        for indicator in self.indicators:
-            counts[indicator.status] = counts.get(indicator.status, 0) + 1
-        return counts
 
 
 def _records(con: duckdb.DuckDBPyConnection, query: str, params: list | None = None) -> list[dict]:
     cursor = con.execute(query, params or [])
     names = [d[0] for d in cursor.description]
-    return [dict(zip(names, row)) for row in cursor.fetchall()]
+    return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
 
 
 def _clean(value: Any) -> Any:
@@ -218,11 +53,6 @@ def _clean(value: Any) -> Any:
     if isinstance(value, datetime) and value.time() == datetime.min.time():
         return value.date()
     return value
-
-
-def _month_end(day: date) -> date:
-    following = date(day.year + day.month // 12, day.month % 12 + 1, 1)
-    return following - timedelta(days=1)
 
 
 def _latest_position(con: duckdb.DuckDBPyConnection, la_code: str, code: str,
@@ -238,16 +68,14 @@ def _latest_position(con: duckdb.DuckDBPyConnection, la_code: str, code: str,
     through = quarter_end
     while True:
         following = through + timedelta(days=1)
-        if following not in months or following.year * 12 + following.month >= \
-                (fy_start.year + 1) * 12 + fy_start.month:
+        if following not in months or financial_year_start(following) != fy_start:
             break
-        through = _month_end(following)
+        through = last_of_month(following)
     if through == quarter_end:
         return None
     flag = CRIME_FLAGS[code]
     previous_start = date(fy_start.year - 1, fy_start.month, fy_start.day)
-    previous_through = date(through.year - 1, through.month, _month_end(
-        date(through.year - 1, through.month, 1)).day)
+    previous_through = last_of_month(date(through.year - 1, through.month, 1))
     row = con.execute(f"""
         select count(*) filter (where recorded_date between ? and ?),
                count(*) filter (where recorded_date between ? and ?)
@@ -315,7 +143,7 @@ def _read_report_data(con: duckdb.DuckDBPyConnection, quarter: str, la_code: str
         where la_code = ? and quarter_number <= ?
           and financial_year in (?, ?) order by quarter_start""",
                          [la_code, quarter_number, quarter_row[0]["financial_year"],
-                          f"{fy_start_year - 1}/{fy_start_year % 100:02d}"])
+                          financial_year_label(fy_start_year - 1)])
     published = _records(con, """
         select indicator_code, fiscal_quarter, value, ytd_value, rag_status
         from main.fct_indicator_quarter
@@ -349,13 +177,13 @@ def _read_report_data(con: duckdb.DuckDBPyConnection, quarter: str, la_code: str
         if entry["aggregation"] == "ratio":
             indicator.ytd_parts = _parts(year_rows, code, quarter_row[0]["financial_year"])
             indicator.ytd_prev_parts = _parts(
-                year_rows, code, f"{fy_start_year - 1}/{fy_start_year % 100:02d}")
+                year_rows, code, financial_year_label(fy_start_year - 1))
         found = last_published.get(code)
         if found and found["fiscal_quarter"] != quarter:
             indicator.last_published = found
         if code in CRIME_FLAGS and current.get("data_status") == "ok":
             indicator.latest_position = _latest_position(
-                con, la_code, code, q_end, date(fy_start_year, 4, 1))
+                con, la_code, code, q_end, financial_quarter(fy_start_year, 1).start)
         indicators.append(indicator)
     public_crime = _public_crime(con, la_code, quarter, catalogue)
     if not public_crime.loaded:
@@ -447,77 +275,3 @@ def _feed_lines(con: duckdb.DuckDBPyConnection, la_code: str,
             quarter_note=note, indicator_count=len(mine),
         ))
     return lines
-
-
-# --- the public version ---------------------------------------------------------------------
-
-COUNT_FIELDS = ("value", "ytd_value", "ytd_prev_value", "prev_year_value", "provisional_value")
-
-
-def _protect_row(row: dict[str, Any], unit: str) -> dict[str, Any]:
-    """One quarter's figures under disclosure control (counts and parts of percentages)."""
-    safe = dict(row)
-    if unit == "count":
-        for name in COUNT_FIELDS:
-            if name in safe:
-                safe[name] = sdc_count(safe[name])
-    elif unit == "percent":
-        safe["numerator"] = sdc_count(row.get("numerator"))
-        safe["denominator"] = sdc_count(row.get("denominator"))
-        if row.get("value") is not None:
-            safe["value"] = sdc_percent(row.get("numerator"), row.get("denominator"))
-        # Percentages whose parts are not at hand here are made safe by the caller (year to
-        # date) or withheld (provisional and last year's quarter).
-        safe["provisional_value"] = None
-    return safe
-
-
-def protect_indicator(indicator: Indicator) -> Indicator:
-    """A copy of an indicator with every count under disclosure control."""
-    safe = copy.deepcopy(indicator)
-    safe.public = True
-    if indicator.unit == "percent_diff":  # MoJ rates: not counts of people
-        return safe
-    if indicator.feed == PUBLIC_CRIME_FEED:  # published unrounded (PUBLIC_CRIME_FEED)
-        return safe
-    safe.row = _protect_row(indicator.row, indicator.unit) if indicator.row else {}
-    safe.history = [_protect_row(p, indicator.unit) for p in indicator.history]
-    if indicator.unit == "percent":
-        # Last year's quarter from its own rounded parts (four quarters back in the history);
-        # year to date from the rounded year-to-date parts.
-        for back, point in zip([None] * 4 + safe.history, safe.history):
-            point["prev_year_value"] = back.get("value") if back else None
-            point["ytd_value"] = None
-        if indicator.row:
-            safe.row["prev_year_value"] = safe.history[-1]["prev_year_value"]
-            safe.row["ytd_value"] = (sdc_percent(*indicator.ytd_parts)
-                                     if indicator.row.get("ytd_value") is not None else None)
-            safe.row["ytd_prev_value"] = (sdc_percent(*indicator.ytd_prev_parts)
-                                          if indicator.row.get("ytd_prev_value") is not None
-                                          else None)
-            safe.history[-1]["ytd_value"] = safe.row["ytd_value"]
-        safe.ytd_parts = tuple(sdc_count(v) for v in indicator.ytd_parts)
-        safe.ytd_prev_parts = tuple(sdc_count(v) for v in indicator.ytd_prev_parts)
-    if indicator.last_published:
-        last = dict(indicator.last_published)
-        if indicator.unit == "count":
-            last["value"] = sdc_count(last["value"])
-            last["ytd_value"] = sdc_count(last.get("ytd_value"))
-        else:
-            last["value"] = None  # its parts are not at hand; say only when it was
-            last["ytd_value"] = None
-        safe.last_published = last
-    if indicator.latest_position:
-        position = dict(indicator.latest_position)
-        position["value"] = sdc_count(position["value"])
-        position["previous"] = sdc_count(position["previous"])
-        safe.latest_position = position
-    return safe
-
-
-def public_version(data: ReportData) -> ReportData:
-    """The same report with disclosure control on every count (NHS England method)."""
-    safe = copy.copy(data)
-    safe.indicators = [protect_indicator(i) for i in data.indicators]
-    safe.public = True
-    return safe

@@ -18,7 +18,13 @@ from openpyxl.worksheet.datavalidation import DataValidation
 
 from core.contracts import contract_for
 from core.dbt_project import DBT_PROJECT_DIR
-from core.periods import Period, parse_quarter_label
+from core.periods import (
+    Period,
+    financial_year_label,
+    financial_year_start_year,
+    parse_quarter_label,
+    quarter_number,
+)
 
 FEED = "partner_returns"
 HEADER = ["Indicator Code", "Period", "Numerator", "Denominator", "Value", "Notes"]
@@ -45,8 +51,8 @@ def owned_indicators(partner: str) -> list[CatalogueEntry]:
 
 def template_file_name(partner: str, period: Period) -> str:
     """The name the pipeline expects the return under."""
-    fy = int(period.label[:4])
-    return f"partner_return_{partner}_{fy}-{(fy + 1) % 100:02d}_Q{period.label[-1]}.xlsx"
+    year = financial_year_label(financial_year_start_year(period.start), "-")
+    return f"partner_return_{partner}_{year}_Q{quarter_number(period.start)}.xlsx"
 
 
 def write_return_template(partner: str, quarter: str, folder: Path) -> Path:
@@ -94,7 +100,7 @@ def write_return_template(partner: str, quarter: str, folder: Path) -> Path:
         for column in "CD":
             empty.add(f"{column}{row}")
             sheet[f"{column}{row}"].fill = LOCKED_FILL
-    for column, width in zip("ABCDEF", (26, 12, 12, 13, 10, 50)):
+    for column, width in zip("ABCDEF", (26, 12, 12, 13, 10, 50), strict=True):
         sheet.column_dimensions[column].width = width
     sheet.freeze_panes = "A2"
     sheet.auto_filter.ref = f"A1:F{last}"

@@ -10,8 +10,9 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
+from core.periods import year_to_date_words
 from exports.disclosure import SUPPRESSED, is_suppressed
-from exports.report_data import Indicator, year_to_date_label
+from exports.report_model import Indicator
 
 # What is counted, as a sentence names it after the number ("744 public place violence
 # offences"); percentages read "44.7% of offenders were ...".
@@ -169,7 +170,7 @@ def headline(indicator: Indicator, quarter: str) -> str:
         comparison = _comparison(value, row.get("prev_year_value"), indicator.unit,
                                  "a year earlier")
     elif ytd is not None:
-        ytd_words = f"year to date ({year_to_date_label(quarter)})"
+        ytd_words = f"year to date ({year_to_date_words(quarter)})"
         lead = (_count_phrase(ytd, what) if indicator.unit == "count"
                 else f"{number(ytd, indicator.unit)} {what}")
         parts = [f"{lead} {ytd_words}"]

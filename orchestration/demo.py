@@ -1,6 +1,6 @@
 """The demonstration: Wolverhampton's feeds 2012/13 to 2014/15, built as of 4 December 2014.
 
-The published figures of the 4 December 2014 scrutiny report (INDICATORS.md) are stated here
+The published figures of the 4 December 2014 scrutiny report (docs/indicators.md) are stated here
 once, as data, and checked against the built warehouse by ``csp demo`` and by the tests.
 """
 
@@ -18,6 +18,7 @@ import duckdb
 from core.contracts import contract_for
 from core.settings import CONFIG_FILE, Settings
 from ingest.pseudonymise import create_demo_keys
+from orchestration.demonstration import write_demo_landing
 
 DEMO_MARKER = ".csp-demo"
 DEMO_AS_OF = "2014-12-04"
@@ -41,7 +42,7 @@ partner = "Ministry of Justice"
 # In 2014 the MoJ stopped sending localised reoffending data.
 suspended_since = 2014-01-01
 suspension_reason = "MoJ: localised data not available until further notice (Transforming Rehabilitation)"
-"""
+"""  # noqa: E501 (the reason is one TOML line, as csp.toml holds it)
 # What a demo home holds that a rerun rebuilds from scratch.
 DEMO_OUTPUTS = ("landing", "archive", "quarantine", "exports", "dbt", "dagster",
                 "warehouse.duckdb", "warehouse.duckdb.wal")
@@ -65,8 +66,6 @@ def prepare_demo_home(home: Path) -> Iterator[str]:
         yield (f"Created local pseudonymisation keys for the demo in {created[0].parent.parent} "
                f"({', '.join(p.parent.name for p in created)}); a real partnership keeps its "
                "keys outside the home and the repository.")
-    from orchestration.demo_data import write_demo_landing
-
     write_demo_landing(home / "landing")
     files = sorted((home / "landing").glob("*/*"))
     stamp_arrivals(files)
@@ -164,7 +163,8 @@ PUBLISHED_FIGURES: list[PublishedFigure] = [
 ]
 
 
-def check_published_figures(warehouse: Path, la_code: str) -> list[tuple[PublishedFigure, tuple, bool]]:
+def check_published_figures(warehouse: Path,
+                            la_code: str) -> list[tuple[PublishedFigure, tuple, bool]]:
     """Each published figure with what the warehouse holds and whether it matches."""
     results = []
     with duckdb.connect(str(warehouse), read_only=True) as con:

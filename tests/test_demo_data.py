@@ -1,4 +1,4 @@
-"""Tests of the demonstration-data generator (orchestration/demo_data.py).
+"""Tests of the demonstration-data generator (orchestration/demonstration/).
 
 The files are read back here independently -- csv module and openpyxl, latest row wins
 applied by hand -- so the published figures and the generator's ground truth are checked
@@ -19,15 +19,17 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from orchestration.demo_data import (  # noqa: E402
+from core.periods import quarter_label  # noqa: E402
+from orchestration.demonstration import (  # noqa: E402
     FEEDS,
     GroundTruth,
     generate_landing,
     write_demo_landing,
 )
 
-REFERENCE = Path("/work/shared/feeds/reference/ho_offence_classes.csv")
-# violence_with_injury classes of reference/ho_offence_classes.csv
+# The Home Office offence classes, as the dbt seed the warehouse and the checks read.
+REFERENCE = Path(__file__).resolve().parents[1] / "dbt_project" / "seeds" / "ho_offence_classes.csv"
+# violence_with_injury classes of that list (docs/feeds.md §1)
 VWI = {"1", "2", "4.1", "4.4", "5D", "5E", "8N", "8P"}
 CJ_SOURCES = {"Arrest Referral", "Court", "Probation", "Prison"}
 
@@ -36,11 +38,6 @@ SMALL = dict(la_code="E08000026", la_name="Coventry", first_month=date(2014, 1, 
 
 
 # ----------------------------------------------------------------------------- helpers
-
-
-def quarter(d: date) -> str:
-    fy = d.year if d.month >= 4 else d.year - 1
-    return f"{fy}/{str(fy + 1)[2:]} Q{(d.month - 4) % 12 // 3 + 1}"
 
 
 def dmy(s: str) -> date:
@@ -75,7 +72,7 @@ def read_idva(landing: Path) -> tuple[dict[str, dict], dict[date, int]]:
         header = rows[2]
         for r in rows[3:]:
             if r and r[0] is not None:
-                rec = dict(zip(header, r))
+                rec = dict(zip(header, r, strict=False))
                 cases[rec["Case ID"]] = rec
         for month, n in list(wb["Screening"].iter_rows(values_only=True))[1:]:
             screening[month.date()] = n
@@ -92,10 +89,10 @@ def read_moj(path: Path) -> tuple[list[str], list[dict[str, str]]]:
 
 
 def indicators_from_files(landing: Path, la_code: str) -> dict[str, dict[str, tuple]]:
-    """Every indicator of the four feeds, counted per INDICATORS.md from the files."""
+    """Every indicator of the four feeds, counted per docs/indicators.md from the files."""
     acc: dict[str, dict[str, list]] = defaultdict(lambda: defaultdict(lambda: [0, 0]))
     for r in read_police(landing).values():
-        q = quarter(dmy(r["Recorded Date"]))
+        q = quarter_label(dmy(r["Recorded Date"]))
         for code in ("PV_PPV", "VA_DA_CRIMES", "GY_KNIFE_FIREARM"):
             acc[code][q]
         if r["Status"] == "Cancelled":
@@ -104,7 +101,7 @@ def indicators_from_files(landing: Path, la_code: str) -> dict[str, dict[str, tu
         acc["VA_DA_CRIMES"][q][0] += r["DA Flag"] == "Y"
         acc["GY_KNIFE_FIREARM"][q][0] += r["Knife Flag"] == "Y" or r["Firearm Flag"] == "Y"
     for r in read_treatment(landing).values():
-        q = quarter(dmy(r["Referral Date"]))
+        q = quarter_label(dmy(r["Referral Date"]))
         for code in ("SM_CJ_REFERRALS", "SM_RA_BREACHES", "SM_MH_REFERRALS",
                      "SM_CLASSA_ENGAGED"):
             acc[code][q]
@@ -115,18 +112,18 @@ def indicators_from_files(landing: Path, la_code: str) -> dict[str, dict[str, tu
             acc["SM_CLASSA_ENGAGED"][q][1] += 1
             acc["SM_CLASSA_ENGAGED"][q][0] += bool(r["Treatment Start Date"])
         if r["Discharge Date"] and r["Discharge Reason"] != "Transferred":
-            dq = quarter(dmy(r["Discharge Date"]))
+            dq = quarter_label(dmy(r["Discharge Date"]))
             acc["SM_COMPLETIONS"][dq][1] += 1
             acc["SM_COMPLETIONS"][dq][0] += r["Discharge Reason"].startswith("Completed")
     cases, screening = read_idva(landing)
     for c in cases.values():
-        q = quarter(c["Referral Date"].date())
+        q = quarter_label(c["Referral Date"].date())
         acc["VA_IDVA_HIGH_RISK"][q][0] += c["Risk Level"] == "High"
         acc["VA_MARAC_REFERRALS"][q][0] += c["MARAC Referral"] == "Yes"
         acc["VA_REPEAT_RATE"][q][0] += c["Repeat Victim"] == "Yes"
         acc["VA_REPEAT_RATE"][q][1] += 1
     for m, n in screening.items():
-        acc["VA_SCREENED"][quarter(m)][0] += n
+        acc["VA_SCREENED"][quarter_label(m)][0] += n
     out: dict[str, dict[str, tuple]] = {}
     pct = {"SM_CLASSA_ENGAGED", "SM_COMPLETIONS", "VA_REPEAT_RATE"}
     for code, byq in acc.items():
@@ -137,7 +134,7 @@ def indicators_from_files(landing: Path, la_code: str) -> dict[str, dict[str, tu
         y, m = map(int, path.stem.rsplit("_", 1)[1].split("-"))
         for r in read_moj(path)[1]:
             if r["LA Code"] == la_code and r["Difference (%)"] != "..":
-                out["RR_REOFFEND_DIFF"][quarter(date(y, m, 1))] = (
+                out["RR_REOFFEND_DIFF"][quarter_label(date(y, m, 1))] = (
                     float(r["Actual Rate"]), float(r["Predicted Rate"]),
                     float(r["Difference (%)"]))
     return out
@@ -167,8 +164,6 @@ def small(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, GroundTruth]:
 
 
 def test_reference_classes_match() -> None:
-    if not REFERENCE.exists():
-        pytest.skip("shared reference list not available")
     with open(REFERENCE, encoding="utf-8", newline="") as fh:
         flagged = {r["ho_class"] for r in csv.DictReader(fh) if r["violence_with_injury"] == "true"}
     assert flagged == VWI
@@ -215,7 +210,7 @@ def test_idva_workbook_layout(small: tuple[Path, GroundTruth]) -> None:
     assert cases["A3"].value == "Case ID" and cases["M3"].value == "Closure Reason"
     assert isinstance(cases["B4"].value, datetime) and cases["B4"].is_date
     assert str(cases["A4"].value).startswith("IDVA-14-")
-    referral_quarters = {quarter(r[1].date()) for r in
+    referral_quarters = {quarter_label(r[1].date()) for r in
                          cases.iter_rows(min_row=4, values_only=True)}
     assert referral_quarters == {"2014/15 Q1", "2014/15 Q2"}  # the year to date
     screening = wb["Screening"]

@@ -19,7 +19,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from orchestration.demo_data import generate_landing
+from orchestration.demonstration import generate_landing
 from tests.conftest import TEST_KEYS
 
 LA = "E08000026"

@@ -267,7 +267,7 @@ def test_the_comparison_sentence_follows_the_row() -> None:
     from types import SimpleNamespace
 
     from exports.report import comparison_sentence
-    from exports.report_data import PublicCrime
+    from exports.report_model import PublicCrime
 
     def row(code: str, rate: float, rank: int, compared: str) -> dict:
         return {"partnership_code": code, "is_this": code == SOMERSET, "rate_per_1000": rate,

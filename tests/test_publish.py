@@ -11,7 +11,7 @@ import duckdb
 
 from exports.publish import published_path
 from orchestration.cli import main
-from orchestration.demo_data import partner_return_figures, write_partner_returns
+from orchestration.demonstration import partner_return_figures, write_partner_returns
 from tests.conftest import TEST_KEYS
 
 LA = "E08000026"

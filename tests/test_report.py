@@ -16,8 +16,9 @@ from pathlib import Path
 
 import pytest
 
+from core.periods import quarter_slug
 from exports.report import write_report
-from exports.report_data import quarter_slug, read_report_data
+from exports.report_data import read_report_data
 from orchestration.cli import main
 from tests.conftest import keys_from_files
 
@@ -291,7 +292,7 @@ def test_no_leftover_partial_files(report_home: Path) -> None:
 
 
 def test_not_expected_note() -> None:
-    from exports.report_data import Indicator
+    from exports.report_model import Indicator
     from exports.wording import data_note, headline
 
     indicator = Indicator(
@@ -308,7 +309,8 @@ def test_not_expected_note() -> None:
 def test_dagster_materialises_a_quarter_partition_of_the_report(report_home: Path) -> None:
     import dagster as dg
 
-    from orchestration.definitions import CspResource, quarterly_report
+    from orchestration.defs.assets import quarterly_report
+    from orchestration.defs.resources import CspResource
 
     report = report_home / "exports" / "report-2014-15-Q2.html"
     before = report.stat().st_mtime_ns

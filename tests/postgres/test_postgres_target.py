@@ -28,7 +28,7 @@ from ingest.warehouse import (
     find_delivery,
     load_delivery,
 )
-from orchestration.demo_data import generate_landing
+from orchestration.demonstration import generate_landing
 from tests.conftest import TEST_KEYS
 from tests.postgres.conftest import connect_as
 

@@ -1,0 +1,168 @@
+"""What the quarterly report and the board pack show: plain dataclasses of numbers and words.
+
+``exports/report_data.py`` reads them from the warehouse and ``exports/report_public.py``
+makes the public version; rendering (``exports/report.py``, ``exports/board_pack.py``) reads
+only these classes, never the warehouse.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+from core.periods import quarter_parts, quarter_slug
+
+# The strategic priorities in the order of the 2014 progress report; any other priority in
+# the catalogue follows, alphabetically.
+PRIORITY_ORDER = [
+    "Reducing Reoffending",
+    "Substance Misuse",
+    "Gangs and Youth Crime",
+    "Violence Against Women and Girls",
+    "Violence",
+]
+HISTORY_QUARTERS = 8
+STATUSES = ["ok", "pending", "missing", "suspended", "not_expected"]
+# The public data feed (README, "Starting from public data"): its indicators have a section
+# of their own, and none at all while no file of it has been loaded, since many partnerships
+# never use it. data.police.uk publishes its counts unrounded, so the public version shows
+# them as published: rounding them again would only contradict the published figures.
+PUBLIC_CRIME_FEED = "police_uk"
+# The feed whose indicators public data cannot give (no location type, injury or
+# domestic-abuse flag in data.police.uk's files).
+FORCE_EXTRACT_FEED = "police_crime"
+
+
+class ReportError(ValueError):
+    """The report cannot be made (unknown quarter, no warehouse); the message says why."""
+
+
+def parse_quarter(quarter: str) -> tuple[int, int]:
+    """``"2014/15 Q2"`` → (2014, 2); ReportError, with core.periods' message, for anything else."""
+    try:
+        return quarter_parts(quarter)
+    except ValueError as error:
+        raise ReportError(str(error)) from None
+
+
+@dataclass
+class Indicator:
+    """One indicator in the chosen quarter, with its history for the chart."""
+
+    code: str
+    name: str
+    priority: str
+    feed: str
+    owner: str | None
+    unit: str
+    polarity: str
+    aggregation: str
+    target: float | None
+    definition: str | None
+    # The chosen quarter's row of fct_indicator_quarter (every column), or {} if absent.
+    row: dict[str, Any]
+    # One dict per quarter, oldest first, ending at the chosen quarter: the quarters charted
+    # and the four before them (last year's values for the public version).
+    history: list[dict[str, Any]]
+    shown: int = HISTORY_QUARTERS
+    # Year-to-date numerator and denominator (ratio indicators), this year and last.
+    ytd_parts: tuple[float | None, float | None] = (None, None)
+    ytd_prev_parts: tuple[float | None, float | None] = (None, None)
+    # The last published quarter before a gap: {"fiscal_quarter", "value", "rag_status"}.
+    last_published: dict[str, Any] | None = None
+    # From fct_crime, through the last month delivered after the quarter (police only).
+    latest_position: dict[str, Any] | None = None
+    public: bool = False
+
+    @property
+    def status(self) -> str:
+        return self.row.get("data_status") or "not_expected"
+
+    @property
+    def is_count(self) -> bool:
+        return self.unit == "count"
+
+    @property
+    def chart_points(self) -> list[dict[str, Any]]:
+        """The quarters charted, oldest first, ending at the chosen quarter."""
+        return self.history[-self.shown:]
+
+
+@dataclass
+class FeedLine:
+    """One partner feed: its delivery state on the as-of date and its data in the quarter."""
+
+    feed: str
+    partner: str | None
+    cadence: str | None
+    state: str
+    last_period: str | None
+    next_period: str | None
+    next_due: date | None
+    overdue_periods: str | None
+    suspension_reason: str | None
+    quarter_status: str
+    quarter_note: str | None
+    indicator_count: int
+
+
+@dataclass
+class PublicCrime:
+    """Recorded crime from data.police.uk in the quarter: the partnership among its force's."""
+
+    # Whether any data.police.uk file is in the warehouse (else the section says how to start).
+    loaded: bool
+    # fct_police_uk_comparison's rows for the quarter and the partnership's force(s), lowest
+    # rate first; the partnership's own row has ``is_this`` true.
+    comparison: list[dict[str, Any]]
+    # Names of the indicators only the force's own extract can give.
+    not_fed: list[str]
+
+    @property
+    def this(self) -> dict[str, Any] | None:
+        """The partnership's own comparison row, if its force's files cover the quarter."""
+        return next((r for r in self.comparison if r["is_this"]), None)
+
+
+@dataclass
+class ReportData:
+    """The whole report: partnership, quarter, feeds and indicators by priority."""
+
+    la_code: str
+    la_name: str
+    quarter: str
+    quarter_start: date
+    quarter_end: date
+    as_of: date | None
+    generated_at: datetime
+    indicators: list[Indicator]
+    feeds: list[FeedLine]
+    quarters: list[str] = field(default_factory=list)
+    public: bool = False
+    public_crime: PublicCrime | None = None
+
+    @property
+    def slug(self) -> str:
+        return quarter_slug(self.quarter)
+
+    @property
+    def priorities(self) -> list[tuple[str, list[Indicator]]]:
+        """(priority, indicators) in the report's order."""
+        names = {i.priority for i in self.indicators}
+        ordered = [p for p in PRIORITY_ORDER if p in names] + sorted(names - set(PRIORITY_ORDER))
+        return [(p, [i for i in self.indicators if i.priority == p]) for p in ordered]
+
+    def rag_counts(self) -> dict[str, int]:
+        """Indicators by RAG in the quarter, plus those without a rating."""
+        counts = {"Green": 0, "Amber": 0, "Red": 0, "Not rated": 0}
+        for indicator in self.indicators:
+            counts[indicator.row.get("rag_status") or "Not rated"] += 1
+        return counts
+
+    def status_counts(self) -> dict[str, int]:
+        """Indicators by data status in the quarter."""
+        counts = dict.fromkeys(STATUSES, 0)
+        for indicator in self.indicators:
+            counts[indicator.status] = counts.get(indicator.status, 0) + 1
+        return counts
