@@ -102,7 +102,8 @@ RULES: tuple[Rule, ...] = (
     Rule("partnership_missing", "moj_reoffending", "contains", "la_code",
          "does not hold the partnership's own local authority code: the table must "
          "include the partnership's row", parameter="la_code"),
-    # SPEC: rates, difference and significance are '..' exactly where Offenders is below 30.
+    # docs/feeds.md §4: rates, difference and significance are '..' exactly where Offenders is
+    # below 30.
     *(Rule("suppression_missing", "moj_reoffending", "blank_when", column,
            "must be '..' (suppressed) where 'Offenders' is below 30", when="offenders < 30")
       for column in ("actual_rate", "predicted_rate", "difference_pct", "significant")),

@@ -1,4 +1,7 @@
-"""indicators.csv and friends: the contract analysts and the report build on (DESIGN.md)."""
+"""indicators.csv and friends: the contract analysts and the report build on.
+
+The columns and their rendering are described in docs/indicators.md, "indicators.csv".
+"""
 
 from __future__ import annotations
 

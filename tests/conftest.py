@@ -1,4 +1,4 @@
-"""Shared fixtures: the shared/ folder beside the repository, homes with a key, file helpers."""
+"""Shared fixtures: the example deliveries (tests/data/examples), homes with a key, file helpers."""
 
 from __future__ import annotations
 
@@ -14,8 +14,8 @@ from core.contracts import DOMAINS
 from ingest.pseudonymise import DomainKey, Pseudonymiser, key_env
 
 REPO = Path(__file__).resolve().parents[1]
-SHARED = REPO.parent / "shared"
-EXAMPLES = SHARED / "feeds" / "examples"
+# Example partner deliveries, kept in the repository (tests/data/examples/README.md).
+EXAMPLES = REPO / "tests" / "data" / "examples"
 TEST_KEY = "test-key-0123456789abcdef-not-for-production"
 # One key per domain, as a deployment sets them (CSP_PSEUDO_KEY_TREATMENT, ...).
 TEST_KEYS = {key_env(domain): f"{TEST_KEY}-{domain}" for domain in DOMAINS}
@@ -69,10 +69,10 @@ def drop(home: Path, feed: str, source: Path, name: str | None = None) -> Path:
 
 
 def example(name: str) -> Path:
-    """A sample file from shared/feeds/examples."""
+    """A sample file from tests/data/examples."""
     path = EXAMPLES / name
     if not path.exists():
-        raise FileNotFoundError(f"{path} (shared/ must sit beside the repository)")
+        raise FileNotFoundError(f"{path}: no such example (see tests/data/examples/README.md)")
     return path
 
 

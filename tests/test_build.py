@@ -15,8 +15,8 @@ import duckdb
 import pytest
 
 from orchestration.cli import main
-from orchestration.demo_data import GroundTruth, generate_landing
-from tests.conftest import SHARED, TEST_KEYS
+from orchestration.demonstration import GroundTruth, generate_landing
+from tests.conftest import REPO, TEST_KEYS
 
 LA, LA_NAME = "E08000026", "Coventry"
 FIRST, LAST = date(2013, 4, 1), date(2014, 9, 1)
@@ -100,7 +100,7 @@ def scenario(tmp_path_factory: pytest.TempPathFactory) -> dict:
                  home / "landing" / "police_crime" / "police_crime_2013-05 (copy).csv")
     _build(home, "2014-11-20")
     reference = {r["ho_class"]: r["violence_with_injury"] == "true" for r in csv.DictReader(
-        (SHARED / "feeds/reference/ho_offence_classes.csv").open())}
+        (REPO / "dbt_project/seeds/ho_offence_classes.csv").open())}
     change = _revise(home / "landing" / "police_crime" / REVISED, reference)
     # And a malformed revision of a good file: quarantined, while the good delivery stays
     # current and everything else is built (--strict says so in the exit code).
