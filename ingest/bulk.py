@@ -8,9 +8,10 @@ most of it fixed cost. Here a chunk of files goes through each step together:
    encoding and header (cheap, and problems of this kind belong to one file anyway);
 2. one DuckDB read of every file of the chunk, each row tagged with its file and row number;
 3. the rows typed, a value that does not parse becoming null for now;
-4. one screen of the contract's SQL rules, counted per file (``readers.files_breaking_rules``),
-   and beside it, in a second thread, one run of the table's bulk expectation suite
-   (``validate.files_failing_suite``): DuckDB and pandas each keep one of two cores busy;
+4. one screen of the contract's SQL rules, counted per file
+   (``table_checks.files_breaking_rules``), and beside it, in a second thread, one run of the
+   table's bulk expectation suite (``validate.files_failing_suite``): DuckDB and pandas each
+   keep one of two cores busy;
 5. every good file archived, then all of them loaded in one transaction
    (``warehouse.load_deliveries``): the chunk is loaded whole or not at all.
 
@@ -26,7 +27,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -37,16 +38,13 @@ import pyarrow.compute as pc
 from core.contracts import FeedContract, Table
 from core.problems import RejectedFile
 from expectations.rules import rules_for
+from expectations.validate import files_failing_suite
+from ingest.csv_layout import check_csv_layout
+from ingest.csv_staging import CSV_READ_OPTIONS
 from ingest.pseudonymise import Pseudonymiser
-from ingest.readers import (
-    CSV_READ_OPTIONS,
-    PeriodSql,
-    check_csv_layout,
-    files_breaking_rules,
-    key_label,
-    staging_connection,
-    typed_select,
-)
+from ingest.rule_sql import PeriodSql
+from ingest.table_checks import files_breaking_rules
+from ingest.typed_rows import key_label, staging_connection, typed_select
 from ingest.warehouse import DeliveryRecord, load_deliveries
 
 # CSV bytes read together: bounds memory (the text, then typed rows, of one chunk) while
@@ -102,7 +100,7 @@ def candidate(path: Path, sha256: str, contract: FeedContract, la_code: str
         return None
     partner = contract.partner_from_file_name(path.name) or contract.partner
     record = DeliveryRecord(contract.feed, partner, path.name, sha256, period,
-                            datetime.now(timezone.utc).replace(tzinfo=None), la_code)
+                            datetime.now(UTC).replace(tzinfo=None), la_code)
     return Candidate(path, sha256, record)
 
 
@@ -156,7 +154,7 @@ def _stage(con: duckdb.DuckDBPyConnection, chunk: Sequence[Candidate], contract:
         return f"[{', '.join(values)}][_read + 1]"
 
     periods = [PeriodSql.of(chunk[i].record.period) for i in reading]
-    # A blank cell is a missing value (SPEC.md), whether unquoted or written as "".
+    # A blank cell is a missing value (docs/feeds.md), whether unquoted or written as "".
     cells = ", ".join(f"nullif({c.name}, '') as {c.name}" for c in table.columns)
     # A view, not a copy: the text is held once. A projection of bulk_text with no join, so
     # its rows keep their order (file, then line) without a sort.
@@ -185,9 +183,6 @@ def _files_failing_suite(contract: FeedContract, table: Table, typed: pa.Table,
                          chunk: Sequence[Candidate], files: Sequence[int], la_code: str
                          ) -> set[int]:
     """The ``files`` of the chunk (all of them in ``typed``) that break the bulk suite."""
-    # Imported here: Great Expectations is slow to import.
-    from expectations.validate import files_failing_suite
-
     return files_failing_suite(contract, table, typed,
                                {i: chunk[i].record.period for i in files}, la_code=la_code)
 
@@ -258,4 +253,3 @@ def bulk_chunk(
         loaded = [(chunk[i], delivery_id, per_file.get(n, 0))
                   for n, (i, delivery_id) in enumerate(zip(loading, ids, strict=True))]
     return loaded, [chunk[i] for i in sorted(alone)]
-

@@ -6,7 +6,7 @@ run to megabytes. Each limit is checked before the contents are loaded, so such 
 named rejection within seconds and in bounded memory, never a build that runs out of memory.
 
 The limits sit far above any real delivery: a month of national police data is about 550,000
-rows (DESIGN.md's scale), a partner return a few dozen rows, an IDVA caseload a few thousand.
+rows (docs/architecture.md), a partner return a few dozen rows, an IDVA caseload a few thousand.
 """
 
 from __future__ import annotations

@@ -30,7 +30,7 @@ import pyarrow as pa
 from core.contracts import FeedContract, Table, all_contracts
 from core.problems import RejectedFile
 from core.targets import PostgresTarget
-from ingest.landing import archive_path
+from ingest.archive_quarantine import archive_path
 from ingest.pseudonymise import (
     DomainKey,
     Pseudonymiser,
@@ -122,8 +122,8 @@ def rederive_tokens(
         contract = contracts[feed]
         period = contract.period_from_file_name(name)
         try:
-            # la_code=None: the rules of SPEC.md are checked again, the partnership's
-            # expectation suite is not (the delivery was accepted under it).
+            # la_code=None: the contract's rules (docs/feeds.md) are checked again, the
+            # partnership's expectation suite is not (the delivery was accepted under it).
             result = read_delivery(archive_path(home, feed, sha, Path(name)), contract, period,
                                    pseudonymiser, la_code=None, partner=partner)
         except RejectedFile as rejected:

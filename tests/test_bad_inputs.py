@@ -1,8 +1,8 @@
 """A catalogue of malformed partner files: each is rejected for its own reason, and loads nothing.
 
-Every case derives one bad file from a good one (a shared example, or a file written by the demo
-generator), drops it into a home that already holds a good delivery of the same feed, and checks
-that
+Every case derives one bad file from a good one (an example of tests/data/examples, or a file
+written by the demo generator), drops it into a home that already holds a good delivery of
+the same feed, and checks that
 
 * the file is rejected with the *specific* rule (and row / column where the rule names one), so
   removing that rule makes the case fail rather than fall through to some other rejection;
@@ -33,7 +33,7 @@ import pytest
 from core.contracts import contract_for
 from ingest.landing import ingest_feed
 from ingest.pseudonymise import load_pseudonymiser
-from orchestration.demo_data import generate_landing
+from orchestration.demonstration import generate_landing
 from tests.conftest import TEST_KEYS, drop, example
 
 LA = "E08000031"

@@ -15,14 +15,9 @@ import pytest
 
 from bench.generate import SCALES, generate
 from core.contracts import all_contracts, contract_for
+from ingest.arrivals import LandedHashes, landed_files
 from ingest.bulk import takes_bulk
-from ingest.landing import (
-    LandedHashes,
-    ingest_feed,
-    ingest_file,
-    ingest_in_bulk,
-    landed_files,
-)
+from ingest.landing import ingest_feed, ingest_file, ingest_in_bulk
 from ingest.warehouse import connect, ensure_raw_schema
 from tests.conftest import test_pseudonymiser
 

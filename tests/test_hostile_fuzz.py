@@ -69,13 +69,8 @@ from hypothesis import strategies as st
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
 from core.contracts import Column, Table, contract_for
-from ingest.landing import (
-    IGNORED_PREFIXES,
-    IGNORED_SUFFIXES,
-    Outcome,
-    ingest_feed,
-    log_lines,
-)
+from ingest.arrivals import IGNORED_PREFIXES, IGNORED_SUFFIXES
+from ingest.landing import Outcome, ingest_feed, log_lines
 from ingest.limits import MAX_LINE_BYTES
 from ingest.redaction import MAX_SHOWN_NAME
 from tests.conftest import drop, example, test_pseudonymiser

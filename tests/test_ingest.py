@@ -1,4 +1,5 @@
-"""Ingest on real files into a real DuckDB file: each SPEC quirk, identity, supersession, PII."""
+"""Ingest on real files into a real DuckDB file: each quirk of docs/feeds.md, identity,
+supersession, PII."""
 
 from __future__ import annotations
 
@@ -15,7 +16,8 @@ import pytest
 
 from core.contracts import all_contracts, contract_for
 from core.periods import parse_quarter_label
-from ingest.landing import LandedHashes, ingest_feed
+from ingest.arrivals import LandedHashes
+from ingest.landing import ingest_feed
 from ingest.pseudonymise import MissingKeyError, load_pseudonymiser
 from ingest.warehouse import connect, raw_table_ddl
 from tests.conftest import drop, example

@@ -32,7 +32,7 @@ from ingest.rekey import (
 from ingest.warehouse import KeyMismatchError
 from orchestration.cli import main
 from orchestration.config import load_settings
-from orchestration.demo_data import generate_landing
+from orchestration.demonstration import generate_landing
 from tests.conftest import keys_from_files
 
 LA = "E08000031"
@@ -47,7 +47,7 @@ def rows(warehouse: Path, sql: str) -> list[tuple]:
 
 def client_ids(path: Path) -> dict[int, str]:
     """Client ID by line number, read from a treatment file as the partner sent it."""
-    reader = csv.DictReader(io.StringIO(path.read_text(encoding="cp1252")))  # SPEC.md
+    reader = csv.DictReader(io.StringIO(path.read_text(encoding="cp1252")))  # docs/feeds.md §2
     return {line: row["Client ID"] for line, row in enumerate(reader, 2)}
 
 

@@ -1,4 +1,5 @@
-"""Property tests: any well-formed police, treatment or MoJ file written to SPEC.md reads back typed.
+"""Property tests: any well-formed police, treatment or MoJ file written as docs/feeds.md
+describes reads back typed.
 
 Records are drawn at random within the contract (text with commas, quotes, line breaks and
 non-ASCII letters, blanks where a column may be blank, thousands separators and ``..``

@@ -19,13 +19,10 @@ import pytest
 from core.contracts import FeedContract, Table, contract_for
 from core.periods import Period, financial_quarter, quarter_ending
 from core.problems import Problem, RejectedFile
-from ingest.readers import (
-    EXACT_WHOLE_MAX,
-    check_table,
-    files_breaking_rules,
-    read_delivery,
-    staging_connection,
-)
+from ingest.column_rules import EXACT_WHOLE_MAX
+from ingest.readers import read_delivery
+from ingest.table_checks import check_table, files_breaking_rules
+from ingest.typed_rows import staging_connection
 from orchestration.cli import main
 from tests.conftest import TEST_KEYS, example, test_pseudonymiser
 from tests.test_bad_inputs import moj_bytes, moj_lines, moj_row, set_field
