@@ -18,13 +18,13 @@ import time
 from collections.abc import Callable
 
 import dagster as dg
-from dagster._core.events import DagsterEvent, DagsterEventType, StepMaterializationData
-from dagster._core.events.log import EventLogEntry
-from dagster._core.storage.event_log.sqlite.sqlite_event_log import (
-    SqliteEventLogStorage,
-)
+from dagster import DagsterEvent, DagsterEventType, EventLogEntry
 
-from orchestration.event_log import CspSqliteEventLogStorage
+from orchestration.dagster_internals import (
+    CspSqliteEventLogStorage,
+    SqliteEventLogStorage,
+    StepMaterializationData,
+)
 
 RUN_ID = "bench-run"
 

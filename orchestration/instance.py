@@ -3,7 +3,8 @@
 Written by ``csp`` before every build and before ``csp ui`` starts Dagster: the file holds
 the event log's absolute path, so a home that was moved or copied must have it rewritten
 before Dagster opens it, or its runs' events would go to (and be read from) the old place.
-Kept apart from ``orchestration.definitions``, whose import parses the dbt project.
+Kept apart from the definitions (``orchestration/defs/``), which import dagster-dbt and
+dbt-core: the command line imports this module for every command.
 """
 
 from __future__ import annotations

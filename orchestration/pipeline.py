@@ -22,7 +22,8 @@ import dagster as dg
 
 from core.contracts import all_contracts
 from core.settings import ConfigError, Settings
-from ingest.landing import Outcome, ingest_feed, unowned_entries, unowned_message
+from ingest.arrivals import unowned_entries, unowned_message
+from ingest.landing import Outcome, ingest_feed
 from ingest.pseudonymise import pseudonymiser_for
 from ingest.reference import ReferenceError, read_reference
 from orchestration.config import remember_partnership
@@ -320,11 +321,9 @@ def reclaim_abandoned_runs(instance: dg.DagsterInstance) -> list[str]:
     wait for it for ever. Only call this holding the home lock: then no other command-line
     run can be alive. Runs launched from the Dagster UI are left to Dagster.
     """
-    from dagster._core.storage.dagster_run import DagsterRunStatus
-
     stale = instance.get_run_records(filters=dg.RunsFilter(
-        statuses=[DagsterRunStatus.STARTED, DagsterRunStatus.STARTING,
-                  DagsterRunStatus.NOT_STARTED],
+        statuses=[dg.DagsterRunStatus.STARTED, dg.DagsterRunStatus.STARTING,
+                  dg.DagsterRunStatus.NOT_STARTED],
         tags={CLI_TAG: "true"},
     ))
     for record in stale:
@@ -386,12 +385,13 @@ def _run_build_locked(settings: Settings, log_level: str, full_refresh: bool) ->
                                   "loaded."),
         unowned_message(settings.landing, unowned_entries(settings.landing))] if w]
     warnings += reference_warnings(settings)
+    # Imported here, not at the top: dagster-dbt and dbt-core add 2.1-2.2 s to this module's
+    # import (-X importtime, three runs), which csp ingest and csp rekey never need. Naming
+    # ALL_ASSETS builds the assets, and parses the dbt project when its manifest is stale.
     from orchestration.dbt import dbt_resource
-    from orchestration.definitions import (  # the import parses dbt on a fresh clone
-        ALL_ASSETS,
-        DELIVERY_CHECKS,
-        CspResource,
-    )
+    from orchestration.defs.assets import ALL_ASSETS
+    from orchestration.defs.checks import DELIVERY_CHECKS
+    from orchestration.defs.resources import CspResource
 
     write_instance_yaml(settings.dagster_home)
     started = time.perf_counter()

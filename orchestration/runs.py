@@ -1,11 +1,12 @@
 """Landing-sensor runs that arrive together share one dbt build.
 
-The landing sensor asks for one run per delivery (DESIGN.md: run key = feed + SHA-256). When a
-month's files arrive together (a region's seven force extracts, or all 43 forces), each run
-would ingest its file and then rebuild the warehouse with dbt, one run after another: at
-national size 43 dbt builds of about 35 s where one would do. So a sensor run's dbt step
-leaves the build to a later sensor run that has not yet reached its own dbt step. That run
-builds from everything ingested by then, this run's delivery included.
+The landing sensor asks for one run per delivery (run key = feed + SHA-256;
+docs/architecture.md, "One run per delivery"). When a month's files arrive together (a region's
+seven force extracts, or all 43 forces), each run would ingest its file and then rebuild the
+warehouse with dbt, one run after another: at national size 43 dbt builds of about 35 s where
+one would do. So a sensor run's dbt step leaves the build to a later sensor run that has not
+yet reached its own dbt step. That run builds from everything ingested by then, this run's
+delivery included.
 
 Why no delivery is left unbuilt: every step is in the warehouse pool, limited to one, and a
 step starts only once it holds the pool's slot. While this dbt step holds it, a later run's
@@ -22,13 +23,13 @@ from __future__ import annotations
 from collections.abc import Collection
 
 import dagster as dg
-from dagster._core.storage.dagster_run import DagsterRunStatus
-from dagster._core.storage.tags import SENSOR_NAME_TAG
+
+from orchestration.dagster_internals import SENSOR_NAME_TAG
 
 LANDING_SENSOR = "landing_sensor"
 # Runs that may still reach their dbt step.
-UNFINISHED = [DagsterRunStatus.QUEUED, DagsterRunStatus.NOT_STARTED,
-              DagsterRunStatus.STARTING, DagsterRunStatus.STARTED]
+UNFINISHED = [dg.DagsterRunStatus.QUEUED, dg.DagsterRunStatus.NOT_STARTED,
+              dg.DagsterRunStatus.STARTING, dg.DagsterRunStatus.STARTED]
 
 
 def _has_started_step(instance: dg.DagsterInstance, run_id: str, step_key: str) -> bool:

@@ -10,11 +10,9 @@ from pathlib import Path
 
 import dagster as dg
 import pytest
-from dagster._core.storage.event_log.sqlite.sqlite_event_log import (
-    SqliteEventLogStorage,
-)
 
 from bench.event_log import RUN_ID, event
+from orchestration.dagster_internals import SqliteEventLogStorage
 from orchestration.event_log import OPEN_DATABASES, CspSqliteEventLogStorage
 from orchestration.instance import write_instance_yaml
 

@@ -17,21 +17,51 @@ import pytest
 
 from core.dbt_project import dbt_environment
 from core.settings import ConfigError
-from ingest.landing import LandedHashes, ingest_feed
+from ingest.arrivals import LandedHashes
+from ingest.landing import ingest_feed
 from ingest.pseudonymise import load_pseudonymiser
 from orchestration.cli import main
 from orchestration.config import load_settings
 from orchestration.dbt import dbt_build_args
+from orchestration.definitions import defs
+from orchestration.defs.jobs import monitor_job
+from orchestration.defs.resources import POOL, CspResource
+from orchestration.defs.schedules import morning_monitor, quarterly_report_schedule
+from orchestration.defs.sensors import landing_sensor
 from tests.conftest import TEST_KEYS, drop, example
 from tests.receivers import http_receiver
 
 LA = "E08000031"
 
 
-def test_definitions_hold_the_whole_graph_in_one_pool() -> None:
-    from orchestration.definitions import POOL, defs
+IMPORT_ONLY = """
+import subprocess
+import orchestration.memory as memory
+calls = []
+memory.limit_malloc_arenas = lambda *args: calls.append("limit_malloc_arenas")
+run = subprocess.run
+subprocess.run = lambda argv, *a, **k: calls.append(argv[0]) or run(argv, *a, **k)
+from core.contracts import all_contracts
+from orchestration import dbt, definitions
+from orchestration.defs import assets, checks, jobs
+print([c for c in calls if c == "limit_malloc_arenas" or str(c).endswith("dbt")],
+      all_contracts.cache_info().currsize, dbt.dbt_project.cache_info().currsize,
+      assets.all_assets.cache_info().currsize, checks.delivery_checks.cache_info().currsize,
+      jobs.csp_build_job.cache_info().currsize)
+"""
 
-    graph = defs.resolve_asset_graph()
+
+def test_importing_the_definitions_reads_no_contract_and_runs_no_dbt() -> None:
+    """Dagster builds the graph when it calls ``defs``; the import itself, which tests and
+    the command line make too, parses nothing and sets no process-wide limit."""
+    imported = subprocess.run([sys.executable, "-c", IMPORT_ONLY], capture_output=True,
+                              text=True, check=True)
+    assert imported.stdout.split() == ["[]", "0", "0", "0", "0", "0"], imported.stderr
+
+
+def test_definitions_hold_the_whole_graph_in_one_pool() -> None:
+    definitions = defs()
+    graph = definitions.resolve_asset_graph()
     keys = {key.to_user_string() for key in graph.get_all_asset_keys()}
     expected = {"raw/police_crime", "raw/rny_treatment", "raw/idva_cases", "raw/idva_screening",
                 "raw/moj_reoffending", "raw/deliveries", "raw/partnership", "raw/feed_calendar",
@@ -40,9 +70,9 @@ def test_definitions_hold_the_whole_graph_in_one_pool() -> None:
                 "exports/indicators"}
     assert expected <= keys, expected - keys
     # Every step that touches the DuckDB file queues on the one pool.
-    for node in defs.resolve_implicit_global_asset_job_def().graph.node_defs:
+    for node in definitions.resolve_implicit_global_asset_job_def().graph.node_defs:
         assert node.pool == POOL, node.name
-    sensor = defs.resolve_sensor_def("landing_sensor")
+    sensor = definitions.resolve_sensor_def("landing_sensor")
     assert sensor.default_status == dg.DefaultSensorStatus.RUNNING
     # dbt tests are asset checks on the marts.
     checks = {key.asset_key.to_user_string() for key in graph.asset_check_keys}
@@ -50,8 +80,6 @@ def test_definitions_hold_the_whole_graph_in_one_pool() -> None:
 
 
 def test_landing_sensor_requests_one_run_per_delivery(home: Path) -> None:
-    from orchestration.definitions import CspResource, landing_sensor
-
     drop(home, "police_crime", example("police_crime_2014-07.csv"))
     drop(home, "moj_reoffending", example("moj_reoffending_2013-12.csv"))
     # The same bytes under another name: the same run key, so Dagster runs it once.
@@ -94,8 +122,6 @@ def test_landing_sensor_requests_one_run_per_delivery(home: Path) -> None:
 
 def test_landing_sensor_shares_the_ingests_hashes_and_sees_a_file_rewritten_in_place(
         home: Path) -> None:
-    from orchestration.definitions import CspResource, landing_sensor
-
     landed = drop(home, "police_crime", example("police_crime_2014-07.csv"))
     resources = {"csp": CspResource(home=str(home), la_code=LA)}
     time.sleep(2.1)  # a hash is remembered once the file has settled (LandedHashes)
@@ -173,8 +199,6 @@ def test_build_refuses_without_a_key(tmp_path: Path, monkeypatch: pytest.MonkeyP
 
 
 def test_morning_schedule_runs_the_monitor_for_its_own_day(home: Path) -> None:
-    from orchestration.definitions import CspResource, monitor_job, morning_monitor
-
     (home / "csp.toml").write_text('[partnership]\nla_code = "E08000031"\n')
     drop(home, "police_crime", example("police_crime_2014-07.csv"))
     scheduled = datetime(2014, 9, 16, 7, 0, tzinfo=ZoneInfo("Europe/London"))
@@ -202,8 +226,6 @@ def test_morning_schedule_runs_the_monitor_for_its_own_day(home: Path) -> None:
     (date(2015, 1, 7), "2014-10-01"),  # Thursday 1st .. Wednesday 7th: 2014/15 Q3
 ])
 def test_quarterly_report_runs_on_the_fifth_working_day(day: date, partition: str | None) -> None:
-    from orchestration.definitions import quarterly_report_schedule
-
     when = datetime(day.year, day.month, day.day, 8, tzinfo=ZoneInfo("Europe/London"))
     result = quarterly_report_schedule(dg.build_schedule_context(scheduled_execution_time=when))
     if partition is None:

@@ -7,11 +7,9 @@ import time
 import uuid
 
 import dagster as dg
-from dagster._core.events import DagsterEvent, DagsterEventType
-from dagster._core.events.log import EventLogEntry
-from dagster._core.storage.dagster_run import DagsterRunStatus
-from dagster._core.storage.tags import SENSOR_NAME_TAG
+from dagster import DagsterEvent, DagsterEventType, DagsterRunStatus, EventLogEntry
 
+from orchestration.dagster_internals import SENSOR_NAME_TAG
 from orchestration.runs import LANDING_SENSOR, later_run_to_build
 
 STEP = "csp_dbt_models"
