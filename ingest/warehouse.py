@@ -10,7 +10,7 @@ import re
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +20,7 @@ import pyarrow.compute as pc
 
 from core.contracts import FeedContract, Table, all_contracts
 from core.feed_calendar import CalendarEntry
+from core.feed_status import CalendarJudgement, Delivered, judged_periods
 from core.periods import Period
 from core.settings import duckdb_memory_limit
 from core.targets import PostgresTarget
@@ -89,6 +90,71 @@ CONFIG_DDL = [
 ]
 
 
+# The feed calendar judged on the build's as-of date (core/feed_status.py), rewritten by every
+# build before dbt runs (write_feed_status): the dbt models read the judgement, never repeat it.
+FEED_STATUS_DDL = [
+    """
+    create table if not exists raw.feed_status (
+        as_of_date date not null,
+        feed_key varchar not null,
+        feed varchar not null,
+        partner varchar,
+        effective_calendar_start date,
+        first_delivered_period_start date,
+        last_delivered_period_start date,
+        delivery_count integer not null,
+        state varchar not null,
+        last_period varchar,
+        last_received_at timestamp,
+        next_period varchar,
+        next_due_date date,
+        overdue_count integer not null,
+        last_quarantined_file varchar,
+        is_due_soon boolean not null
+    )
+    """,
+    """
+    create table if not exists raw.feed_periods (
+        as_of_date date not null,
+        feed_key varchar not null,
+        feed varchar not null,
+        partner varchar,
+        period_label varchar not null,
+        period_start date not null,
+        period_end date not null,
+        quarter_start date not null,
+        due_date date not null,
+        is_delivered boolean not null,
+        latest_delivery_id integer,
+        is_past_due boolean not null,
+        is_overdue boolean not null,
+        is_next_due boolean not null,
+        is_expected boolean not null,
+        is_through_as_of_quarter boolean not null
+    )
+    """,
+]
+
+# Column types of the two tables as Arrow writes them (in the order of the DDL above).
+FEED_STATUS_SCHEMA = pa.schema([
+    ("as_of_date", pa.date32()), ("feed_key", pa.string()), ("feed", pa.string()),
+    ("partner", pa.string()), ("effective_calendar_start", pa.date32()),
+    ("first_delivered_period_start", pa.date32()), ("last_delivered_period_start", pa.date32()),
+    ("delivery_count", pa.int32()), ("state", pa.string()), ("last_period", pa.string()),
+    ("last_received_at", pa.timestamp("us")), ("next_period", pa.string()),
+    ("next_due_date", pa.date32()), ("overdue_count", pa.int32()),
+    ("last_quarantined_file", pa.string()), ("is_due_soon", pa.bool_()),
+])
+FEED_PERIODS_SCHEMA = pa.schema([
+    ("as_of_date", pa.date32()), ("feed_key", pa.string()), ("feed", pa.string()),
+    ("partner", pa.string()), ("period_label", pa.string()), ("period_start", pa.date32()),
+    ("period_end", pa.date32()), ("quarter_start", pa.date32()), ("due_date", pa.date32()),
+    ("is_delivered", pa.bool_()), ("latest_delivery_id", pa.int32()),
+    ("is_past_due", pa.bool_()), ("is_overdue", pa.bool_()), ("is_next_due", pa.bool_()),
+    ("is_expected", pa.bool_()), ("is_through_as_of_quarter", pa.bool_()),
+])
+
+
 # Configuration columns added since a warehouse may have been made. A new warehouse gets them
 # the same way, so old and new tables have the same columns in the same order.
 CONFIG_MIGRATIONS = [
@@ -143,7 +209,7 @@ def check_key_labels(con: Any, table: Table, batch: pa.Table) -> None:
 
 
 @contextmanager
-def connect(path: "Path | PostgresTarget", read_only: bool = False) -> Iterator[Any]:
+def connect(path: Path | PostgresTarget, read_only: bool = False) -> Iterator[Any]:
     """A short-lived connection: DuckDB allows one writer, so never hold one open for long.
 
     ``path`` is the DuckDB file, or a ``PostgresTarget`` for the Postgres warehouse (then the
@@ -177,7 +243,7 @@ def ensure_raw_schema(con: duckdb.DuckDBPyConnection) -> None:
         return
     con.execute("create schema if not exists raw")
     con.execute(DELIVERIES_DDL)
-    for ddl in [*CONFIG_DDL, *CONFIG_MIGRATIONS]:
+    for ddl in [*CONFIG_DDL, *CONFIG_MIGRATIONS, *FEED_STATUS_DDL]:
         con.execute(ddl)
     for contract in all_contracts().values():
         for table in contract.tables:
@@ -442,6 +508,83 @@ def write_configuration(
         raise
 
 
+def read_deliveries(con: Any) -> list[Delivered]:
+    """Every delivery in raw.deliveries, in arrival order, as the feed status reads them.
+
+    Not filtered by the as-of date: ``received_at`` is when the pipeline took a file, which
+    for a rebuilt past quarter is today; the as-of date judges due dates, not arrivals.
+    """
+    rows = con.execute(
+        "select feed, period_label, period_start, received_at, status, file_name, partner, "
+        "delivery_id from raw.deliveries order by delivery_id"
+    ).fetchall()
+    return [Delivered(*row) for row in rows]
+
+
+def read_feed_calendar(con: Any) -> list[CalendarEntry]:
+    """The feed calendar as the last build configured it (raw.feed_calendar)."""
+    rows = con.execute(
+        "select feed, partner, cadence, due_days_after_period_end, calendar_start, "
+        "suspended_since, suspension_reason, coalesce(due_months_after_period_end, 0) "
+        "from raw.feed_calendar"
+    ).fetchall()
+    return [CalendarEntry(*row) for row in rows]
+
+
+def _feed_status_rows(judgements: Sequence[CalendarJudgement], as_of: date) -> pa.Table:
+    rows = [
+        {"as_of_date": as_of, "feed_key": j.feed_key, "feed": j.entry.feed,
+         "partner": j.entry.partner, "effective_calendar_start": j.effective_calendar_start,
+         "first_delivered_period_start": j.first_delivered_period_start,
+         "last_delivered_period_start": j.last_delivered_period_start,
+         "delivery_count": j.delivery_count, "state": j.status.state,
+         "last_period": j.status.last_period, "last_received_at": j.status.last_received,
+         "next_period": j.status.next_period, "next_due_date": j.status.next_due,
+         "overdue_count": len(j.status.overdue),
+         "last_quarantined_file": j.status.last_quarantined, "is_due_soon": j.status.due_soon}
+        for j in judgements
+    ]
+    return pa.Table.from_pylist(rows, schema=FEED_STATUS_SCHEMA)
+
+
+def _feed_period_rows(judgements: Sequence[CalendarJudgement], as_of: date) -> pa.Table:
+    rows = [
+        {"as_of_date": as_of, "feed_key": p.feed_key, "feed": j.entry.feed,
+         "partner": j.entry.partner, "period_label": p.label, "period_start": p.start,
+         "period_end": p.end, "quarter_start": p.quarter_start, "due_date": p.due,
+         "is_delivered": p.is_delivered, "latest_delivery_id": p.latest_delivery_id,
+         "is_past_due": p.is_past_due, "is_overdue": p.is_overdue,
+         "is_next_due": p.is_next_due, "is_expected": p.is_expected,
+         "is_through_as_of_quarter": p.is_through_as_of_quarter}
+        for j in judgements for p in j.periods
+    ]
+    return pa.Table.from_pylist(rows, schema=FEED_PERIODS_SCHEMA)
+
+
+def write_feed_status(
+    con: Any, as_of: date, calendar: Sequence[CalendarEntry] | None = None
+) -> list[CalendarJudgement]:
+    """Judge every feed calendar row on ``as_of`` and replace raw.feed_status and
+    raw.feed_periods with the judgement, in one transaction; return it.
+
+    ``calendar`` is the build's (settings.calendar), else raw.feed_calendar's. The build calls
+    this after every ingest and before dbt, whose models read the two tables: the calendar
+    rule has one home, core/feed_status.py. The tables must exist (``ensure_raw_schema``).
+    """
+    if calendar is None:
+        calendar = read_feed_calendar(con)
+    judgements = judged_periods(calendar, read_deliveries(con), as_of)
+    con.execute("begin transaction")
+    try:
+        replace_reference_table(con, "feed_status", _feed_status_rows(judgements, as_of))
+        replace_reference_table(con, "feed_periods", _feed_period_rows(judgements, as_of))
+        con.execute("commit")
+    except BaseException:
+        con.execute("rollback")
+        raise
+    return judgements
+
+
 # --- Postgres ------------------------------------------------------------------------------
 # The same raw layer on PostgreSQL (CSP_TARGET=postgres): the same tables, manifest and
 # one-transaction-per-delivery rule; rows go in with COPY ... FROM STDIN.
@@ -531,7 +674,7 @@ def _ensure_raw_schema_postgres(con: PostgresConnection) -> None:
         "select 1 from information_schema.schemata where schema_name = 'raw'").fetchone()
     if not exists:  # `csp db init` creates it, owned by csp_loader
         con.execute("create schema if not exists raw")
-    statements = [DELIVERIES_DDL, *CONFIG_DDL, *CONFIG_MIGRATIONS]
+    statements = [DELIVERIES_DDL, *CONFIG_DDL, *CONFIG_MIGRATIONS, *FEED_STATUS_DDL]
     for contract in all_contracts().values():
         for table in contract.tables:
             statements += [raw_table_ddl(table), *raw_table_migrations(table)]

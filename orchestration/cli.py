@@ -217,8 +217,9 @@ def command_status(args: argparse.Namespace) -> int:
     """Print each feed's delivery status on the as-of date."""
     import json
 
-    from ingest.landing import unowned_entries, unowned_message
-    from orchestration.feed_status import feed_statuses, quarantine_reasons
+    from core.feed_status import feed_statuses
+    from ingest.archive_quarantine import quarantine_reasons
+    from ingest.arrivals import unowned_entries, unowned_message
     from orchestration.monitor import load_state
 
     settings = load_settings(args.home, args.as_of, args.la_code)
@@ -267,7 +268,7 @@ def command_monitor(args: argparse.Namespace) -> int:
 def command_report(args: argparse.Namespace) -> int:
     """Write the quarter's report, board pack and analyst exports from the built warehouse."""
     from exports.report import write_quarter_outputs
-    from exports.report_data import ReportError
+    from exports.report_model import ReportError
     from orchestration.pipeline import home_lock
 
     settings = load_settings(args.home, args.as_of, args.la_code)

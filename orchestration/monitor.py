@@ -1,6 +1,6 @@
 """Alerts: tell on-call once when a feed's period becomes overdue, and when it recovers.
 
-``csp monitor`` judges every feed on the as-of date (``orchestration.feed_status``) and sends
+``csp monitor`` judges every feed on the as-of date (``core.feed_status``) and sends
 what is due through Apprise (e-mail, Teams, Slack, JSON webhooks...). What was sent is kept in
 a ledger (SQLite under the home, not the warehouse, so a running build never blocks it), one
 row per (kind, feed, subject, channel): a message goes to a channel at most once, even across
@@ -23,18 +23,17 @@ import sqlite3
 from collections.abc import Callable, Iterable, Sequence
 from contextlib import closing
 from dataclasses import dataclass, field
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from pathlib import Path
 
+import duckdb
+
 from core.dbt_project import DBT_PROJECT_DIR
+from core.feed_status import Delivered, FeedStatus, feed_statuses
 from core.periods import quarter_label
 from core.settings import Settings
-from orchestration.feed_status import (
-    Delivered,
-    FeedStatus,
-    feed_statuses,
-    read_deliveries,
-)
+from exports.publish import published_path
+from ingest.warehouse import connect, ensure_raw_schema, read_deliveries
 
 LEDGER_DDL = """
 create table if not exists sent (
@@ -100,7 +99,7 @@ class Ledger:
 
     def record(self, message: Message, channel: str, as_of: date) -> None:
         """Note that ``message`` reached ``channel``."""
-        now = datetime.now(timezone.utc).isoformat(timespec="seconds")
+        now = datetime.now(UTC).isoformat(timespec="seconds")
         with closing(self._connect()) as con:
             con.executemany(
                 "insert or ignore into sent values (?, ?, ?, ?, ?, ?, ?)",
@@ -258,11 +257,6 @@ def read_rejections(con) -> list[tuple]:
 def load_state(settings: Settings) -> tuple[list[Delivered], list[tuple]]:
     """Deliveries and rejections: from the warehouse, or its published copy while a build
     holds the warehouse (DuckDB lets no other process in while it writes)."""
-    import duckdb
-
-    from exports.publish import published_path
-    from ingest.warehouse import connect, ensure_raw_schema
-
     if settings.target == "postgres":  # no single-writer lock there: read it directly
         with connect(settings.warehouse_target) as con:
             ensure_raw_schema(con)

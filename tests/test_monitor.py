@@ -20,11 +20,11 @@ import pytest
 
 from bench.dagster_ui import free_port
 from core.feed_calendar import CalendarEntry
+from core.feed_status import Delivered, feed_status
 from ingest.landing import ingest_feed
 from ingest.pseudonymise import load_pseudonymiser
 from orchestration.config import load_settings
-from orchestration.demo_data import generate_landing
-from orchestration.feed_status import Delivered, feed_status
+from orchestration.demonstration import generate_landing
 from orchestration.monitor import notify_run_failure, run_monitor
 from tests.conftest import TEST_KEYS
 from tests.receivers import http_receiver, smtp_receiver
@@ -212,7 +212,7 @@ def test_quarantined_file_and_failed_run_are_announced_once(
 
 def test_run_failure_sensor_alerts_for_a_real_failed_run(
         monitored_home: Path, tmp_path: Path) -> None:
-    from orchestration.definitions import alert_on_run_failure
+    from orchestration.defs.sensors import alert_on_run_failure
 
     @dg.op
     def explode() -> None:

@@ -10,16 +10,16 @@ from pathlib import Path
 import openpyxl
 import pytest
 
+from core.feed_status import feed_statuses
 from ingest.landing import ingest_feed
 from ingest.pseudonymise import load_pseudonymiser
 from orchestration.cli import main
 from orchestration.config import load_settings
-from orchestration.demo_data import (
+from orchestration.demonstration import (
     PARTNER_CODES,
     partner_return_figures,
     write_partner_returns,
 )
-from orchestration.feed_status import feed_statuses
 from orchestration.monitor import load_state
 from tests.conftest import TEST_KEYS
 

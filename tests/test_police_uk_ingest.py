@@ -15,7 +15,8 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from ingest.landing import ingest_feed, unowned_entries, unowned_message
+from ingest.arrivals import unowned_entries, unowned_message
+from ingest.landing import ingest_feed
 from ingest.pseudonymise import load_pseudonymiser
 
 PUBLIC = Path(__file__).resolve().parent / "data" / "public" / "police_uk"
@@ -174,8 +175,8 @@ def test_files_where_no_feed_looks_are_named(tmp_path: Path) -> None:
 def test_a_month_is_due_by_the_end_of_the_second_month_after_it() -> None:
     from datetime import date, datetime
 
+    from core.feed_status import Delivered, feed_status
     from orchestration.config import feed_calendar
-    from orchestration.feed_status import Delivered, feed_status
 
     [entry] = [e for e in feed_calendar({}) if e.feed == "police_uk"]
     assert entry.due_date(date(2018, 1, 31)) == date(2018, 3, 31)

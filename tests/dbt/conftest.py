@@ -1,5 +1,6 @@
 """Fixtures for the dbt tests: a temporary DuckDB warehouse with the hand-made raw scenario,
-built once per as-of date with `dbt build` (unit tests and data tests included)."""
+its feed calendar judged in Python as every build judges it, then built once per as-of date
+with `dbt build` (unit tests and data tests included)."""
 from __future__ import annotations
 
 import json
@@ -14,6 +15,7 @@ import pytest
 sys.path.insert(0, str(Path(__file__).parent))
 
 import dbt_scenario  # noqa: E402
+from dbt_raw_tables import judge_feeds  # noqa: E402
 
 from core.dbt_project import dbt_environment  # noqa: E402
 
@@ -23,11 +25,13 @@ DBT = REPO / ".venv" / "bin" / "dbt"
 
 def build_warehouse(tmp: Path, as_of: str, la_code: str = dbt_scenario.LA,
                     similar_areas: tuple[str, ...] = ()) -> Path:
-    """Load the scenario into tmp/warehouse.duckdb, run dbt build on it, return the file."""
+    """Load the scenario into tmp/warehouse.duckdb, judge its feeds on ``as_of``, run dbt
+    build on it, return the file."""
     tmp.mkdir(parents=True, exist_ok=True)
     warehouse = tmp / "warehouse.duckdb"
     with duckdb.connect(str(warehouse)) as con:
         dbt_scenario.load(con)
+        judge_feeds(con, as_of)
     env = {**os.environ, **dbt_environment(warehouse, tmp / "logs")}
     result = subprocess.run(
         [str(DBT), "build", "--project-dir", "dbt_project", "--profiles-dir", "dbt_project",
@@ -60,12 +64,13 @@ class Warehouse:
     def indicator(self, code: str, quarter: str) -> dict:
         with duckdb.connect(str(self.path), read_only=True) as con:
             cur = con.execute(
-                "select * from main.fct_indicator_quarter where indicator_code = ? and fiscal_quarter = ?",
+                "select * from main.fct_indicator_quarter "
+                "where indicator_code = ? and fiscal_quarter = ?",
                 [code, quarter])
             names = [d[0] for d in cur.description]
             rows = cur.fetchall()
         assert len(rows) == 1, (code, quarter, rows)
-        return dict(zip(names, rows[0]))
+        return dict(zip(names, rows[0], strict=True))
 
 
 @pytest.fixture(scope="session")

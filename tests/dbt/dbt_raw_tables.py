@@ -1,6 +1,9 @@
-"""The raw schema for dbt test fixtures: the ingest's own DDL, so the two cannot drift."""
+"""The raw schema for dbt test fixtures: the ingest's own DDL and writers, so the two cannot
+drift."""
 
-from ingest.warehouse import ensure_raw_schema
+from datetime import date
+
+from ingest.warehouse import ensure_raw_schema, write_feed_status
 
 
 def create_raw_tables(con) -> None:
@@ -22,3 +25,9 @@ def insert_rows(con, table: str, rows: list[tuple]) -> None:
     placeholders = ", ".join("?" for _ in names)
     con.executemany(f"insert into raw.{table} ({', '.join(names)}) values ({placeholders})",
                     rows)
+
+
+def judge_feeds(con, as_of: str) -> None:
+    """What every build does after its ingest and before dbt: judge the feed calendar of
+    raw.feed_calendar on ``as_of`` in Python (raw.feed_status and raw.feed_periods)."""
+    write_feed_status(con, date.fromisoformat(as_of))

@@ -1,5 +1,5 @@
 """dbt build over the hand-made scenario of dbt_scenario.py, checked against answers worked
-out by hand from feeds/INDICATORS.md. One build per as-of date (see conftest.py)."""
+out by hand from docs/indicators.md. One build per as-of date (see conftest.py)."""
 from __future__ import annotations
 
 import csv

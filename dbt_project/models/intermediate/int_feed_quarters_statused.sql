@@ -1,6 +1,8 @@
-{#- Data status of each feed in each reported quarter, judged on as_of (INDICATORS.md):
+{#- Data status of each feed in each reported quarter, judged on as_of (docs/indicators.md):
     suspended > not_expected > ok > missing > pending. A period is missing only when as_of
-    is later than its due date; on the due date itself it is still pending. -#}
+    is later than its due date; on the due date itself it is still pending. The periods, their
+    due dates and whether each is past due come from core/feed_status.py
+    (stg_csp__feed_periods); the quarter's status is decided here. -#}
 with
 
 calendars as (
@@ -11,7 +13,10 @@ calendars as (
 
 periods as (
 
-    select * from {{ ref('int_feed_periods_expected') }}
+    -- What the quarter statuses count: every period through the quarter holding as_of,
+    -- those after a suspension included (their quarter is reported as suspended).
+    select * from {{ ref('stg_csp__feed_periods') }}
+    where is_through_as_of_quarter
 
 ),
 
@@ -24,16 +29,16 @@ quarters as (
 periods_judged as (
 
     select
-        *,
-        not is_delivered and {{ as_of_date() }} > due_date as is_overdue,
-        feed_label || ' ' || period_label
-            || case
-                when {{ as_of_date() }} > due_date then ' not received'
-                else ' not yet received'
-            end
-            || ' (due ' || {{ date_text('due_date') }} || ')' as absence_note
+        periods.feed_key,
+        periods.quarter_start,
+        periods.period_start,
+        periods.is_delivered,
+        {{ feed_absence("calendars.feed_label || ' ' || periods.period_label",
+                        'periods.is_delivered', 'periods.due_date', 'periods.is_past_due') }}
 
     from periods
+    inner join calendars
+        on periods.feed_key = calendars.feed_key
 
 ),
 

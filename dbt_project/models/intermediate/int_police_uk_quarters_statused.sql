@@ -4,21 +4,25 @@
     has a current file from every force the partnership's records lie in: its own force (the
     district lookup's police force area) and every force whose current files hold records
     located in it. Otherwise, as for any feed (int_feed_quarters_statused): missing once a
-    force-month is past its due date, pending before; the note names the force-months. A
-    suspended or not yet started feed keeps the feed's own status. -#}
+    force-month is past its due date, pending before; the note names the force-months. Each
+    month's due date and whether it is past due are the feed's own, as core/feed_status.py
+    judged them (stg_csp__feed_periods). A suspended or not yet started feed keeps the feed's
+    own status. -#}
 with
-
-calendars as (
-
-    select * from {{ ref('int_feed_calendars_started') }}
-    where feed = 'police_uk'
-
-),
 
 feed_status as (
 
     select * from {{ ref('int_feed_quarters_statused') }}
     where feed = 'police_uk'
+
+),
+
+months as (
+
+    -- The feed's months from its calendar start through the quarter holding as_of.
+    select * from {{ ref('stg_csp__feed_periods') }}
+    where feed = 'police_uk'
+        and is_through_as_of_quarter
 
 ),
 
@@ -50,67 +54,40 @@ partnership_forces as (
 
 ),
 
-month_offsets as (
-
-    select 0 as month_offset
-    union all select 1
-    union all select 2
-
-),
-
 force_months as (
 
     select
-        calendars.feed_key,
+        months.feed_key,
         partnership_forces.force,
-        quarters.quarter_start,
-        {{ feed_period_bounds("'monthly'", 'quarters.quarter_start', 'quarters.quarter_end',
-                                'month_offsets.month_offset') }},
-        calendars.due_months_after_period_end,
-        calendars.due_days_after_period_end,
-        calendars.effective_calendar_start
+        months.quarter_start,
+        months.period_start,
+        months.period_label,
+        months.due_date,
+        months.is_past_due
 
-    from calendars
+    from months
+    inner join quarters
+        on months.quarter_start = quarters.quarter_start
     cross join partnership_forces
-    cross join quarters
-    cross join month_offsets
-
-),
-
-force_months_due as (
-
-    select
-        *,
-        {{ feed_due_date('period_end', 'due_months_after_period_end',
-                         'due_days_after_period_end') }} as due_date
-
-    from force_months
-    -- Months before the feed's calendar starts are not expected (int_feed_periods_expected).
-    where period_start >= effective_calendar_start
 
 ),
 
 force_months_judged as (
 
     select
-        force_months_due.feed_key,
-        force_months_due.force,
-        force_months_due.quarter_start,
-        force_months_due.period_start,
+        force_months.feed_key,
+        force_months.force,
+        force_months.quarter_start,
+        force_months.period_start,
         current_files.delivery_id is not null as is_delivered,
-        current_files.delivery_id is null
-            and {{ as_of_date() }} > force_months_due.due_date as is_overdue,
-        force_months_due.force || ' ' || {{ month_label('force_months_due.period_start') }}
-            || case
-                when {{ as_of_date() }} > force_months_due.due_date then ' not received'
-                else ' not yet received'
-            end
-            || ' (due ' || {{ date_text('force_months_due.due_date') }} || ')' as absence_note
+        {{ feed_absence("force_months.force || ' ' || force_months.period_label",
+                        'current_files.delivery_id is not null', 'force_months.due_date',
+                        'force_months.is_past_due') }}
 
-    from force_months_due
+    from force_months
     left join current_files
-        on force_months_due.force = current_files.partner
-        and force_months_due.period_start = current_files.period_start
+        on force_months.force = current_files.partner
+        and force_months.period_start = current_files.period_start
 
 ),
 
