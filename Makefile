@@ -24,11 +24,13 @@ run: install
 system-deps:
 	bash .ci/system-deps.sh
 
-# Backwards imports between stages fail here (the layers contract in pyproject.toml), and
-# SQL off the house style (.sqlfluff). sqlfluff's dbt templater compiles the project against
+# Python lint and format (ruff, pyproject.toml), backwards imports between stages (the layers
+# contract in pyproject.toml) and SQL off the house style (.sqlfluff) all fail here. sqlfluff's dbt templater compiles the project against
 # a scratch warehouse, never the demonstration's.
 LINT_WORK := $(CURDIR)/.lint
 lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports
 	mkdir -p $(LINT_WORK)
 	CSP_WAREHOUSE_PATH=$(LINT_WORK)/lint.duckdb CSP_DUCKDB_MEMORY_LIMIT=512MB \

@@ -38,17 +38,27 @@ def figure(results: list[dict]) -> go.Figure:
     fig = go.Figure()
     for key, name in SERIES:
         points = [(r["rows"], r[key], r["scale"]) for r in results if r.get(key) is not None]
-        fig.add_trace(go.Scatter(
-            x=[p[0] for p in points], y=[p[1] for p in points], name=name,
-            mode="lines+markers+text", text=[p[2] for p in points], textposition="top left",
-            hovertemplate="%{x:,} rows: %{y:.1f} s<extra>" + name + "</extra>"))
+        fig.add_trace(
+            go.Scatter(
+                x=[p[0] for p in points],
+                y=[p[1] for p in points],
+                name=name,
+                mode="lines+markers+text",
+                text=[p[2] for p in points],
+                textposition="top left",
+                hovertemplate="%{x:,} rows: %{y:.1f} s<extra>" + name + "</extra>",
+            )
+        )
     fig.update_layout(
-        title="Time against rows of police crime (2-core machine)", width=900, height=560,
+        title="Time against rows of police crime (2-core machine)",
+        width=900,
+        height=560,
         margin={"b": 130},
         xaxis={"title": "rows of force-wide police extracts", "type": "log"},
         yaxis={"title": "seconds", "type": "log"},
         legend={"orientation": "h", "x": 0, "y": -0.18},
-        template="plotly_white")
+        template="plotly_white",
+    )
     return fig
 
 
@@ -67,14 +77,28 @@ def main() -> int:
         png = RESULTS / "time_vs_rows.png"
         with tempfile.TemporaryDirectory() as profile:
             offline = Path(profile) / "chart.html"
-            chart.write_html(offline, include_plotlyjs=True, full_html=True,
-                             config={"displayModeBar": False})
+            chart.write_html(
+                offline, include_plotlyjs=True, full_html=True, config={"displayModeBar": False}
+            )
             subprocess.run(
-                [str(CHROMIUM), "--headless", "--no-sandbox", "--disable-gpu",
-                 "--no-first-run", "--disable-background-networking", "--hide-scrollbars",
-                 f"--user-data-dir={profile}", "--window-size=920,580",
-                 "--virtual-time-budget=10000", f"--screenshot={png}", offline.as_uri()],
-                capture_output=True, timeout=120, check=True)
+                [
+                    str(CHROMIUM),
+                    "--headless",
+                    "--no-sandbox",
+                    "--disable-gpu",
+                    "--no-first-run",
+                    "--disable-background-networking",
+                    "--hide-scrollbars",
+                    f"--user-data-dir={profile}",
+                    "--window-size=920,580",
+                    "--virtual-time-budget=10000",
+                    f"--screenshot={png}",
+                    offline.as_uri(),
+                ],
+                capture_output=True,
+                timeout=120,
+                check=True,
+            )
         print(f"wrote {png}")
     return 0
 

@@ -52,7 +52,10 @@ def serving(home: Path, log: Path, la_code: str, env: Mapping[str, str]) -> Iter
     with log.open("w") as sink:
         server = subprocess.Popen(
             [str(CSP), "ui", "--home", str(home), "--la-code", la_code, "--port", str(port)],
-            env=dict(env), stdout=sink, stderr=subprocess.STDOUT, start_new_session=True,
+            env=dict(env),
+            stdout=sink,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
         try:
             deadline = time.monotonic() + STARTUP_SECONDS
@@ -64,7 +67,9 @@ def serving(home: Path, log: Path, la_code: str, env: Mapping[str, str]) -> Iter
                     break
                 except (urllib.error.URLError, ConnectionError, TimeoutError):
                     if time.monotonic() > deadline:
-                        raise RuntimeError(f"no UI on port {port} after {STARTUP_SECONDS} s")
+                        raise RuntimeError(
+                            f"no UI on port {port} after {STARTUP_SECONDS} s"
+                        ) from None
                     time.sleep(0.5)
             yield port
         finally:
@@ -78,15 +83,20 @@ def serving(home: Path, log: Path, la_code: str, env: Mapping[str, str]) -> Iter
 
 def runs(port: int) -> list[dict[str, Any]]:
     """Every run, newest first: id, job, status, start and end (epoch seconds) and tags."""
-    query = ("{ runsOrError { ... on Runs { results { runId jobName status startTime endTime "
-             "tags { key value } } } } }")
+    query = (
+        "{ runsOrError { ... on Runs { results { runId jobName status startTime endTime "
+        "tags { key value } } } } }"
+    )
     return graphql(port, query)["runsOrError"]["results"]
 
 
 def messages(port: int, run_id: str) -> list[str]:
     """The run's event messages in order (an event without one gives its type)."""
-    logs = graphql(port, f'{{ logsForRun(runId: "{run_id}") {{ ... on EventConnection '
-                         "{ events { __typename ... on MessageEvent { message } } } } }")
+    logs = graphql(
+        port,
+        f'{{ logsForRun(runId: "{run_id}") {{ ... on EventConnection '
+        "{ events { __typename ... on MessageEvent { message } } } } }",
+    )
     return [e.get("message") or e["__typename"] for e in logs["logsForRun"]["events"]]
 
 

@@ -35,17 +35,28 @@ def event(i: int) -> EventLogEntry:
     asset_key = dg.AssetKey(f"asset_{i % 50}")
     if i % 3 == 1:
         dagster_event = DagsterEvent(
-            DagsterEventType.ASSET_MATERIALIZATION.value, "bench",
-            event_specific_data=StepMaterializationData(dg.AssetMaterialization(asset_key)))
+            DagsterEventType.ASSET_MATERIALIZATION.value,
+            "bench",
+            event_specific_data=StepMaterializationData(dg.AssetMaterialization(asset_key)),
+        )
     elif i % 3 == 2:
         dagster_event = DagsterEvent(
-            DagsterEventType.ASSET_CHECK_EVALUATION.value, "bench",
-            event_specific_data=dg.AssetCheckEvaluation(asset_key=asset_key,
-                                                        check_name="check", passed=True))
+            DagsterEventType.ASSET_CHECK_EVALUATION.value,
+            "bench",
+            event_specific_data=dg.AssetCheckEvaluation(
+                asset_key=asset_key, check_name="check", passed=True
+            ),
+        )
     else:
         dagster_event = DagsterEvent(DagsterEventType.STEP_START.value, "bench")
-    return EventLogEntry(error_info=None, level=20, user_message="", run_id=RUN_ID,
-                         timestamp=time.time(), dagster_event=dagster_event)
+    return EventLogEntry(
+        error_info=None,
+        level=20,
+        user_message="",
+        run_id=RUN_ID,
+        timestamp=time.time(),
+        dagster_event=dagster_event,
+    )
 
 
 def seconds_to_store(make: Callable[[str], SqliteEventLogStorage], events: int) -> float:

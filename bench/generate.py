@@ -26,13 +26,26 @@ from core.contracts import police_forces
 from core.periods import first_of_month
 
 WEST_MIDLANDS = [
-    ("E08000025", "Birmingham"), ("E08000026", "Coventry"), ("E08000027", "Dudley"),
-    ("E08000028", "Sandwell"), ("E08000029", "Solihull"), ("E08000030", "Walsall"),
+    ("E08000025", "Birmingham"),
+    ("E08000026", "Coventry"),
+    ("E08000027", "Dudley"),
+    ("E08000028", "Sandwell"),
+    ("E08000029", "Solihull"),
+    ("E08000030", "Walsall"),
     ("E08000031", "Wolverhampton"),
 ]
 LSOAS_PER_AUTHORITY = 60
-LOCATIONS = ["Dwelling", "Street/Road", "Licensed Premises", "Public Transport", "Open Space",
-             "Shop/Commercial", "School/Education", "Vehicle", "Other"]
+LOCATIONS = [
+    "Dwelling",
+    "Street/Road",
+    "Licensed Premises",
+    "Public Transport",
+    "Open Space",
+    "Shop/Commercial",
+    "School/Education",
+    "Vehicle",
+    "Other",
+]
 SECTORS = ["Central", "North", "South", "East", "West"]
 # Share of a month's rows that repeat a crime of the month before, now cancelled.
 REPEAT_SHARE = 0.01
@@ -74,8 +87,10 @@ def authorities(forces: list[str]) -> list[Authority]:
         if force == "west-midlands":
             found += [Authority(code, name, force) for code, name in WEST_MIDLANDS]
         else:
-            found += [Authority(f"E99{number:03d}{k:03d}", f"{force.title()} {k}", force)
-                      for k in range(1, 6)]
+            found += [
+                Authority(f"E99{number:03d}{k:03d}", f"{force.title()} {k}", force)
+                for k in range(1, 6)
+            ]
     return found
 
 
@@ -105,12 +120,20 @@ def _sql_list(values: list[str]) -> str:
     return "[" + ", ".join("'" + v.replace("'", "''") + "'" for v in values) + "]"
 
 
-def _extract_sql(force_index: int, force: str, month: date, rows: int, previous_rows: int,
-                 places: list[tuple[int, Authority]], classes: list[str],
-                 descriptions: list[str]) -> str:
+def _extract_sql(
+    force_index: int,
+    force: str,
+    month: date,
+    rows: int,
+    previous_rows: int,
+    places: list[tuple[int, Authority]],
+    classes: list[str],
+    descriptions: list[str],
+) -> str:
     """One force-month's rows: new crimes, then repeats of last month's now cancelled."""
-    lsoas = [(_lsoa(i, k), place.la_name) for i, place in places
-             for k in range(LSOAS_PER_AUTHORITY)]
+    lsoas = [
+        (_lsoa(i, k), place.la_name) for i, place in places for k in range(LSOAS_PER_AUTHORITY)
+    ]
     codes = _sql_list([code for code, _ in lsoas])
     names = _sql_list([name for _, name in lsoas])
     next_month = first_of_month(month, 1)
@@ -184,8 +207,9 @@ def force_rows(scale: Scale, force_index: int) -> int:
     return int(scale.rows_per_force_month * (0.6 + 0.8 * ((force_index * 37) % 11) / 10))
 
 
-def generate(folder: Path, scale: Scale, first_month: date = date(2005, 4, 1),
-             months: range | None = None) -> list[Path]:
+def generate(
+    folder: Path, scale: Scale, first_month: date = date(2005, 4, 1), months: range | None = None
+) -> list[Path]:
     """Write the extracts of ``months`` (default all of the scale) under
     ``folder/landing/police_crime`` and the lookup under ``folder/reference``; return the
     extracts written."""
@@ -208,8 +232,16 @@ def generate(folder: Path, scale: Scale, first_month: date = date(2005, 4, 1),
                 month = first_of_month(first_month, offset)
                 target = out / f"police_crime_{force}_{month:%Y-%m}.csv"
                 raw = target.with_suffix(".tmp")
-                sql = _extract_sql(force_index, force, month, per_month,
-                                   per_month if offset else 0, mine, classes, descriptions)
+                sql = _extract_sql(
+                    force_index,
+                    force,
+                    month,
+                    per_month,
+                    per_month if offset else 0,
+                    mine,
+                    classes,
+                    descriptions,
+                )
                 con.execute(f"copy ({sql}) to '{raw}' (header, delimiter ',')")
                 _as_delivered(raw, target)
                 written.append(target)

@@ -105,8 +105,7 @@ where latest.status <> 'Cancelled'
 """
 
 # The start of a crime's financial quarter (April to June is the first).
-QUARTER = ("cast(date_trunc('quarter', recorded_date - interval 3 month) + interval 3 month "
-           "as date)")
+QUARTER = "cast(date_trunc('quarter', recorded_date - interval 3 month) + interval 3 month as date)"
 
 # The floor's counts, from fct_crime: (la_code, quarter_start, PPV, DA, knife/firearm).
 COUNTS = """
@@ -144,22 +143,25 @@ class Steps:
         return ", ".join(f"{name} {seconds:.2f} s" for name, seconds in self.times)
 
 
-def least_full_build(con: duckdb.DuckDBPyConnection, files: list[Path], lookup: Path
-                     ) -> tuple[Steps, list[tuple]]:
+def least_full_build(
+    con: duckdb.DuckDBPyConnection, files: list[Path], lookup: Path
+) -> tuple[Steps, list[tuple]]:
     """Build the raw table and ``fct_crime`` from ``files``; return the steps and counts."""
     con.execute(f"create table lookup as select * from read_csv('{lookup}', header = true)")
-    con.execute(f"create table classes as select * from read_csv('{HO_CLASSES}', "
-                f"header = true, types = {{'ho_class': 'varchar'}})")
+    con.execute(
+        f"create table classes as select * from read_csv('{HO_CLASSES}', "
+        f"header = true, types = {{'ho_class': 'varchar'}})"
+    )
     steps = Steps()
-    con.execute("create table raw_crime as "
-                + TYPED_ROWS.format(files=sql_list(files), first_delivery=0))
+    con.execute(
+        "create table raw_crime as " + TYPED_ROWS.format(files=sql_list(files), first_delivery=0)
+    )
     steps.mark("read and load")
     con.execute(SCREEN.format(rows="raw_crime")).fetchall()
     steps.mark("screen")
     con.execute("create table fct_crime as " + LATEST_CRIMES.format(rows="raw_crime"))
     steps.mark("latest rows")
-    con.execute("select crime_reference from fct_crime group by all "
-                "having count(*) > 1").fetchall()
+    con.execute("select crime_reference from fct_crime group by all having count(*) > 1").fetchall()
     steps.mark("unique")
     counts = con.execute(COUNTS.format(quarter=QUARTER, where="")).fetchall()
     steps.mark("counts")
@@ -173,8 +175,10 @@ def least_new_month(con: duckdb.DuckDBPyConnection, files: list[Path]) -> Steps:
     steps = Steps()
     con.execute("begin")
     first = con.execute("select max(delivery_id) + 1 from raw_crime").fetchone()[0]
-    con.execute("create temp table new_rows as "
-                + TYPED_ROWS.format(files=sql_list(files), first_delivery=first))
+    con.execute(
+        "create temp table new_rows as "
+        + TYPED_ROWS.format(files=sql_list(files), first_delivery=first)
+    )
     steps.mark("read")
     con.execute(SCREEN.format(rows="new_rows")).fetchall()
     steps.mark("screen")
@@ -182,14 +186,19 @@ def least_new_month(con: duckdb.DuckDBPyConnection, files: list[Path]) -> Steps:
     steps.mark("append")
     con.execute("create temp table touched as select distinct crime_reference from new_rows")
     # A touched crime's older rows still decide which row is its latest.
-    con.execute("create temp table touched_rows as "
-                "select * from raw_crime semi join touched using (crime_reference)")
-    con.execute("delete from fct_crime where crime_reference in "
-                "(select crime_reference from touched)")
+    con.execute(
+        "create temp table touched_rows as "
+        "select * from raw_crime semi join touched using (crime_reference)"
+    )
+    con.execute(
+        "delete from fct_crime where crime_reference in (select crime_reference from touched)"
+    )
     con.execute("insert into fct_crime " + LATEST_CRIMES.format(rows="touched_rows"))
     steps.mark("latest rows")
-    con.execute("select crime_reference from fct_crime semi join touched using "
-                "(crime_reference) group by all having count(*) > 1").fetchall()
+    con.execute(
+        "select crime_reference from fct_crime semi join touched using "
+        "(crime_reference) group by all having count(*) > 1"
+    ).fetchall()
     steps.mark("unique")
     # Every quarter a touched crime was, or now is, recorded in (its rows hold both).
     touched_quarters = f"and {QUARTER} in (select distinct {QUARTER} from touched_rows)"
@@ -210,15 +219,19 @@ def timed(work: Callable[[], list[tuple]]) -> tuple[float, list[tuple]]:
 
 def main(argv: list[str] | None = None) -> int:
     """Measure the floor, the least full build and the least new month at one scale."""
-    parser = argparse.ArgumentParser(prog="bench.lower_bound",
-                                     description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="bench.lower_bound", description=__doc__.splitlines()[0])
     parser.add_argument("--scale", choices=sorted(SCALES), default="medium")
-    parser.add_argument("--work", default=str(REPO / "bench-work"),
-                        help="where the generated files are (made if missing) and the "
-                             "warehouse goes")
-    parser.add_argument("--memory-limit", default=None,
-                        help="DuckDB's memory_limit for the build (default: DuckDB's own, "
-                             "80%% of the machine; the pipeline uses 512MB)")
+    parser.add_argument(
+        "--work",
+        default=str(REPO / "bench-work"),
+        help="where the generated files are (made if missing) and the warehouse goes",
+    )
+    parser.add_argument(
+        "--memory-limit",
+        default=None,
+        help="DuckDB's memory_limit for the build (default: DuckDB's own, "
+        "80%% of the machine; the pipeline uses 512MB)",
+    )
     args = parser.parse_args(argv)
     scale = SCALES[args.scale]
     work = Path(args.work).resolve() / args.scale
@@ -244,20 +257,20 @@ def main(argv: list[str] | None = None) -> int:
             if sorted(counts) != sorted(floor):
                 raise SystemExit("the least full build's counts differ from the floor's")
             new = least_new_month(con, new_files)
-            print(f"least new month ({len(new_files)} extracts): {new.total:.2f} s ({new})",
-                  flush=True)
+            print(
+                f"least new month ({len(new_files)} extracts): {new.total:.2f} s ({new})",
+                flush=True,
+            )
             after = con.execute(COUNTS.format(quarter=QUARTER, where="")).fetchall()
     finally:
         for path in warehouse_files:
             path.unlink(missing_ok=True)
     if sorted(after) != sorted(floor_counts(files, lookup)):
-        raise SystemExit("after the new month the counts differ from the floor's over "
-                         "every file")
+        raise SystemExit("after the new month the counts differ from the floor's over every file")
     print("both give the floor's counts")
     print(f"ratio full/floor: {full.total / floor_seconds:.2f}")
     print(f"ratio incremental/full: {new.total / full.total:.3f}")
-    print(f"new month allowed by both targets (5% of 3x the floor): "
-          f"{0.15 * floor_seconds:.2f} s")
+    print(f"new month allowed by both targets (5% of 3x the floor): {0.15 * floor_seconds:.2f} s")
     return 0
 
 

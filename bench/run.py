@@ -109,18 +109,29 @@ def sql_list(files: list[Path]) -> str:
 def floor_counts(files: list[Path], lookup: Path) -> list[tuple]:
     """(la_code, quarter_start, PPV, DA crimes, knife/firearm) in one DuckDB query."""
     with duckdb.connect() as con:
-        return con.execute(FLOOR_SQL.format(files=sql_list(files), lookup=lookup,
-                                            classes=HO_CLASSES)).fetchall()
+        return con.execute(
+            FLOOR_SQL.format(files=sql_list(files), lookup=lookup, classes=HO_CLASSES)
+        ).fetchall()
 
 
 # --- the baseline: pandas -------------------------------------------------------------------
+
 
 def baseline_counts(files: list[Path], lookup: Path) -> list[tuple]:
     """The same counts as a pandas user would compute them."""
     import pandas as pd
 
-    columns = ["Crime Reference", "Recorded Date", "HO Class", "Location Type", "DA Flag",
-               "Knife Flag", "Firearm Flag", "Status", "LSOA Code"]
+    columns = [
+        "Crime Reference",
+        "Recorded Date",
+        "HO Class",
+        "Location Type",
+        "DA Flag",
+        "Knife Flag",
+        "Firearm Flag",
+        "Status",
+        "LSOA Code",
+    ]
     frames = []
     for path in files:
         frame = pd.read_csv(path, usecols=columns, dtype=str, encoding="utf-8-sig")
@@ -135,19 +146,27 @@ def baseline_counts(files: list[Path], lookup: Path) -> list[tuple]:
     crimes = crimes.merge(classes, left_on="HO Class", right_on="ho_class")
     recorded = pd.to_datetime(crimes["Recorded Date"], format="%d/%m/%Y")
     shifted = recorded - pd.DateOffset(months=3)
-    crimes["quarter_start"] = (shifted.dt.to_period("Q").dt.start_time
-                               + pd.DateOffset(months=3)).dt.date
+    crimes["quarter_start"] = (
+        shifted.dt.to_period("Q").dt.start_time + pd.DateOffset(months=3)
+    ).dt.date
     crimes["pv_ppv"] = crimes["violence_with_injury"].astype(str).str.lower().eq("true") & (
-        crimes["Location Type"] != "Dwelling")
+        crimes["Location Type"] != "Dwelling"
+    )
     crimes["va_da_crimes"] = crimes["DA Flag"] == "Y"
     crimes["gy_knife_firearm"] = (crimes["Knife Flag"] == "Y") | (crimes["Firearm Flag"] == "Y")
-    summed = crimes.groupby(["la_code", "quarter_start"])[
-        ["pv_ppv", "va_da_crimes", "gy_knife_firearm"]].sum().reset_index()
-    return [(r.la_code, r.quarter_start, int(r.pv_ppv), int(r.va_da_crimes),
-             int(r.gy_knife_firearm)) for r in summed.itertuples()]
+    summed = (
+        crimes.groupby(["la_code", "quarter_start"])[["pv_ppv", "va_da_crimes", "gy_knife_firearm"]]
+        .sum()
+        .reset_index()
+    )
+    return [
+        (r.la_code, r.quarter_start, int(r.pv_ppv), int(r.va_da_crimes), int(r.gy_knife_firearm))
+        for r in summed.itertuples()
+    ]
 
 
 # --- the pipeline, with the memory of all its processes ----------------------------------
+
 
 def _rss_of_tree(root: int) -> dict[int, int]:
     """Resident bytes of ``root`` and of each of its descendants, by pid, from /proc."""
@@ -185,15 +204,15 @@ def _role(pid: int, root: int) -> str:
     return "dbt" if b"/bin/dbt " in command else "other"
 
 
-def run_measured(command: list[str], env: dict[str, str],
-                 log: Path) -> tuple[float, int, dict[str, int]]:
+def run_measured(
+    command: list[str], env: dict[str, str], log: Path
+) -> tuple[float, int, dict[str, int]]:
     """Run ``command``: (seconds, peak resident bytes of its process tree, the peak's make-up
     in bytes by role: the build's own process, dbt, other)."""
     peak, make_up = 0, {}
     started = time.perf_counter()
     with log.open("w") as out:
-        process = subprocess.Popen(command, env=env, stdout=out, stderr=subprocess.STDOUT,
-                                   cwd=REPO)
+        process = subprocess.Popen(command, env=env, stdout=out, stderr=subprocess.STDOUT, cwd=REPO)
         done = threading.Event()
 
         def sample() -> None:
@@ -225,16 +244,31 @@ def _mib(make_up: dict[str, int]) -> str:
 
 def build_command(home: Path, as_of: date) -> list[str]:
     """``csp build`` on the benchmark home."""
-    return [sys.executable, "-m", "orchestration.cli", "build", "--home", str(home),
-            "--la-code", PARTNERSHIP, "--as-of", as_of.isoformat()]
+    return [
+        sys.executable,
+        "-m",
+        "orchestration.cli",
+        "build",
+        "--home",
+        str(home),
+        "--la-code",
+        PARTNERSHIP,
+        "--as-of",
+        as_of.isoformat(),
+    ]
 
 
 def build_env(home: Path) -> dict[str, str]:
     """A clean environment: benchmark keys (no personal data is generated), no waiting."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("CSP_", "DBT_"))}
-    env.update({"CSP_STABLE_SECONDS": "0", "CSP_TARGET": "duckdb",
-                "CSP_PSEUDO_KEY_TREATMENT": "benchmark-treatment-key-not-secret",
-                "CSP_PSEUDO_KEY_DOMESTIC_ABUSE": "benchmark-domestic-abuse-key-not-secret"})
+    env.update(
+        {
+            "CSP_STABLE_SECONDS": "0",
+            "CSP_TARGET": "duckdb",
+            "CSP_PSEUDO_KEY_TREATMENT": "benchmark-treatment-key-not-secret",
+            "CSP_PSEUDO_KEY_DOMESTIC_ABUSE": "benchmark-domestic-abuse-key-not-secret",
+        }
+    )
     return env
 
 
@@ -244,7 +278,8 @@ def built_counts(warehouse: Path) -> dict[tuple[str, date], dict[str, float]]:
         rows = con.execute(
             "select quarter_start, indicator_code, coalesce(value, provisional_value) "
             "from main.fct_indicator_quarter where la_code = ? and indicator_code in ?",
-            [PARTNERSHIP, list(INDICATORS)]).fetchall()
+            [PARTNERSHIP, list(INDICATORS)],
+        ).fetchall()
     found: dict[tuple[str, date], dict[str, float]] = {}
     for start, code, value in rows:
         found.setdefault((PARTNERSHIP, start), {})[code] = value
@@ -253,11 +288,15 @@ def built_counts(warehouse: Path) -> dict[tuple[str, date], dict[str, float]]:
 
 # --- the run --------------------------------------------------------------------------------
 
+
 def prepare(scale_name: str, scale: Scale, data: Path) -> list[Path]:
     """The generated extracts for ``scale`` (made once, reused while the generator agrees)."""
     stamp = data / "generated.json"
-    wanted = {"scale": scale_name, **scale.__dict__,
-              "generator": (REPO / "bench" / "generate.py").stat().st_mtime}
+    wanted = {
+        "scale": scale_name,
+        **scale.__dict__,
+        "generator": (REPO / "bench" / "generate.py").stat().st_mtime,
+    }
     if stamp.is_file() and json.loads(stamp.read_text()) == wanted:
         return sorted((data / "landing" / "police_crime").glob("*.csv"))
     shutil.rmtree(data, ignore_errors=True)
@@ -282,30 +321,47 @@ def fresh_home(home: Path, lookup: Path, files: list[Path]) -> Path:
 def last_month_split(files: list[Path], scale: Scale) -> tuple[list[Path], list[Path]]:
     """(every month but the last, the last month): the full build's files, the new month's."""
     last = f"{_month(scale.months - 1):%Y-%m}"
-    return ([f for f in files if not f.stem.endswith(last)],
-            [f for f in files if f.stem.endswith(last)])
+    return (
+        [f for f in files if not f.stem.endswith(last)],
+        [f for f in files if f.stem.endswith(last)],
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
     """Run the benchmark at one scale and print its figures."""
     parser = argparse.ArgumentParser(prog="bench", description=__doc__.splitlines()[0])
     parser.add_argument("--scale", choices=sorted(SCALES), default="small")
-    parser.add_argument("--work", default=str(REPO / "bench-work"),
-                        help="where generated files and the benchmark home go")
-    parser.add_argument("--results", default=str(REPO / "bench" / "results"),
-                        help="where <scale>.json is written (BENCHMARKS.md reads it)")
-    parser.add_argument("--skip-baseline", action="store_true",
-                        help="do not run pandas (its ratio is then reported as n/a)")
+    parser.add_argument(
+        "--work",
+        default=str(REPO / "bench-work"),
+        help="where generated files and the benchmark home go",
+    )
+    parser.add_argument(
+        "--results",
+        default=str(REPO / "bench" / "results"),
+        help="where <scale>.json is written (BENCHMARKS.md reads it)",
+    )
+    parser.add_argument(
+        "--skip-baseline",
+        action="store_true",
+        help="do not run pandas (its ratio is then reported as n/a)",
+    )
     args = parser.parse_args(argv)
     scale = SCALES[args.scale]
     work = Path(args.work).resolve() / args.scale
     data = work / "data"
-    print(f"scale {args.scale}: {scale.forces} force(s) x {scale.months} months, "
-          f"about {scale.rows_per_force_month:,} crimes per force-month", flush=True)
+    print(
+        f"scale {args.scale}: {scale.forces} force(s) x {scale.months} months, "
+        f"about {scale.rows_per_force_month:,} crimes per force-month",
+        flush=True,
+    )
     started = time.perf_counter()
     files = prepare(args.scale, scale, data)
-    print(f"generated {len(files)} extracts in {time.perf_counter() - started:.1f} s "
-          f"({sum(f.stat().st_size for f in files) / 2**20:,.0f} MiB)", flush=True)
+    print(
+        f"generated {len(files)} extracts in {time.perf_counter() - started:.1f} s "
+        f"({sum(f.stat().st_size for f in files) / 2**20:,.0f} MiB)",
+        flush=True,
+    )
     lookup = data / "reference" / "lsoa_la_lookup.csv"
     full_files, new_files = last_month_split(files, scale)
 
@@ -331,48 +387,70 @@ def main(argv: list[str] | None = None) -> int:
     landing = fresh_home(home, lookup, full_files)
     as_of = _month(scale.months)
     env = build_env(home)
-    full_seconds, full_rss, full_make_up = run_measured(build_command(home, as_of), env,
-                                                        work / "full-build.log")
-    print(f"full build: {full_seconds:.2f} s, peak {full_rss / 2**20:,.0f} MiB "
-          f"({_mib(full_make_up)})", flush=True)
+    full_seconds, full_rss, full_make_up = run_measured(
+        build_command(home, as_of), env, work / "full-build.log"
+    )
+    print(
+        f"full build: {full_seconds:.2f} s, peak {full_rss / 2**20:,.0f} MiB "
+        f"({_mib(full_make_up)})",
+        flush=True,
+    )
     built = built_counts(home / "warehouse.duckdb")
-    expected = {(la, start): dict(zip(INDICATORS, counts, strict=True))
-                for la, start, *counts in floor if la == PARTNERSHIP}
-    mismatched = [key for key, counts in expected.items()
-                  if {k: built.get(key, {}).get(k) for k in INDICATORS} != counts]
+    expected = {
+        (la, start): dict(zip(INDICATORS, counts, strict=True))
+        for la, start, *counts in floor
+        if la == PARTNERSHIP
+    }
+    mismatched = [
+        key
+        for key, counts in expected.items()
+        if {k: built.get(key, {}).get(k) for k in INDICATORS} != counts
+    ]
     if mismatched:
-        raise SystemExit(f"the build's indicators differ from the floor's counts for "
-                         f"{len(mismatched)} quarter(s), e.g. {mismatched[0]}")
-    print(f"the build's police indicators for {PARTNERSHIP} equal the floor's counts "
-          f"({len(expected)} quarters)", flush=True)
+        raise SystemExit(
+            f"the build's indicators differ from the floor's counts for "
+            f"{len(mismatched)} quarter(s), e.g. {mismatched[0]}"
+        )
+    print(
+        f"the build's police indicators for {PARTNERSHIP} equal the floor's counts "
+        f"({len(expected)} quarters)",
+        flush=True,
+    )
     for path in new_files:
         os.link(path, landing / path.name)
     incremental_seconds, incremental_rss, incremental_make_up = run_measured(
-        build_command(home, as_of), env, work / "incremental-build.log")
-    print(f"incremental build (one new month, {len(new_files)} extracts): "
-          f"{incremental_seconds:.2f} s, peak {incremental_rss / 2**20:,.0f} MiB "
-          f"({_mib(incremental_make_up)})", flush=True)
+        build_command(home, as_of), env, work / "incremental-build.log"
+    )
+    print(
+        f"incremental build (one new month, {len(new_files)} extracts): "
+        f"{incremental_seconds:.2f} s, peak {incremental_rss / 2**20:,.0f} MiB "
+        f"({_mib(incremental_make_up)})",
+        flush=True,
+    )
 
     peak_mib = max(full_rss, incremental_rss) / 2**20
     peak_make_up = full_make_up if full_rss >= incremental_rss else incremental_make_up
     result = {
-        "scale": args.scale, "forces": scale.forces, "months": scale.months,
-        "files": len(full_files), "rows": rows,
+        "scale": args.scale,
+        "forces": scale.forces,
+        "months": scale.months,
+        "files": len(full_files),
+        "rows": rows,
         "floor_seconds": round(floor_seconds, 3),
         "baseline_seconds": None if baseline_seconds is None else round(baseline_seconds, 3),
         "full_seconds": round(full_seconds, 3),
         "incremental_seconds": round(incremental_seconds, 3),
         "peak_rss_mib": round(peak_mib),
-        "peak_rss_mib_by_process": {role: round(rss / 2**20)
-                                    for role, rss in sorted(peak_make_up.items())},
+        "peak_rss_mib_by_process": {
+            role: round(rss / 2**20) for role, rss in sorted(peak_make_up.items())
+        },
         "machine": machine(),
         "measured": time.strftime("%Y-%m-%d %H:%M:%S"),
     }
     results = Path(args.results)
     results.mkdir(parents=True, exist_ok=True)
     (results / f"{args.scale}.json").write_text(json.dumps(result, indent=2) + "\n")
-    baseline_ratio = ("n/a" if baseline_seconds is None
-                      else f"{baseline_seconds / full_seconds:.2f}")
+    baseline_ratio = "n/a" if baseline_seconds is None else f"{baseline_seconds / full_seconds:.2f}"
     print(f"rows: {rows}")
     print(f"ratio full/floor: {full_seconds / floor_seconds:.2f}")
     print(f"ratio baseline/full: {baseline_ratio}")
@@ -404,8 +482,13 @@ def machine() -> dict[str, object]:
             if line.startswith("model name"):
                 cpu = line.split(":", 1)[1].strip()
                 break
-    return {"cpus": os.cpu_count(), "cpu": cpu, "memory_mib": memory,
-            "python": platform.python_version(), "duckdb": duckdb.__version__}
+    return {
+        "cpus": os.cpu_count(),
+        "cpu": cpu,
+        "memory_mib": memory,
+        "python": platform.python_version(),
+        "duckdb": duckdb.__version__,
+    }
 
 
 if __name__ == "__main__":

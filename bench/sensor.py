@@ -63,8 +63,9 @@ def timed_build(home: Path, as_of: date, env: dict[str, str], log: Path) -> floa
     """Seconds ``csp build`` took on ``home``, its output in ``log``; stops if it failed."""
     started = time.perf_counter()
     with log.open("w") as sink:
-        done = subprocess.run(build_command(home, as_of), env=env, stdout=sink,
-                              stderr=subprocess.STDOUT, check=False)
+        done = subprocess.run(
+            build_command(home, as_of), env=env, stdout=sink, stderr=subprocess.STDOUT, check=False
+        )
     if done.returncode != 0:
         raise SystemExit(f"csp build failed on {home}: see {log}")
     return time.perf_counter() - started
@@ -76,8 +77,9 @@ def arrive(files: list[Path], home: Path) -> None:
         os.link(path, home / "landing" / "police_crime" / path.name)
 
 
-def sensor_seconds(home: Path, files: list[Path], env: dict[str, str], log: Path
-                   ) -> tuple[float, float]:
+def sensor_seconds(
+    home: Path, files: list[Path], env: dict[str, str], log: Path
+) -> tuple[float, float]:
     """Drop ``files`` under ``csp ui`` over ``home``; wait for one successful run each.
     Returns (first run's start to last run's end, drop to last run's end) in seconds."""
     with serving(home, log, PARTNERSHIP, env) as port:
@@ -102,8 +104,11 @@ def main(argv: list[str] | None = None) -> int:
     """Run the sensor benchmark at one scale and print its figures."""
     parser = argparse.ArgumentParser(prog="bench.sensor", description=__doc__.splitlines()[0])
     parser.add_argument("--scale", choices=sorted(SCALES), default="tiny")
-    parser.add_argument("--work", default=str(REPO / "bench-work"),
-                        help="where generated files and the benchmark homes go")
+    parser.add_argument(
+        "--work",
+        default=str(REPO / "bench-work"),
+        help="where generated files and the benchmark homes go",
+    )
     args = parser.parse_args(argv)
     scale = SCALES[args.scale]
     work = Path(args.work).resolve() / args.scale
@@ -114,8 +119,11 @@ def main(argv: list[str] | None = None) -> int:
     fresh_home(base, data / "reference" / "lsoa_la_lookup.csv", full_files)
     env = build_env(base)
     seconds = timed_build(base, as_of, env, work / "sensor-full-build.log")
-    print(f"built {len(full_files)} extracts in {seconds:.1f} s; "
-          f"the new month: {len(new_files)} extracts", flush=True)
+    print(
+        f"built {len(full_files)} extracts in {seconds:.1f} s; "
+        f"the new month: {len(new_files)} extracts",
+        flush=True,
+    )
     copy_home(base, by_build)
     copy_home(base, by_sensor)
 
@@ -125,10 +133,12 @@ def main(argv: list[str] | None = None) -> int:
 
     ui_env = {**env, "CSP_AS_OF": as_of.isoformat()}
     sensor, from_drop = sensor_seconds(by_sensor, new_files, ui_env, work / "sensor-ui.log")
-    print(f"sensor: {sensor:.2f} s from the first run's start to the last run's end "
-          f"({from_drop:.1f} s from the drop)", flush=True)
-    if built_counts(by_sensor / "warehouse.duckdb") != built_counts(
-            by_build / "warehouse.duckdb"):
+    print(
+        f"sensor: {sensor:.2f} s from the first run's start to the last run's end "
+        f"({from_drop:.1f} s from the drop)",
+        flush=True,
+    )
+    if built_counts(by_sensor / "warehouse.duckdb") != built_counts(by_build / "warehouse.duckdb"):
         raise SystemExit("the sensor's runs and csp build disagree on the police indicators")
     print("the sensor's runs and csp build give the same police indicators")
     for copy in (by_build, by_sensor):  # twice the warehouse and its published copy

@@ -187,14 +187,21 @@ def validate_contract(raw: Any, path: Path) -> ContractFile:
         return ContractFile.model_validate(raw)
     except ValidationError as error:
         problems = [_describe(e) for e in error.errors(include_url=False)]
-        raise ValueError(f"{path.name}: the contract does not fit its schema "
-                         f"({len(problems)} problem(s)):\n  " + "\n  ".join(problems)) from None
+        raise ValueError(
+            f"{path.name}: the contract does not fit its schema "
+            f"({len(problems)} problem(s)):\n  " + "\n  ".join(problems)
+        ) from None
 
 
 def schema_keys(model: type[BaseModel] = ContractFile) -> dict[str, set[str]]:
     """Every key the schema allows, per kind of mapping (``contract``, ``table``, ...)."""
-    kinds = {ContractFile: "contract", TableSpec: "table", ColumnSpec: "column",
-             ReferenceFile: "reference", CatalogueFile: "catalogue"}
+    kinds = {
+        ContractFile: "contract",
+        TableSpec: "table",
+        ColumnSpec: "column",
+        ReferenceFile: "reference",
+        CatalogueFile: "catalogue",
+    }
     found: dict[str, set[str]] = {}
 
     def visit(current: type[BaseModel]) -> None:
@@ -286,5 +293,9 @@ def _model_keys(loc: tuple[Any, ...]) -> list[str]:
 
 def _literal_values(loc: tuple[Any, ...]) -> list[Any]:
     """The values a Literal-typed key at ``loc`` may take."""
-    return [value for member in _members(_annotation_at(loc))
-            if get_origin(member) is Literal for value in get_args(member)]
+    return [
+        value
+        for member in _members(_annotation_at(loc))
+        if get_origin(member) is Literal
+        for value in get_args(member)
+    ]

@@ -234,10 +234,15 @@ def load_catalogue(spec: dict[str, str]) -> tuple[Indicator, ...]:
     path = REPO_ROOT / spec["file"]
     with path.open(newline="", encoding="utf-8-sig") as handle:
         return tuple(
-            Indicator(row[spec["code"]], row[spec["owner"]] or "", row[spec["unit"]],
-                      _bound(row.get(spec["min"])) if "min" in spec else None,
-                      _bound(row.get(spec["max"])) if "max" in spec else None)
-            for row in csv.DictReader(handle))
+            Indicator(
+                row[spec["code"]],
+                row[spec["owner"]] or "",
+                row[spec["unit"]],
+                _bound(row.get(spec["min"])) if "min" in spec else None,
+                _bound(row.get(spec["max"])) if "max" in spec else None,
+            )
+            for row in csv.DictReader(handle)
+        )
 
 
 def police_forces() -> list[tuple[str, str]]:
@@ -247,8 +252,9 @@ def police_forces() -> list[tuple[str, str]]:
     import csv
 
     with (REPO_ROOT / "dbt_project/seeds/police_forces.csv").open(encoding="utf-8") as handle:
-        return [(row["force"], row["force_name"]) for row in csv.DictReader(handle)
-                if row["pfa_code"]]
+        return [
+            (row["force"], row["force_name"]) for row in csv.DictReader(handle) if row["pfa_code"]
+        ]
 
 
 @cache
@@ -338,8 +344,10 @@ def load_contract(path: Path) -> FeedContract:
     has_tokens = any(t.token_columns for t in contract.tables)
     if has_tokens and contract.pseudonym_domain not in DOMAINS:
         # Each domain has a key of its own: a token column must say whose key makes it.
-        raise ValueError(f"{path.name}: pseudonym_domain must be one of {', '.join(DOMAINS)} "
-                         "when a column is pseudonymised")
+        raise ValueError(
+            f"{path.name}: pseudonym_domain must be one of {', '.join(DOMAINS)} "
+            "when a column is pseudonymised"
+        )
     return contract
 
 

@@ -29,8 +29,9 @@ def dbt_vars(as_of: date, la_code: str, similar_areas: tuple[str, ...] = ()) -> 
     return json.dumps(values, sort_keys=True)
 
 
-def dbt_environment(warehouse: Path, log_path: Path, target: str = "duckdb",
-                    postgres: PostgresTarget | None = None) -> dict[str, str]:
+def dbt_environment(
+    warehouse: Path, log_path: Path, target: str = "duckdb", postgres: PostgresTarget | None = None
+) -> dict[str, str]:
     """Environment variables the dbt profile reads (the same ones the ingest uses).
 
     On Postgres the connection comes from ``postgres`` (its DSN, else the libpq PG*
@@ -46,18 +47,24 @@ def dbt_environment(warehouse: Path, log_path: Path, target: str = "duckdb",
     }
     if target == "postgres" and postgres is not None:
         parameters = postgres.parameters()
-        env.update({
-            "CSP_PG_HOST": parameters["host"] or "localhost",
-            "CSP_PG_PORT": parameters["port"] or "5432",
-            "CSP_PG_USER": parameters["user"] or os.environ.get("USER", "postgres"),
-            "CSP_PG_PASSWORD": parameters["password"],
-            "CSP_PG_DBNAME": parameters["dbname"] or "csp",
-            "CSP_PG_ROLE": postgres.role or "",
-        })
+        env.update(
+            {
+                "CSP_PG_HOST": parameters["host"] or "localhost",
+                "CSP_PG_PORT": parameters["port"] or "5432",
+                "CSP_PG_USER": parameters["user"] or os.environ.get("USER", "postgres"),
+                "CSP_PG_PASSWORD": parameters["password"],
+                "CSP_PG_DBNAME": parameters["dbname"] or "csp",
+                "CSP_PG_ROLE": postgres.role or "",
+            }
+        )
     return env
 
 
 def settings_dbt_environment(settings: Settings) -> dict[str, str]:
     """dbt's environment for a home: its warehouse, and on Postgres the transformer role."""
-    return dbt_environment(settings.warehouse, settings.dbt_logs, settings.target,
-                           settings.postgres.with_role(settings.pg_transformer_role or None))
+    return dbt_environment(
+        settings.warehouse,
+        settings.dbt_logs,
+        settings.target,
+        settings.postgres.with_role(settings.pg_transformer_role or None),
+    )

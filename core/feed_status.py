@@ -77,9 +77,7 @@ class FeedStatus:
     def as_json(self) -> dict[str, Any]:
         """JSON-ready form, as ``csp status --json`` prints it."""
         data = asdict(self)
-        data["overdue"] = [
-            {"period": p.label, "due": p.due.isoformat()} for p in self.overdue
-        ]
+        data["overdue"] = [{"period": p.label, "due": p.due.isoformat()} for p in self.overdue]
         for key, value in data.items():
             if isinstance(value, (date, datetime)):
                 data[key] = value.isoformat()
@@ -147,8 +145,12 @@ def _periods_from(start: date, cadence: str) -> Iterator[Period]:
 
 
 def _judge_periods(
-    entry: CalendarEntry, key: str, effective_start: date, last_delivered: date | None,
-    accepted: Sequence[Delivered], as_of: date,
+    entry: CalendarEntry,
+    key: str,
+    effective_start: date,
+    last_delivered: date | None,
+    accepted: Sequence[Delivered],
+    as_of: date,
 ) -> tuple[JudgedPeriod, ...]:
     """The periods of one calendar row from its effective start.
 
@@ -182,14 +184,23 @@ def _judge_periods(
         past_due = as_of > due
         next_due = expected and not next_found and not delivered and not past_due
         next_found = next_found or next_due
-        periods.append(JudgedPeriod(
-            feed_key=key, label=period.label, start=period.start, end=period.end,
-            quarter_start=quarter_containing(period.start).start, due=due,
-            is_delivered=delivered, latest_delivery_id=latest.get(period.label),
-            is_past_due=past_due, is_overdue=expected and not delivered and past_due,
-            is_next_due=next_due, is_expected=expected,
-            is_through_as_of_quarter=through_quarter,
-        ))
+        periods.append(
+            JudgedPeriod(
+                feed_key=key,
+                label=period.label,
+                start=period.start,
+                end=period.end,
+                quarter_start=quarter_containing(period.start).start,
+                due=due,
+                is_delivered=delivered,
+                latest_delivery_id=latest.get(period.label),
+                is_past_due=past_due,
+                is_overdue=expected and not delivered and past_due,
+                is_next_due=next_due,
+                is_expected=expected,
+                is_through_as_of_quarter=through_quarter,
+            )
+        )
     return tuple(periods)
 
 
@@ -199,9 +210,15 @@ def _judge(
     """One calendar row judged on ``as_of`` from the deliveries that answer to it."""
     accepted = [d for d in deliveries if d.status != "rejected" and d.period_start]
     rejected = [d for d in deliveries if d.status == "rejected"]
-    status = FeedStatus(entry.feed, entry.partner, entry.cadence, "on time", as_of,
-                        suspended_since=entry.suspended_since,
-                        suspension_reason=entry.suspension_reason)
+    status = FeedStatus(
+        entry.feed,
+        entry.partner,
+        entry.cadence,
+        "on time",
+        as_of,
+        suspended_since=entry.suspended_since,
+        suspension_reason=entry.suspension_reason,
+    )
     if rejected:
         status.last_quarantined = max(rejected, key=lambda d: d.received_at).file_name
     if accepted:
@@ -213,8 +230,7 @@ def _judge(
     last = max(delivered_starts, default=None)
     starts = [*delivered_starts, *([entry.calendar_start] if entry.calendar_start else [])]
     effective = period_containing(min(starts), entry.cadence).start if starts else None
-    periods = (_judge_periods(entry, key, effective, last, accepted, as_of)
-               if effective else ())
+    periods = _judge_periods(entry, key, effective, last, accepted, as_of) if effective else ()
     suspended = entry.suspended_since is not None and entry.suspended_since <= as_of
     status.overdue = [p.expected() for p in periods if p.is_overdue]
     following = next((p for p in periods if p.is_next_due), None)
@@ -231,10 +247,14 @@ def _judge(
     elif status.overdue:
         status.state = "late"
     return CalendarJudgement(
-        feed_key=key, entry=entry, effective_calendar_start=effective,
-        first_delivered_period_start=first, last_delivered_period_start=last,
+        feed_key=key,
+        entry=entry,
+        effective_calendar_start=effective,
+        first_delivered_period_start=first,
+        last_delivered_period_start=last,
         delivery_count=sum(1 for d in deliveries if d.status != "rejected"),
-        periods=periods, status=status,
+        periods=periods,
+        status=status,
     )
 
 
@@ -253,16 +273,20 @@ def judged_periods(
         partner = (delivery.partner or "").lower() if delivery.feed in per_partner else None
         by_key.setdefault((delivery.feed, partner), []).append(delivery)
     return [
-        _judge(entry, feed_key(entry, calendar), by_key.get(
-            (entry.feed, (entry.partner or "").lower() if entry.feed in per_partner else None),
-            []), as_of)
+        _judge(
+            entry,
+            feed_key(entry, calendar),
+            by_key.get(
+                (entry.feed, (entry.partner or "").lower() if entry.feed in per_partner else None),
+                [],
+            ),
+            as_of,
+        )
         for entry in calendar
     ]
 
 
-def feed_status(
-    entry: CalendarEntry, deliveries: Sequence[Delivered], as_of: date
-) -> FeedStatus:
+def feed_status(entry: CalendarEntry, deliveries: Sequence[Delivered], as_of: date) -> FeedStatus:
     """The status of one feed: what arrived, what is due next, what is overdue."""
     return _judge(entry, entry.feed, deliveries, as_of).status
 

@@ -126,8 +126,12 @@ def year_to_date_words(label: str) -> str:
     """How the 2014 report names a year to date: ``the first half of 2014/15`` for Q2."""
     start_year, number = quarter_parts(label)
     year = financial_year_label(start_year)
-    return {1: f"the first quarter of {year}", 2: f"the first half of {year}",
-            3: f"the first three quarters of {year}", 4: f"the whole of {year}"}[number]
+    return {
+        1: f"the first quarter of {year}",
+        2: f"the first half of {year}",
+        3: f"the first three quarters of {year}",
+        4: f"the whole of {year}",
+    }[number]
 
 
 def period_containing(day: date, cadence: str) -> Period:

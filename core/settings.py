@@ -59,7 +59,7 @@ class Settings:
         return PostgresTarget(self.pg_dsn)
 
     @property
-    def warehouse_target(self) -> "Path | PostgresTarget":
+    def warehouse_target(self) -> Path | PostgresTarget:
         """Where the raw layer is written: the DuckDB file, or Postgres as the loader role."""
         if self.target == "postgres":
             return self.postgres.with_role(self.pg_loader_role or None)
@@ -69,8 +69,11 @@ class Settings:
     def similar_areas(self) -> tuple[str, ...]:
         """LA codes the partnership compares itself with (MoJ reoffending ranks)."""
         configured = os.environ.get("CSP_SIMILAR_AREAS")
-        codes = configured.split(",") if configured else self.raw.get("moj", {}).get(
-            "similar_areas", [])
+        codes = (
+            configured.split(",")
+            if configured
+            else self.raw.get("moj", {}).get("similar_areas", [])
+        )
         found = tuple(c.strip() for c in codes if c.strip())
         bad = [c for c in found if not c.replace("_", "").isalnum()]
         if bad:
@@ -87,7 +90,8 @@ class Settings:
         """An LSOA lookup kept outside the home (``CSP_LSOA_LOOKUP`` or ``[police]
         lsoa_lookup``), read as if it were in the reference folder."""
         configured = os.environ.get("CSP_LSOA_LOOKUP") or self.raw.get("police", {}).get(
-            "lsoa_lookup")
+            "lsoa_lookup"
+        )
         return Path(configured) if configured else None
 
     @property
@@ -152,6 +156,7 @@ def duckdb_memory_limit() -> str:
     """DuckDB's memory limit for the warehouse, as the dbt profile reads it too."""
     limit = os.environ.get("CSP_DUCKDB_MEMORY_LIMIT", DEFAULT_DUCKDB_MEMORY_LIMIT).strip()
     if not re.fullmatch(r"\d+(\.\d+)?\s*[KMGT]i?B", limit, flags=re.IGNORECASE):
-        raise ValueError(f"CSP_DUCKDB_MEMORY_LIMIT must be a size such as 512MB or 2GiB, "
-                         f"not {limit!r}")
+        raise ValueError(
+            f"CSP_DUCKDB_MEMORY_LIMIT must be a size such as 512MB or 2GiB, not {limit!r}"
+        )
     return limit

@@ -19,11 +19,18 @@ class PostgresTarget:
         from psycopg2.extensions import parse_dsn
 
         parsed = parse_dsn(self.dsn) if self.dsn else {}
-        fallback = {"host": "PGHOST", "port": "PGPORT", "user": "PGUSER",
-                    "password": "PGPASSWORD", "dbname": "PGDATABASE"}
-        return {key: str(parsed.get(key) or os.environ.get(variable, ""))
-                for key, variable in fallback.items()}
+        fallback = {
+            "host": "PGHOST",
+            "port": "PGPORT",
+            "user": "PGUSER",
+            "password": "PGPASSWORD",
+            "dbname": "PGDATABASE",
+        }
+        return {
+            key: str(parsed.get(key) or os.environ.get(variable, ""))
+            for key, variable in fallback.items()
+        }
 
-    def with_role(self, role: str | None) -> "PostgresTarget":
+    def with_role(self, role: str | None) -> PostgresTarget:
         """The same server, acting as another role."""
         return PostgresTarget(self.dsn, role)

@@ -73,46 +73,106 @@ class Rule:
 
 RULES: tuple[Rule, ...] = (
     # -- police_crime ---------------------------------------------------------------------
-    Rule("offence_after_recorded", "police_crime", "not_after", "offence_date",
-         "has dates later than the row's 'Recorded Date' (a crime cannot be recorded before "
-         "it happened)",
-         other="recorded_date"),
+    Rule(
+        "offence_after_recorded",
+        "police_crime",
+        "not_after",
+        "offence_date",
+        "has dates later than the row's 'Recorded Date' (a crime cannot be recorded before "
+        "it happened)",
+        other="recorded_date",
+    ),
     # -- rny_treatment ---------------------------------------------------------------------
-    Rule("treatment_start_before_referral", "rny_treatment", "not_before", "treatment_start_date",
-         "has dates earlier than the row's 'Referral Date' (treatment cannot start before "
-         "the referral)",
-         other="referral_date"),
-    Rule("discharge_before_referral", "rny_treatment", "not_before", "discharge_date",
-         "has dates earlier than the row's 'Referral Date' (a client cannot be discharged "
-         "before referral)",
-         other="referral_date"),
-    Rule("discharge_reason_missing", "rny_treatment", "present_when", "discharge_reason",
-         "is blank on rows that have a 'Discharge Date' (every discharge needs a reason)",
-         other="discharge_date"),
+    Rule(
+        "treatment_start_before_referral",
+        "rny_treatment",
+        "not_before",
+        "treatment_start_date",
+        "has dates earlier than the row's 'Referral Date' (treatment cannot start before "
+        "the referral)",
+        other="referral_date",
+    ),
+    Rule(
+        "discharge_before_referral",
+        "rny_treatment",
+        "not_before",
+        "discharge_date",
+        "has dates earlier than the row's 'Referral Date' (a client cannot be discharged "
+        "before referral)",
+        other="referral_date",
+    ),
+    Rule(
+        "discharge_reason_missing",
+        "rny_treatment",
+        "present_when",
+        "discharge_reason",
+        "is blank on rows that have a 'Discharge Date' (every discharge needs a reason)",
+        other="discharge_date",
+    ),
     # -- idva_caseload: sheet Cases --------------------------------------------------------
-    Rule("closed_before_referral", "idva_cases", "not_before", "case_closed_date",
-         "has dates earlier than the row's 'Referral Date' (a case cannot close before it "
-         "was referred)",
-         other="referral_date"),
+    Rule(
+        "closed_before_referral",
+        "idva_cases",
+        "not_before",
+        "case_closed_date",
+        "has dates earlier than the row's 'Referral Date' (a case cannot close before it "
+        "was referred)",
+        other="referral_date",
+    ),
     # -- idva_caseload: sheet Screening ----------------------------------------------------
-    Rule("screening_month_outside_period", "idva_screening", "between", "screening_month",
-         "must be a month of the file's financial year, up to the end of its quarter",
-         minimum="fy_start", maximum="period_end"),
+    Rule(
+        "screening_month_outside_period",
+        "idva_screening",
+        "between",
+        "screening_month",
+        "must be a month of the file's financial year, up to the end of its quarter",
+        minimum="fy_start",
+        maximum="period_end",
+    ),
     # -- moj_reoffending -------------------------------------------------------------------
-    Rule("partnership_missing", "moj_reoffending", "contains", "la_code",
-         "does not hold the partnership's own local authority code: the table must "
-         "include the partnership's row", parameter="la_code"),
+    Rule(
+        "partnership_missing",
+        "moj_reoffending",
+        "contains",
+        "la_code",
+        "does not hold the partnership's own local authority code: the table must "
+        "include the partnership's row",
+        parameter="la_code",
+    ),
     # docs/feeds.md §4: rates, difference and significance are '..' exactly where Offenders is
     # below 30.
-    *(Rule("suppression_missing", "moj_reoffending", "blank_when", column,
-           "must be '..' (suppressed) where 'Offenders' is below 30", when="offenders < 30")
-      for column in ("actual_rate", "predicted_rate", "difference_pct", "significant")),
-    *(Rule("suppressed_without_reason", "moj_reoffending", "present_when", column,
-           "is '..' (suppressed) although 'Offenders' is 30 or more", when="offenders >= 30")
-      for column in ("actual_rate", "predicted_rate", "difference_pct", "significant")),
-    Rule("difference_inconsistent", "moj_reoffending", "matches", "difference_pct",
-         "does not equal (Actual Rate - Predicted Rate) / Predicted Rate x 100 to within 0.1",
-         formula="percent_difference", inputs=("actual_rate", "predicted_rate"), tolerance=0.1),
+    *(
+        Rule(
+            "suppression_missing",
+            "moj_reoffending",
+            "blank_when",
+            column,
+            "must be '..' (suppressed) where 'Offenders' is below 30",
+            when="offenders < 30",
+        )
+        for column in ("actual_rate", "predicted_rate", "difference_pct", "significant")
+    ),
+    *(
+        Rule(
+            "suppressed_without_reason",
+            "moj_reoffending",
+            "present_when",
+            column,
+            "is '..' (suppressed) although 'Offenders' is 30 or more",
+            when="offenders >= 30",
+        )
+        for column in ("actual_rate", "predicted_rate", "difference_pct", "significant")
+    ),
+    Rule(
+        "difference_inconsistent",
+        "moj_reoffending",
+        "matches",
+        "difference_pct",
+        "does not equal (Actual Rate - Predicted Rate) / Predicted Rate x 100 to within 0.1",
+        formula="percent_difference",
+        inputs=("actual_rate", "predicted_rate"),
+        tolerance=0.1,
+    ),
 )
 
 

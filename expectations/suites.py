@@ -129,8 +129,9 @@ def _bound(value: Any) -> Any:
     return value
 
 
-def _between(column: str, minimum: Any, maximum: Any, meta: dict[str, Any],
-             bulk: bool) -> list[Expectation]:
+def _between(
+    column: str, minimum: Any, maximum: Any, meta: dict[str, Any], bulk: bool
+) -> list[Expectation]:
     """``column`` within bounds that may name a period bound (see ``rules.PERIOD_BOUNDS``).
 
     A single delivery's period bound is a suite parameter; a bulk frame compares the column
@@ -138,11 +139,17 @@ def _between(column: str, minimum: Any, maximum: Any, meta: dict[str, Any],
     """
     gxe = import_gx().expectations
     if not bulk:
-        return [gxe.ExpectColumnValuesToBeBetween(
-            column=column, min_value=_bound(minimum), max_value=_bound(maximum), meta=meta)]
+        return [
+            gxe.ExpectColumnValuesToBeBetween(
+                column=column, min_value=_bound(minimum), max_value=_bound(maximum), meta=meta
+            )
+        ]
     out: list[Expectation] = []
-    fixed = {key: value for key, value in (("min_value", minimum), ("max_value", maximum))
-             if value is not None and not isinstance(value, str)}
+    fixed = {
+        key: value
+        for key, value in (("min_value", minimum), ("max_value", maximum))
+        if value is not None and not isinstance(value, str)
+    }
     if fixed:
         out.append(gxe.ExpectColumnValuesToBeBetween(column=column, **fixed, meta=meta))
     pairs = []  # (A, B) for A >= B
@@ -151,9 +158,15 @@ def _between(column: str, minimum: Any, maximum: Any, meta: dict[str, Any],
     if isinstance(maximum, str):
         pairs.append((period_column(maximum), column))
     for a, b in pairs:
-        out.append(gxe.ExpectColumnPairValuesAToBeGreaterThanB(
-            column_A=a, column_B=b, or_equal=True, ignore_row_if="either_value_is_missing",
-            meta=meta))
+        out.append(
+            gxe.ExpectColumnPairValuesAToBeGreaterThanB(
+                column_A=a,
+                column_B=b,
+                or_equal=True,
+                ignore_row_if="either_value_is_missing",
+                meta=meta,
+            )
+        )
     return out
 
 
@@ -165,9 +178,14 @@ def rule_expectations(rule: Rule, table: Table, bulk: bool = False) -> list[Expe
     """
     if rule.check == "between":
         column = table.column(rule.column)
-        meta: dict[str, Any] = {"rule": rule.id, "column": rule.column, "check": rule.check,
-                                "message": f"column {column.source!r} {rule.message}",
-                                "minimum": rule.minimum, "maximum": rule.maximum}
+        meta: dict[str, Any] = {
+            "rule": rule.id,
+            "column": rule.column,
+            "check": rule.check,
+            "message": f"column {column.source!r} {rule.message}",
+            "minimum": rule.minimum,
+            "maximum": rule.maximum,
+        }
         return _between(rule.column, rule.minimum, rule.maximum, meta, bulk)
     if bulk and rule.check == "contains":
         raise ValueError(f"rule {rule.id!r} ({rule.check}) cannot be validated in bulk")
@@ -179,8 +197,12 @@ def rule_expectation(rule: Rule, table: Table) -> Expectation:
     gxe = import_gx().expectations
     column = table.column(rule.column)
     message = f"column {column.source!r} {rule.message}"
-    meta: dict[str, Any] = {"rule": rule.id, "column": rule.column, "message": message,
-                            "check": rule.check}
+    meta: dict[str, Any] = {
+        "rule": rule.id,
+        "column": rule.column,
+        "message": message,
+        "check": rule.check,
+    }
     # Other columns the rule reads are shown beside each example, so the partner sees why.
     shown = [c for c in rule.columns if c != rule.column and c in {x.name for x in table.columns}]
     if shown:
@@ -189,34 +211,46 @@ def rule_expectation(rule: Rule, table: Table) -> Expectation:
         return rule_expectations(rule, table)[0]
     if rule.check in ("not_after", "not_before"):
         # A >= B (or_equal): for not_after the other column is A, for not_before the rule's.
-        a, b = ((rule.other, rule.column) if rule.check == "not_after"
-                else (rule.column, rule.other))
+        a, b = (rule.other, rule.column) if rule.check == "not_after" else (rule.column, rule.other)
         return gxe.ExpectColumnPairValuesAToBeGreaterThanB(
-            column_A=a, column_B=b, or_equal=True, ignore_row_if="either_value_is_missing",
-            meta=meta)
+            column_A=a,
+            column_B=b,
+            or_equal=True,
+            ignore_row_if="either_value_is_missing",
+            meta=meta,
+        )
     if rule.check in ("present_when", "blank_when"):
         # A pandas row condition: only the rows it selects are judged.
         condition = rule.when or f"{rule.other}.notnull()"
-        expect = (gxe.ExpectColumnValuesToNotBeNull if rule.check == "present_when"
-                  else gxe.ExpectColumnValuesToBeNull)
-        return expect(column=rule.column, row_condition=condition, condition_parser="pandas",
-                      meta=meta)
+        expect = (
+            gxe.ExpectColumnValuesToNotBeNull
+            if rule.check == "present_when"
+            else gxe.ExpectColumnValuesToBeNull
+        )
+        return expect(
+            column=rule.column, row_condition=condition, condition_parser="pandas", meta=meta
+        )
     if rule.check == "contains":
         return gxe.ExpectColumnDistinctValuesToContainSet(
-            column=rule.column, value_set={"$PARAMETER": rule.parameter}, meta=meta)
+            column=rule.column, value_set={"$PARAMETER": rule.parameter}, meta=meta
+        )
     if rule.check == "matches":
         meta["inputs"] = list(rule.inputs)
         meta["formula"] = rule.formula
         return gxe.ExpectColumnValuesToBeBetween(
-            column=helper_column(rule), min_value=0,
+            column=helper_column(rule),
+            min_value=0,
             # A hair over the tolerance: the difference is published to one decimal place and
             # floating point must not turn an exact 0.1 into a rejection.
-            max_value=rule.tolerance + 1e-9, meta=meta)
+            max_value=rule.tolerance + 1e-9,
+            meta=meta,
+        )
     raise ValueError(f"rule {rule.id!r}: unknown check {rule.check!r}")
 
 
-def build_suite(contract: FeedContract, table: Table, name: str | None = None,
-                bulk: bool = False) -> ExpectationSuite:
+def build_suite(
+    contract: FeedContract, table: Table, name: str | None = None, bulk: bool = False
+) -> ExpectationSuite:
     """The expectation suite of one raw table of a feed (not yet added to any context).
 
     ``bulk``: the variant for a frame of many files (``FILE_COLUMN`` and period columns).
@@ -242,4 +276,3 @@ def build_suites(contracts: Mapping[str, FeedContract]) -> dict[str, Expectation
         for contract in contracts.values()
         for table in contract.tables
     }
-

@@ -114,8 +114,10 @@ def _definition(contract: FeedContract, table: Table, bulk: bool = False) -> Any
     if cache_key not in runtime.definitions:
         gx = import_gx()
         name = suite_name(contract, table) + (".bulk" if bulk else "")
-        if any(key[0] == contract.feed and key[1].name == table.name and key[2] == bulk
-               for key in runtime.definitions):
+        if any(
+            key[0] == contract.feed and key[1].name == table.name and key[2] == bulk
+            for key in runtime.definitions
+        ):
             name = f"{name}#{len(runtime.definitions)}"
         batch = runtime.datasource.add_dataframe_asset(name).add_batch_definition_whole_dataframe(
             "whole_table"
@@ -154,8 +156,14 @@ def validate_delivery(
         if table.name not in tables:
             raise KeyError(f"delivery of {contract.feed} has no table {table.name!r}")
         problems.extend(
-            validate_table(contract, table, tables[table.name], period,
-                           la_code=la_code, sample_rows=sample_rows)
+            validate_table(
+                contract,
+                table,
+                tables[table.name],
+                period,
+                la_code=la_code,
+                sample_rows=sample_rows,
+            )
         )
     return problems
 
@@ -189,7 +197,9 @@ def validate_table(
         )
     sample_note = (
         f" (checked on a sample of {len(frame):,} of the file's {total:,} rows: the file may "
-        f"hold more such rows)" if sampled else ""
+        f"hold more such rows)"
+        if sampled
+        else ""
     )
     failures = []
     for outcome in result.results:
@@ -207,8 +217,7 @@ def validate_table(
         failures.append((meta.get("order", 0), outcome))
     failures.sort(key=lambda pair: pair[0])
     return [
-        _problem(outcome, frame, table, period, la_code, sample_note)
-        for _, outcome in failures
+        _problem(outcome, frame, table, period, la_code, sample_note) for _, outcome in failures
     ]
 
 
@@ -254,8 +263,9 @@ def files_failing_suite(
     data = data.select([n for n in data.column_names if n in read])
     if data.num_rows > sample_rows:
         data = data.take(sample_indices(data, table, sample_rows, la_code))
-    frame = data.rename_columns([FILE_COLUMN if n == "_file" else n
-                                 for n in data.column_names]).to_pandas()
+    frame = data.rename_columns(
+        [FILE_COLUMN if n == "_file" else n for n in data.column_names]
+    ).to_pandas()
     add_derived_columns(frame, table.name)
     add_period_columns(frame, periods)
     with _lock:
@@ -263,8 +273,10 @@ def files_failing_suite(
             batch_parameters={"dataframe": frame},
             # The period bounds are columns here; the parameters are still declared.
             expectation_parameters=suite_parameters(next(iter(periods.values())), la_code),
-            result_format={**RESULT_FORMAT,
-                           "unexpected_index_column_names": [FILE_COLUMN, "source_row"]},
+            result_format={
+                **RESULT_FORMAT,
+                "unexpected_index_column_names": [FILE_COLUMN, "source_row"],
+            },
         )
     failing: set[int] = set()
     for outcome in result.results:
@@ -272,9 +284,11 @@ def files_failing_suite(
             continue
         error = _raised(outcome.exception_info)
         if error is not None:
-            raise ValidationError(f"{table.name} (bulk): expectation for rule "
-                                  f"{(outcome.expectation_config.meta or {}).get('rule')!r} "
-                                  f"could not be evaluated: {error}")
+            raise ValidationError(
+                f"{table.name} (bulk): expectation for rule "
+                f"{(outcome.expectation_config.meta or {}).get('rule')!r} "
+                f"could not be evaluated: {error}"
+            )
         listed = (outcome.result or {}).get("partial_unexpected_index_list") or []
         named = {int(entry[FILE_COLUMN]) for entry in listed}
         if not named or len(listed) < int((outcome.result or {}).get("unexpected_count") or 0):
@@ -310,8 +324,9 @@ def _raised(info: Any) -> str | None:
     return None
 
 
-def sample_indices(data: pa.Table, table: Table, size: int,
-                   la_code: str | Sequence[str]) -> pa.Array:
+def sample_indices(
+    data: pa.Table, table: Table, size: int, la_code: str | Sequence[str]
+) -> pa.Array:
     """Row positions of a deterministic sample of ``size`` rows, in file order.
 
     A fixed seed makes a rerun of the same file reach the same verdict. Rows that a table-level
@@ -340,7 +355,11 @@ def sample_indices(data: pa.Table, table: Table, size: int,
 
 
 def _problem(
-    outcome: Any, frame: pd.DataFrame, table: Table, period: Period, la_code: str | Sequence[str],
+    outcome: Any,
+    frame: pd.DataFrame,
+    table: Table,
+    period: Period,
+    la_code: str | Sequence[str],
     sample_note: str,
 ) -> Problem:
     meta = outcome.expectation_config.meta or {}
@@ -352,8 +371,13 @@ def _problem(
     message = meta["message"] + _bounds_note(meta, period, la_code)
     if meta.get("check") == "contains":
         # Table-level: there is no row to point at, only the value that is missing.
-        return Problem(rule_id, message + sample_note, source, 0,
-                       [{"value": code} for code in partnership_codes(la_code)])
+        return Problem(
+            rule_id,
+            message + sample_note,
+            source,
+            0,
+            [{"value": code} for code in partnership_codes(la_code)],
+        )
     listed = result.get("partial_unexpected_index_list") or []
     rows = sorted(int(entry["source_row"]) for entry in listed)
     positions = _positions(frame)
@@ -374,8 +398,9 @@ def _bounds_note(meta: Mapping[str, Any], period: Period, la_code: str | Sequenc
     if check == "contains":
         return f" (looked for {', '.join(partnership_codes(la_code))})"
     names = [meta.get("minimum"), meta.get("maximum")]
-    dates = [PERIOD_BOUNDS[n](period.start, period.end) if isinstance(n, str) else None
-             for n in names]
+    dates = [
+        PERIOD_BOUNDS[n](period.start, period.end) if isinstance(n, str) else None for n in names
+    ]
     if dates[0] and dates[1]:
         return f" ({dates[0]:%d/%m/%Y} to {dates[1]:%d/%m/%Y})"
     if dates[1]:
@@ -386,7 +411,11 @@ def _bounds_note(meta: Mapping[str, Any], period: Period, la_code: str | Sequenc
 
 
 def _example(
-    row: pd.Series, source_row: int, column: Column, meta: Mapping[str, Any], table: Table,
+    row: pd.Series,
+    source_row: int,
+    column: Column,
+    meta: Mapping[str, Any],
+    table: Table,
 ) -> dict[str, Any]:
     example: dict[str, Any] = {"row": source_row}
     example["value"] = _shown(row[column.name], column)
@@ -419,4 +448,3 @@ def _shown(value: Any, column: Column) -> Any:
     if column.type == "integer" and isinstance(value, float) and value.is_integer():
         return int(value)  # integer columns with blanks come through pandas as floats
     return value
-

@@ -33,23 +33,27 @@ TEXT_TYPES = ("VARCHAR",)
 
 def mart_tables(con: duckdb.DuckDBPyConnection) -> list[str]:
     """The marts: tables of schema ``main`` named dim_* or fct_*."""
-    return [name for (name,) in con.execute(
-        "select table_name from information_schema.tables "
-        "where table_schema = 'main' and table_type = 'BASE TABLE' order by table_name"
-    ).fetchall() if name.startswith(MART_PREFIXES)]
+    return [
+        name
+        for (name,) in con.execute(
+            "select table_name from information_schema.tables "
+            "where table_schema = 'main' and table_type = 'BASE TABLE' order by table_name"
+        ).fetchall()
+        if name.startswith(MART_PREFIXES)
+    ]
 
 
 def escaped_select(con: duckdb.DuckDBPyConnection, table: str) -> str:
     """SELECT of a mart with every text column escaped (for CSV)."""
     columns = con.execute(
         "select column_name, data_type from information_schema.columns "
-        "where table_schema = 'main' and table_name = ? order by ordinal_position", [table]
+        "where table_schema = 'main' and table_name = ? order by ordinal_position",
+        [table],
     ).fetchall()
     expressions = []
     for name, data_type in columns:
         quoted = '"' + name.replace('"', '""') + '"'
-        expressions.append(f"{escape_sql(name)} as {quoted}" if data_type in TEXT_TYPES
-                           else quoted)
+        expressions.append(f"{escape_sql(name)} as {quoted}" if data_type in TEXT_TYPES else quoted)
     return f'select {", ".join(expressions)} from main."{table}" order by all'
 
 
@@ -81,11 +85,21 @@ def write_mart_exports(warehouse: Path | duckdb.DuckDBPyConnection, folder: Path
 
 def dbt_docs_args(settings: Settings, target_path: Path) -> list[str]:
     """The ``dbt docs generate`` command line (the pipeline's project, profile and vars)."""
-    return [str(DBT_EXECUTABLE), "docs", "generate", "--static",
-            "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR),
-            "--target-path", str(target_path),
-            "--vars", dbt_vars(settings.as_of, settings.la_code, settings.similar_areas),
-            "--quiet"]
+    return [
+        str(DBT_EXECUTABLE),
+        "docs",
+        "generate",
+        "--static",
+        "--project-dir",
+        str(DBT_PROJECT_DIR),
+        "--profiles-dir",
+        str(DBT_PROJECT_DIR),
+        "--target-path",
+        str(target_path),
+        "--vars",
+        dbt_vars(settings.as_of, settings.la_code, settings.similar_areas),
+        "--quiet",
+    ]
 
 
 def write_dbt_docs(settings: Settings, folder: Path) -> list[Path]:
@@ -97,8 +111,9 @@ def write_dbt_docs(settings: Settings, folder: Path) -> list[Path]:
     """
     work = settings.home / "dbt" / "docs-target"
     env = {**os.environ, **settings_dbt_environment(settings)}
-    result = subprocess.run(dbt_docs_args(settings, work), env=env, capture_output=True,
-                            text=True, check=False)
+    result = subprocess.run(
+        dbt_docs_args(settings, work), env=env, capture_output=True, text=True, check=False
+    )
     if result.returncode != 0:
         raise RuntimeError(f"dbt docs generate failed:\n{result.stdout}\n{result.stderr}")
     folder.mkdir(parents=True, exist_ok=True)
@@ -110,15 +125,16 @@ def write_dbt_docs(settings: Settings, folder: Path) -> list[Path]:
     return written
 
 
-def write_analyst_exports(settings: Settings, marts: duckdb.DuckDBPyConnection,
-                          docs: bool = True) -> dict[str, Path]:
+def write_analyst_exports(
+    settings: Settings, marts: duckdb.DuckDBPyConnection, docs: bool = True
+) -> dict[str, Path]:
     """Marts as Parquet and CSV under ``exports/marts/``, dbt docs under ``exports/docs/``.
 
     ``marts`` is what readers see (``exports.marts.open_marts``).
     """
-    written = {f"marts/{p.name}": p for p in write_mart_exports(marts,
-                                                                 settings.exports / "marts")}
+    written = {f"marts/{p.name}": p for p in write_mart_exports(marts, settings.exports / "marts")}
     if docs:
-        written.update({f"docs/{p.name}": p for p in
-                        write_dbt_docs(settings, settings.exports / "docs")})
+        written.update(
+            {f"docs/{p.name}": p for p in write_dbt_docs(settings, settings.exports / "docs")}
+        )
     return written

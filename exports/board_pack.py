@@ -26,8 +26,11 @@ RAG_FILLS = {
     "Amber": PatternFill("solid", start_color="FFBF47", end_color="FFBF47"),
     "Red": PatternFill("solid", start_color="D4351C", end_color="D4351C"),
 }
-RAG_FONTS = {"Green": Font(bold=True, color="FFFFFF"), "Amber": Font(bold=True, color="000000"),
-             "Red": Font(bold=True, color="FFFFFF")}
+RAG_FONTS = {
+    "Green": Font(bold=True, color="FFFFFF"),
+    "Amber": Font(bold=True, color="000000"),
+    "Red": Font(bold=True, color="FFFFFF"),
+}
 HEADER_FILL = PatternFill("solid", start_color="1D4F91", end_color="1D4F91")
 HEADER_FONT = Font(bold=True, color="FFFFFF")
 THIN = Border(bottom=Side(style="thin", color="B1B4B6"))
@@ -35,15 +38,32 @@ THIN = Border(bottom=Side(style="thin", color="B1B4B6"))
 SHEET_NAMES = {"Violence Against Women and Girls": "VAWG"}
 
 INDICATOR_COLUMNS: list[tuple[str, int]] = [
-    ("Code", 22), ("Indicator", 46), ("Priority", 26), ("Unit", 12), ("This quarter", 13),
-    ("Same quarter last year", 13), ("Year to date", 13), ("Same period last year", 13),
-    ("Target", 10), ("RAG", 11), ("Direction of travel", 16), ("Data status", 20),
+    ("Code", 22),
+    ("Indicator", 46),
+    ("Priority", 26),
+    ("Unit", 12),
+    ("This quarter", 13),
+    ("Same quarter last year", 13),
+    ("Year to date", 13),
+    ("Same period last year", 13),
+    ("Target", 10),
+    ("RAG", 11),
+    ("Direction of travel", 16),
+    ("Data status", 20),
     ("Commentary", 90),
 ]
 FEED_COLUMNS: list[tuple[str, int]] = [
-    ("Feed", 20), ("Partner", 24), ("Cadence", 11), ("Data for the quarter", 18),
-    ("Delivery state", 14), ("Last period received", 18), ("Next period", 12),
-    ("Next due", 12), ("Overdue periods", 24), ("Indicators", 11), ("Note", 80),
+    ("Feed", 20),
+    ("Partner", 24),
+    ("Cadence", 11),
+    ("Data for the quarter", 18),
+    ("Delivery state", 14),
+    ("Last period received", 18),
+    ("Next period", 12),
+    ("Next due", 12),
+    ("Overdue periods", 24),
+    ("Indicators", 11),
+    ("Note", 80),
 ]
 
 
@@ -89,8 +109,12 @@ def _indicator_row(sheet, row: int, indicator: Indicator, quarter: str) -> None:
     _text(sheet, row, 2, indicator.name, wrap=True)
     _text(sheet, row, 3, indicator.priority)
     _text(sheet, row, 4, unit)
-    for column, name in ((5, "value"), (6, "prev_year_value"), (7, "ytd_value"),
-                         (8, "ytd_prev_value")):
+    for column, name in (
+        (5, "value"),
+        (6, "prev_year_value"),
+        (7, "ytd_value"),
+        (8, "ytd_prev_value"),
+    ):
         _number_cell(sheet, row, column, values.get(name), unit)
     _number_cell(sheet, row, 9, indicator.target, unit)
     rag = rag_word(indicator)
@@ -100,8 +124,11 @@ def _indicator_row(sheet, row: int, indicator: Indicator, quarter: str) -> None:
     cell.alignment = Alignment(horizontal="center", vertical="top")
     _text(sheet, row, 11, values.get("direction") or "")
     _text(sheet, row, 12, STATUS_WORDS.get(indicator.status, indicator.status))
-    commentary = (headline(indicator, quarter) if indicator.status == "ok"
-                  and values.get("value") is not None else data_note(indicator))
+    commentary = (
+        headline(indicator, quarter)
+        if indicator.status == "ok" and values.get("value") is not None
+        else data_note(indicator)
+    )
     _text(sheet, row, 13, commentary, wrap=True)
     for column in range(1, len(INDICATOR_COLUMNS) + 1):
         sheet.cell(row=row, column=column).border = THIN
@@ -121,10 +148,16 @@ def build_board_pack(data: ReportData) -> Workbook:
     summary.auto_filter.ref = f"A1:{get_column_letter(len(INDICATOR_COLUMNS))}{row - 1}"
     # The RAG and status totals below the table.
     row += 1
-    summary.cell(row=row, column=2, value=f"{data.la_name} ({data.la_code}), {data.quarter}, "
-                 f"data as at {data.as_of or 'unknown'}").font = Font(bold=True)
-    for word, count in {**data.rag_counts(), **{STATUS_WORDS[s]: n for s, n in
-                                                data.status_counts().items()}}.items():
+    summary.cell(
+        row=row,
+        column=2,
+        value=f"{data.la_name} ({data.la_code}), {data.quarter}, "
+        f"data as at {data.as_of or 'unknown'}",
+    ).font = Font(bold=True)
+    for word, count in {
+        **data.rag_counts(),
+        **{STATUS_WORDS[s]: n for s, n in data.status_counts().items()},
+    }.items():
         row += 1
         label = summary.cell(row=row, column=2, value=word)
         if word in RAG_FILLS:
@@ -142,10 +175,19 @@ def build_board_pack(data: ReportData) -> Workbook:
     _header(feeds, FEED_COLUMNS)
     for row, feed in enumerate(data.feeds, start=2):
         note = (feed.suspension_reason if feed.state == "suspended" else feed.quarter_note) or ""
-        values = [feed.feed, feed.partner or "", feed.cadence or "",
-                  STATUS_WORDS.get(feed.quarter_status, feed.quarter_status), feed.state,
-                  feed.last_period or "", feed.next_period or "", None,
-                  feed.overdue_periods or "", None, note]
+        values = [
+            feed.feed,
+            feed.partner or "",
+            feed.cadence or "",
+            STATUS_WORDS.get(feed.quarter_status, feed.quarter_status),
+            feed.state,
+            feed.last_period or "",
+            feed.next_period or "",
+            None,
+            feed.overdue_periods or "",
+            None,
+            note,
+        ]
         for column, value in enumerate(values, start=1):
             _text(feeds, row, column, value, wrap=column == len(values))
         due = feeds.cell(row=row, column=8, value=feed.next_due)

@@ -59,9 +59,9 @@ def sdc_count(value: float | int | str | None) -> int | str | None:
     return int(ROUND_TO * math.floor(whole / ROUND_TO + 0.5))
 
 
-def sdc_percent(numerator: float | int | str | None,
-                denominator: float | int | str | None,
-                decimals: int = 1) -> float | str | None:
+def sdc_percent(
+    numerator: float | int | str | None, denominator: float | int | str | None, decimals: int = 1
+) -> float | str | None:
     """A percentage from the rounded numerator and denominator (``[c]`` if either is)."""
     top, bottom = sdc_count(numerator), sdc_count(denominator)
     if top is None or bottom is None:
@@ -98,5 +98,7 @@ def escape_row(row: dict[str, Any] | list[Any]) -> Any:
 def escape_sql(column: str) -> str:
     """SQL (DuckDB) doing :func:`escape_cell` on a text column, for ``COPY ... TO`` exports."""
     quoted = '"' + column.replace('"', '""') + '"'
-    return (f"case when left({quoted}, 1) in ('=', '+', '-', '@', chr(9), chr(13)) "
-            f"then '''' || {quoted} else {quoted} end")
+    return (
+        f"case when left({quoted}, 1) in ('=', '+', '-', '@', chr(9), chr(13)) "
+        f"then '''' || {quoted} else {quoted} end"
+    )

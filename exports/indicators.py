@@ -16,8 +16,17 @@ from exports.marts import marts_from_postgres
 # The columns of the contract first, in this order; the rest of the mart follows, and the
 # data.police.uk rate columns (empty for other indicators) come last.
 CONTRACT_COLUMNS = [
-    "indicator_code", "fiscal_quarter", "data_status", "value", "numerator", "denominator",
-    "ytd_value", "ytd_prev_value", "target", "rag_status", "direction",
+    "indicator_code",
+    "fiscal_quarter",
+    "data_status",
+    "value",
+    "numerator",
+    "denominator",
+    "ytd_value",
+    "ytd_prev_value",
+    "target",
+    "rag_status",
+    "direction",
 ]
 RATE_COLUMNS = ["population", "rate_per_1000", "rate_lower_95", "rate_upper_95"]
 
@@ -32,8 +41,14 @@ def _copy_query_to(con: duckdb.DuckDBPyConnection, query: str, target: Path, fmt
 
 
 # Figures shown to one decimal place when they are percentages, as whole numbers when counts.
-FIGURE_COLUMNS = ["value", "ytd_value", "ytd_prev_value", "prev_year_value",
-                  "provisional_value", "target"]
+FIGURE_COLUMNS = [
+    "value",
+    "ytd_value",
+    "ytd_prev_value",
+    "prev_year_value",
+    "provisional_value",
+    "target",
+]
 # Numerators and denominators are counts, except the MoJ rates (actual and predicted).
 PART_COLUMNS = ["numerator", "denominator"]
 # Rates per 1,000 and their limits to two decimal places: a rare crime type in a small
@@ -46,15 +61,18 @@ def _plain_number(column: str, unit_column: str | None) -> str:
     whole = f"cast(round({column}) as bigint)::varchar"
     if unit_column is None:
         return f"case when {column} = round({column}) then {whole} else {column}::varchar end"
-    return (f"case when {unit_column} = 'count' then {whole} "
-            f"else printf('%.1f', {column}) end")
+    return f"case when {unit_column} = 'count' then {whole} else printf('%.1f', {column}) end"
 
 
 def _columns(con: duckdb.DuckDBPyConnection, table: str) -> list[str]:
-    return [row[0] for row in con.execute(
-        "select column_name from information_schema.columns "
-        "where table_name = ? and table_schema = 'main' order by ordinal_position", [table]
-    ).fetchall()]
+    return [
+        row[0]
+        for row in con.execute(
+            "select column_name from information_schema.columns "
+            "where table_name = ? and table_schema = 'main' order by ordinal_position",
+            [table],
+        ).fetchall()
+    ]
 
 
 def indicators_query(con: duckdb.DuckDBPyConnection, csv_text: bool) -> str:
@@ -67,9 +85,11 @@ def indicators_query(con: duckdb.DuckDBPyConnection, csv_text: bool) -> str:
     missing = [c for c in CONTRACT_COLUMNS + ["unit"] + RATE_COLUMNS if c not in columns]
     if missing:
         raise RuntimeError(f"fct_indicator_quarter lacks contract column(s): {missing}")
-    ordered = (CONTRACT_COLUMNS
-               + [c for c in columns if c not in CONTRACT_COLUMNS + RATE_COLUMNS]
-               + RATE_COLUMNS)
+    ordered = (
+        CONTRACT_COLUMNS
+        + [c for c in columns if c not in CONTRACT_COLUMNS + RATE_COLUMNS]
+        + RATE_COLUMNS
+    )
     expressions = []
     for column in ordered:
         if csv_text and column in FIGURE_COLUMNS:
@@ -80,8 +100,10 @@ def indicators_query(con: duckdb.DuckDBPyConnection, csv_text: bool) -> str:
             expressions.append(f"printf('%.2f', {column}) as {column}")
         else:
             expressions.append(column)
-    return (f"select {', '.join(expressions)} from main.fct_indicator_quarter "
-            "order by indicator_code, quarter_start")
+    return (
+        f"select {', '.join(expressions)} from main.fct_indicator_quarter "
+        "order by indicator_code, quarter_start"
+    )
 
 
 EXPORTED_MARTS = ("fct_indicator_quarter", "fct_feed_delivery")
@@ -94,15 +116,19 @@ def write_indicator_exports(warehouse: Any, exports: Path) -> dict[str, Path]:
     psycopg2 and rendered by the same SQL, in memory).
     """
     written: dict[str, Path] = {}
-    opened = (duckdb.connect(str(warehouse), read_only=True) if isinstance(warehouse, Path)
-              else marts_from_postgres(warehouse, EXPORTED_MARTS))
+    opened = (
+        duckdb.connect(str(warehouse), read_only=True)
+        if isinstance(warehouse, Path)
+        else marts_from_postgres(warehouse, EXPORTED_MARTS)
+    )
     with opened as con:
         for name, fmt in (("indicators.csv", "csv"), ("indicators.parquet", "parquet")):
             _copy_query_to(con, indicators_query(con, csv_text=fmt == "csv"), exports / name, fmt)
             written[name] = exports / name
         # File names and rejection reasons are what partners sent: a name starting with '='
         # would run as a formula in the spreadsheet that opens this file.
-        _copy_query_to(con, escaped_select(con, "fct_feed_delivery"),
-                       exports / "feed_deliveries.csv", "csv")
+        _copy_query_to(
+            con, escaped_select(con, "fct_feed_delivery"), exports / "feed_deliveries.csv", "csv"
+        )
         written["feed_deliveries.csv"] = exports / "feed_deliveries.csv"
     return written

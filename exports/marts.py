@@ -24,10 +24,17 @@ from exports.report_model import ReportError
 
 MART_PREFIXES = ("dim_", "fct_")
 # Postgres types as DuckDB holds the same mart columns.
-DUCKDB_TYPES = {"double precision": "double", "real": "double", "numeric": "double",
-                "integer": "integer", "smallint": "integer", "bigint": "bigint",
-                "boolean": "boolean", "date": "date",
-                "timestamp without time zone": "timestamp"}
+DUCKDB_TYPES = {
+    "double precision": "double",
+    "real": "double",
+    "numeric": "double",
+    "integer": "integer",
+    "smallint": "integer",
+    "bigint": "bigint",
+    "boolean": "boolean",
+    "date": "date",
+    "timestamp without time zone": "timestamp",
+}
 READER_ROLE_ENV = "CSP_PG_READER_ROLE"
 
 
@@ -35,8 +42,9 @@ def _quoted(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
-def marts_from_postgres(target: PostgresTarget,
-                        tables: Sequence[str] | None = None) -> duckdb.DuckDBPyConnection:
+def marts_from_postgres(
+    target: PostgresTarget, tables: Sequence[str] | None = None
+) -> duckdb.DuckDBPyConnection:
     """An in-memory DuckDB holding the marts ``target``'s role can read (or just ``tables``).
 
     Only the columns the role may select are copied (``information_schema.columns`` lists no
@@ -47,31 +55,47 @@ def marts_from_postgres(target: PostgresTarget,
     from ingest.warehouse import connect_postgres
 
     con = duckdb.connect()
-    with connect_postgres(target, read_only=True) as pg, \
-            tempfile.TemporaryDirectory(prefix="csp-marts-") as work:
+    with (
+        connect_postgres(target, read_only=True) as pg,
+        tempfile.TemporaryDirectory(prefix="csp-marts-") as work,
+    ):
         pg.execute("begin transaction isolation level repeatable read")
-        visible = [name for (name,) in pg.execute(
-            "select table_name from information_schema.tables where table_schema = 'marts' "
-            "order by table_name").fetchall() if name.startswith(MART_PREFIXES)]
+        visible = [
+            name
+            for (name,) in pg.execute(
+                "select table_name from information_schema.tables where table_schema = 'marts' "
+                "order by table_name"
+            ).fetchall()
+            if name.startswith(MART_PREFIXES)
+        ]
         for table in tables or visible:
             columns = pg.execute(
                 "select column_name, data_type from information_schema.columns "
                 "where table_schema = 'marts' and table_name = ? order by ordinal_position",
-                [table]).fetchall()
+                [table],
+            ).fetchall()
             if not columns:
-                raise RuntimeError(f"marts.{table} is missing from the Postgres warehouse, or "
-                                   f"{target.role or 'this user'} may not read it")
+                raise RuntimeError(
+                    f"marts.{table} is missing from the Postgres warehouse, or "
+                    f"{target.role or 'this user'} may not read it"
+                )
             names = ", ".join(_quoted(name) for name, _ in columns)
             path = Path(work) / f"{table}.csv"
             with path.open("wb") as handle, pg.raw.cursor() as cursor:
-                cursor.copy_expert(f"copy (select {names} from marts.{_quoted(table)}) "
-                                   "to stdout with (format csv, header false)", handle)
-            types = ", ".join(f"{_quoted(name)}: '{DUCKDB_TYPES.get(kind, 'varchar')}'"
-                              for name, kind in columns)
+                cursor.copy_expert(
+                    f"copy (select {names} from marts.{_quoted(table)}) "
+                    "to stdout with (format csv, header false)",
+                    handle,
+                )
+            types = ", ".join(
+                f"{_quoted(name)}: '{DUCKDB_TYPES.get(kind, 'varchar')}'" for name, kind in columns
+            )
             # Postgres writes null unquoted and '' quoted: keep the two apart.
-            con.execute(f"create table main.{_quoted(table)} as select * from read_csv("
-                        f"'{path}', header = false, columns = {{{types}}}, "
-                        "allow_quoted_nulls = false, auto_detect = false)")
+            con.execute(
+                f"create table main.{_quoted(table)} as select * from read_csv("
+                f"'{path}', header = false, columns = {{{types}}}, "
+                "allow_quoted_nulls = false, auto_detect = false)"
+            )
         pg.execute("commit")
     return con
 
@@ -82,8 +106,9 @@ def reader_target(settings: Settings) -> PostgresTarget:
 
 
 @contextmanager
-def open_marts(settings: Settings,
-               tables: Sequence[str] | None = None) -> Iterator[duckdb.DuckDBPyConnection]:
+def open_marts(
+    settings: Settings, tables: Sequence[str] | None = None
+) -> Iterator[duckdb.DuckDBPyConnection]:
     """A read-only view of the built marts, in schema ``main``, for the report and exports
     (on Postgres, just ``tables`` when given: each is copied)."""
     if settings.target == "postgres":

@@ -1,10 +1,11 @@
 """The quarterly performance report: one self-contained HTML file (plotly.js inlined).
 
-    write_report(warehouse, exports, "2014/15 Q2")               → report-2014-15-Q2.html
-    write_report(..., public=True)                               → + report-2014-15-Q2-public.html
-                                                                   + indicators-2014-15-Q2-public.csv
-    write_quarter_outputs(settings, "2014/15 Q2", public=...)    → the above, the board pack and
-                                                                   the analyst exports
+    write_report(warehouse, exports, "2014/15 Q2")
+        → report-2014-15-Q2.html
+    write_report(..., public=True)
+        → + report-2014-15-Q2-public.html and indicators-2014-15-Q2-public.csv
+    write_quarter_outputs(settings, "2014/15 Q2", public=...)
+        → the above, the board pack and the analyst exports
 
 Reading is in ``exports/report_data.py``; this module only renders what it is given.
 """
@@ -44,8 +45,11 @@ if TYPE_CHECKING:
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 # The public-data indicators charted in full; the other crime types are a table.
 CHARTED_PUBLIC_CRIME = ("PC_TOTAL", "PC_ANTI_SOCIAL_BEHAVIOUR")
-POLARITY_WORDS = {"higher_is_better": "higher is better", "lower_is_better": "lower is better",
-                  "none": "no better direction"}
+POLARITY_WORDS = {
+    "higher_is_better": "higher is better",
+    "lower_is_better": "lower is better",
+    "none": "no better direction",
+}
 
 
 def _plotly_js() -> str:
@@ -65,12 +69,19 @@ def _rag_css(word: str) -> str:
 
 def _chart_label(indicator: Indicator) -> str:
     points = indicator.chart_points
-    shown = [f"{p['fiscal_quarter']} {number(p.get('value'), indicator.unit, 'no figure')}"
-             for p in points]
-    target = (f"; target {number(indicator.target, indicator.unit)}"
-              if indicator.target is not None else "")
-    return (f"Trend chart of {indicator.name}, {points[0]['fiscal_quarter']} to "
-            f"{points[-1]['fiscal_quarter']}: " + ", ".join(shown) + target + ".")
+    shown = [
+        f"{p['fiscal_quarter']} {number(p.get('value'), indicator.unit, 'no figure')}"
+        for p in points
+    ]
+    target = (
+        f"; target {number(indicator.target, indicator.unit)}"
+        if indicator.target is not None
+        else ""
+    )
+    return (
+        f"Trend chart of {indicator.name}, {points[0]['fiscal_quarter']} to "
+        f"{points[-1]['fiscal_quarter']}: " + ", ".join(shown) + target + "."
+    )
 
 
 def _item(indicator: Indicator, quarter: str) -> dict[str, Any]:
@@ -93,13 +104,16 @@ def _item(indicator: Indicator, quarter: str) -> dict[str, Any]:
         "latest": latest_position(indicator),
         "chart": Markup(chart_html(indicator, f"chart-{anchor}")),  # noqa: S704 (plotly's own)
         "chart_label": _chart_label(indicator),
-        "points": [{
-            "quarter": p["fiscal_quarter"],
-            "value": number(p.get("value"), unit, "–"),
-            "prev": number(p.get("prev_year_value"), unit, "–"),
-            "status": STATUS_WORDS.get(p.get("data_status"), p.get("data_status")),
-            "note": p.get("status_note") or "",
-        } for p in indicator.chart_points],
+        "points": [
+            {
+                "quarter": p["fiscal_quarter"],
+                "value": number(p.get("value"), unit, "–"),
+                "prev": number(p.get("prev_year_value"), unit, "–"),
+                "status": STATUS_WORDS.get(p.get("data_status"), p.get("data_status")),
+                "note": p.get("status_note") or "",
+            }
+            for p in indicator.chart_points
+        ],
     }
 
 
@@ -110,15 +124,22 @@ def summary_sentence(data: ReportData) -> str:
     rated = rag["Green"] + rag["Amber"] + rag["Red"]
     parts = [f"{len(data.indicators)} indicators are reported for {data.quarter}."]
     if rated:
-        parts.append(f"Of the {rated} rated against a target, {rag['Green']} "
-                     f"{'is' if rag['Green'] == 1 else 'are'} Green, {rag['Amber']} Amber and "
-                     f"{rag['Red']} Red.")
+        parts.append(
+            f"Of the {rated} rated against a target, {rag['Green']} "
+            f"{'is' if rag['Green'] == 1 else 'are'} Green, {rag['Amber']} Amber and "
+            f"{rag['Red']} Red."
+        )
     else:
         parts.append("None can be rated against a target this quarter.")
-    absent = [f"{n} {STATUS_WORDS[s].split(' (')[0].lower()}" for s, n in status.items()
-              if s != "ok" and n]
-    parts.append(f"{status['ok']} have complete data for the quarter"
-                 + (f"; {', '.join(absent)}." if absent else "."))
+    absent = [
+        f"{n} {STATUS_WORDS[s].split(' (')[0].lower()}"
+        for s, n in status.items()
+        if s != "ok" and n
+    ]
+    parts.append(
+        f"{status['ok']} have complete data for the quarter"
+        + (f"; {', '.join(absent)}." if absent else ".")
+    )
     return " ".join(parts)
 
 
@@ -135,22 +156,30 @@ def comparison_sentence(data: ReportData, crime: PublicCrime) -> str:
     """The partnership's recorded-crime rate against its force's, in words."""
     this = crime.this
     if this is None:
-        return (f"No data.police.uk file of {data.la_name}'s force covers {data.quarter}, "
-                "so it cannot be compared with the force's other partnerships.")
+        return (
+            f"No data.police.uk file of {data.la_name}'s force covers {data.quarter}, "
+            "so it cannot be compared with the force's other partnerships."
+        )
     if this["rate_per_1000"] is None:
-        return (f"{data.la_name} has no population estimate, so its rate cannot be compared "
-                "with the force's other partnerships.")
-    rate = (f"{data.la_name}'s rate of recorded crime, {_rate(this['rate_per_1000'])} per "
-            f"1,000 residents (95% interval {_interval(this)}),")
+        return (
+            f"{data.la_name} has no population estimate, so its rate cannot be compared "
+            "with the force's other partnerships."
+        )
+    rate = (
+        f"{data.la_name}'s rate of recorded crime, {_rate(this['rate_per_1000'])} per "
+        f"1,000 residents (95% interval {_interval(this)}),"
+    )
     if (this["partnerships_in_force"] or 0) < 2:
-        return (f"{rate} has no other partnership of its force to be compared with "
-                "in the files loaded.")
+        return (
+            f"{rate} has no other partnership of its force to be compared with in the files loaded."
+        )
     partial = "" if this["is_complete"] else " The force's files for the quarter are incomplete."
-    return (f"{rate} ranks {this['rank_in_force']} of {this['partnerships_in_force']} "
-            f"partnerships of its force (1 = lowest rate) and is {this['compared_with_force']} "
-            f"than the force's rate of {_rate(this['force_rate_per_1000'])} per 1,000 "
-            f"(Byar's method).{partial}").replace("not significantly different than",
-                                                   "not significantly different from")
+    return (
+        f"{rate} ranks {this['rank_in_force']} of {this['partnerships_in_force']} "
+        f"partnerships of its force (1 = lowest rate) and is {this['compared_with_force']} "
+        f"than the force's rate of {_rate(this['force_rate_per_1000'])} per 1,000 "
+        f"(Byar's method).{partial}"
+    ).replace("not significantly different than", "not significantly different from")
 
 
 def _public_crime_context(data: ReportData, items: list[Indicator]) -> dict[str, Any] | None:
@@ -164,21 +193,29 @@ def _public_crime_context(data: ReportData, items: list[Indicator]) -> dict[str,
         "crime": crime,
         "loaded": crime.loaded,
         "population": f"{population:,}" if population else None,
-        "rows": [{
-            "indicator": i,
-            "anchor": _anchor(i.code) if i.code in CHARTED_PUBLIC_CRIME else None,
-            "value": number(i.row.get("value"), i.unit),
-            "prev_year": number(i.row.get("prev_year_value"), i.unit),
-            "rate": _rate(i.row.get("rate_per_1000")),
-            "interval": _interval(i.row),
-            "direction": direction_word(i),
-        } for i in items],
+        "rows": [
+            {
+                "indicator": i,
+                "anchor": _anchor(i.code) if i.code in CHARTED_PUBLIC_CRIME else None,
+                "value": number(i.row.get("value"), i.unit),
+                "prev_year": number(i.row.get("prev_year_value"), i.unit),
+                "rate": _rate(i.row.get("rate_per_1000")),
+                "interval": _interval(i.row),
+                "direction": direction_word(i),
+            }
+            for i in items
+        ],
         "charted": [_item(i, data.quarter) for i in items if i.code in CHARTED_PUBLIC_CRIME],
         "sentence": comparison_sentence(data, crime) if crime.loaded else None,
-        "comparison": [{
-            **row, "rate": _rate(row["rate_per_1000"]), "interval": _interval(row),
-            "records_text": f"{row['records']:,}",
-        } for row in crime.comparison],
+        "comparison": [
+            {
+                **row,
+                "rate": _rate(row["rate_per_1000"]),
+                "interval": _interval(row),
+                "records_text": f"{row['records']:,}",
+            }
+            for row in crime.comparison
+        ],
         "not_fed": crime.not_fed,
     }
 
@@ -191,23 +228,36 @@ def render_report(data: ReportData) -> str:
         undefined=jinja2.StrictUndefined,
     )
     template = environment.get_template("report.html.j2")
-    ordinary = [(p, items) for p, items in data.priorities
-                if not all(i.feed == PUBLIC_CRIME_FEED for i in items)]
+    ordinary = [
+        (p, items)
+        for p, items in data.priorities
+        if not all(i.feed == PUBLIC_CRIME_FEED for i in items)
+    ]
     public_items = [i for i in data.indicators if i.feed == PUBLIC_CRIME_FEED]
-    priorities = [(number_, priority, _anchor(priority),
-                   [_item(i, data.quarter) for i in items])
-                  for number_, (priority, items) in enumerate(ordinary, start=2)]
-    title = (f"{data.la_name} Community Safety Partnership: performance report, "
-             f"{data.quarter}" + (" (public version)" if data.public else ""))
+    priorities = [
+        (number_, priority, _anchor(priority), [_item(i, data.quarter) for i in items])
+        for number_, (priority, items) in enumerate(ordinary, start=2)
+    ]
+    title = f"{data.la_name} Community Safety Partnership: performance report, {data.quarter}" + (
+        " (public version)" if data.public else ""
+    )
     return template.render(
-        data=data, title=title, quarter_words=quarter_months_words(data.quarter),
+        data=data,
+        title=title,
+        quarter_words=quarter_months_words(data.quarter),
         plotly_js=Markup(_plotly_js()),  # noqa: S704 (plotly's own bundle)
-        rag_counts=data.rag_counts(), status_counts=data.status_counts(),
-        status_words=STATUS_WORDS, priorities=priorities,
-        summary_sentence=summary_sentence(data), method_note=METHOD_NOTE,
+        rag_counts=data.rag_counts(),
+        status_counts=data.status_counts(),
+        status_words=STATUS_WORDS,
+        priorities=priorities,
+        summary_sentence=summary_sentence(data),
+        method_note=METHOD_NOTE,
         public_crime=_public_crime_context(data, public_items),
-        public_crime_title=(public_items[0].priority if public_items
-                            else "Recorded crime and anti-social behaviour (data.police.uk)"),
+        public_crime_title=(
+            public_items[0].priority
+            if public_items
+            else "Recorded crime and anti-social behaviour (data.police.uk)"
+        ),
     )
 
 
@@ -221,9 +271,22 @@ def _write_atomically(target: Path, text: str, newline: str | None = None) -> Pa
 
 
 PUBLIC_CSV_COLUMNS = [
-    "indicator_code", "indicator_name", "priority", "fiscal_quarter", "data_status", "unit",
-    "value", "numerator", "denominator", "ytd_value", "ytd_prev_value", "prev_year_value",
-    "target", "rag_status", "direction", "status_note",
+    "indicator_code",
+    "indicator_name",
+    "priority",
+    "fiscal_quarter",
+    "data_status",
+    "unit",
+    "value",
+    "numerator",
+    "denominator",
+    "ytd_value",
+    "ytd_prev_value",
+    "prev_year_value",
+    "target",
+    "rag_status",
+    "direction",
+    "status_note",
 ]
 
 
@@ -250,9 +313,12 @@ def public_csv(data: ReportData) -> str:
             row = indicator.row
             parts_unit = "count" if indicator.unit == "percent" else indicator.unit
             values = {
-                "indicator_code": indicator.code, "indicator_name": indicator.name,
-                "priority": indicator.priority, "fiscal_quarter": data.quarter,
-                "data_status": indicator.status, "unit": indicator.unit,
+                "indicator_code": indicator.code,
+                "indicator_name": indicator.name,
+                "priority": indicator.priority,
+                "fiscal_quarter": data.quarter,
+                "data_status": indicator.status,
+                "unit": indicator.unit,
                 "value": _csv_number(row.get("value"), indicator.unit),
                 "numerator": _csv_number(row.get("numerator"), parts_unit),
                 "denominator": _csv_number(row.get("denominator"), parts_unit),
@@ -268,24 +334,34 @@ def public_csv(data: ReportData) -> str:
     return buffer.getvalue()
 
 
-def write_report(warehouse: Path | duckdb.DuckDBPyConnection, exports: Path, quarter: str,
-                 public: bool = False, la_code: str | None = None, la_name: str | None = None,
-                 data: ReportData | None = None) -> dict[str, Path]:
+def write_report(
+    warehouse: Path | duckdb.DuckDBPyConnection,
+    exports: Path,
+    quarter: str,
+    public: bool = False,
+    la_code: str | None = None,
+    la_name: str | None = None,
+    data: ReportData | None = None,
+) -> dict[str, Path]:
     """Write report-<quarter>.html (and the public report and CSV with ``public``)."""
     data = data or read_report_data(warehouse, quarter, la_code=la_code, la_name=la_name)
-    written = {"report": _write_atomically(exports / f"report-{data.slug}.html",
-                                           render_report(data))}
+    written = {
+        "report": _write_atomically(exports / f"report-{data.slug}.html", render_report(data))
+    }
     if public:
         safe = public_version(data)
         written["public_report"] = _write_atomically(
-            exports / f"report-{data.slug}-public.html", render_report(safe))
+            exports / f"report-{data.slug}-public.html", render_report(safe)
+        )
         written["public_csv"] = _write_atomically(
-            exports / f"indicators-{data.slug}-public.csv", public_csv(safe), newline="")
+            exports / f"indicators-{data.slug}-public.csv", public_csv(safe), newline=""
+        )
     return written
 
 
-def write_quarter_outputs(settings: Settings, quarter: str, public: bool = False,
-                          analyst: bool = True) -> dict[str, Path]:
+def write_quarter_outputs(
+    settings: Settings, quarter: str, public: bool = False, analyst: bool = True
+) -> dict[str, Path]:
     """Everything ``csp report`` writes: the report(s), the board pack, the analyst exports.
 
     All of it is read as an analyst reads: the published DuckDB copy (never the file a build

@@ -55,16 +55,24 @@ def _clean(value: Any) -> Any:
     return value
 
 
-def _latest_position(con: duckdb.DuckDBPyConnection, la_code: str, code: str,
-                     quarter_end: date, fy_start: date) -> dict[str, Any] | None:
+def _latest_position(
+    con: duckdb.DuckDBPyConnection, la_code: str, code: str, quarter_end: date, fy_start: date
+) -> dict[str, Any] | None:
     """Year to date from fct_crime through the last month delivered after the quarter.
 
     Only months delivered without a gap after the quarter, within the same financial year.
     """
-    months = {r["period_start"] for r in _records(con, """
+    months = {
+        r["period_start"]
+        for r in _records(
+            con,
+            """
         select distinct cast(period_start as date) as period_start from main.fct_feed_delivery
         where feed = 'police_crime' and status <> 'rejected' and period_start > ?
-          and la_code = ?""", [quarter_end, la_code])}
+          and la_code = ?""",
+            [quarter_end, la_code],
+        )
+    }
     through = quarter_end
     while True:
         following = through + timedelta(days=1)
@@ -76,17 +84,23 @@ def _latest_position(con: duckdb.DuckDBPyConnection, la_code: str, code: str,
     flag = CRIME_FLAGS[code]
     previous_start = date(fy_start.year - 1, fy_start.month, fy_start.day)
     previous_through = last_of_month(date(through.year - 1, through.month, 1))
-    row = con.execute(f"""
+    row = con.execute(
+        f"""
         select count(*) filter (where recorded_date between ? and ?),
                count(*) filter (where recorded_date between ? and ?)
         from main.fct_crime where {flag} and la_code = ?""",
-                      [fy_start, through, previous_start, previous_through, la_code]).fetchone()
+        [fy_start, through, previous_start, previous_through, la_code],
+    ).fetchone()
     return {"through": through, "value": row[0], "previous": row[1]}
 
 
-def read_report_data(warehouse: Path | duckdb.DuckDBPyConnection, quarter: str,
-                     la_code: str | None = None, la_name: str | None = None,
-                     history: int = HISTORY_QUARTERS) -> ReportData:
+def read_report_data(
+    warehouse: Path | duckdb.DuckDBPyConnection,
+    quarter: str,
+    la_code: str | None = None,
+    la_name: str | None = None,
+    history: int = HISTORY_QUARTERS,
+) -> ReportData:
     """Read the chosen quarter's indicators, their history and the feeds' status.
 
     ``warehouse`` is a DuckDB file, or an open connection with the marts in ``main`` (see
@@ -101,57 +115,87 @@ def read_report_data(warehouse: Path | duckdb.DuckDBPyConnection, quarter: str,
         return _read_report_data(con, quarter, la_code, la_name, history)
 
 
-def _read_report_data(con: duckdb.DuckDBPyConnection, quarter: str, la_code: str | None,
-                      la_name: str | None, history: int) -> ReportData:
+def _read_report_data(
+    con: duckdb.DuckDBPyConnection,
+    quarter: str,
+    la_code: str | None,
+    la_name: str | None,
+    history: int,
+) -> ReportData:
     fy_start_year, quarter_number = parse_quarter(quarter)
-    quarter_row = _records(con, "select * from main.dim_quarter where fiscal_quarter = ?",
-                           [quarter])
+    quarter_row = _records(
+        con, "select * from main.dim_quarter where fiscal_quarter = ?", [quarter]
+    )
     if not quarter_row:
         raise ReportError(f"{quarter} is not in dim_quarter")
-    codes = [r["la_code"] for r in _records(
-        con, "select distinct la_code from main.fct_indicator_quarter")]
+    codes = [
+        r["la_code"]
+        for r in _records(con, "select distinct la_code from main.fct_indicator_quarter")
+    ]
     if la_code is None:
         if len(codes) != 1:
             raise ReportError(f"the warehouse holds {len(codes)} partnerships; name one")
         la_code = codes[0]
-    available = [r["fiscal_quarter"] for r in _records(con, """
+    available = [
+        r["fiscal_quarter"]
+        for r in _records(
+            con,
+            """
         select distinct fiscal_quarter, quarter_start from main.fct_indicator_quarter
-        where la_code = ? order by quarter_start""", [la_code])]
+        where la_code = ? order by quarter_start""",
+            [la_code],
+        )
+    ]
     if quarter not in available:
         span = f"{available[0]} to {available[-1]}" if available else "nothing"
-        raise ReportError(f"the warehouse has no indicators for {quarter} "
-                          f"(it holds {span})")
+        raise ReportError(f"the warehouse has no indicators for {quarter} (it holds {span})")
     if la_name is None:
-        names = _records(con, "select la_name from main.dim_area where la_code = ?",
-                         [la_code])
+        names = _records(con, "select la_name from main.dim_area where la_code = ?", [la_code])
         la_name = names[0]["la_name"] if names else la_code
-    quarters = _records(con, """
+    quarters = _records(
+        con,
+        """
         select fiscal_quarter, quarter_start, quarter_end, financial_year, quarter_number
         from main.dim_quarter where quarter_start <= ?
-        order by quarter_start desc limit ?""", [quarter_row[0]["quarter_start"], history + 4])
+        order by quarter_start desc limit ?""",
+        [quarter_row[0]["quarter_start"], history + 4],
+    )
     quarters.reverse()
-    rows = _records(con, """
+    rows = _records(
+        con,
+        """
         select * from main.fct_indicator_quarter
         where la_code = ? and quarter_start between ? and ?""",
-                    [la_code, quarters[0]["quarter_start"], quarter_row[0]["quarter_start"]])
+        [la_code, quarters[0]["quarter_start"], quarter_row[0]["quarter_start"]],
+    )
     by_key = {(r["indicator_code"], r["fiscal_quarter"]): r for r in rows}
     # Every quarter of this year to date and last year's, for ratio parts.
-    year_rows = _records(con, """
+    year_rows = _records(
+        con,
+        """
         select indicator_code, fiscal_quarter, financial_year, quarter_number, data_status,
                numerator, denominator, value
         from main.fct_indicator_quarter
         where la_code = ? and quarter_number <= ?
           and financial_year in (?, ?) order by quarter_start""",
-                         [la_code, quarter_number, quarter_row[0]["financial_year"],
-                          financial_year_label(fy_start_year - 1)])
-    published = _records(con, """
+        [
+            la_code,
+            quarter_number,
+            quarter_row[0]["financial_year"],
+            financial_year_label(fy_start_year - 1),
+        ],
+    )
+    published = _records(
+        con,
+        """
         select indicator_code, fiscal_quarter, value, ytd_value, rag_status
         from main.fct_indicator_quarter
         where la_code = ? and data_status = 'ok' and value is not null
           and quarter_start <= ?
         qualify row_number() over (partition by indicator_code
                                    order by quarter_start desc) = 1""",
-                         [la_code, quarter_row[0]["quarter_start"]])
+        [la_code, quarter_row[0]["quarter_start"]],
+    )
     last_published = {r["indicator_code"]: r for r in published}
     catalogue = _records(con, "select * from main.dim_indicator")
     q_end = _clean(quarter_row[0]["quarter_end"])
@@ -163,27 +207,47 @@ def _read_report_data(con: duckdb.DuckDBPyConnection, quarter: str, la_code: str
         points = []
         for q in quarters:
             found = by_key.get((code, q["fiscal_quarter"]))
-            points.append({"fiscal_quarter": q["fiscal_quarter"],
-                           **({k: _clean(v) for k, v in found.items()} if found else
-                              {"data_status": None, "value": None,
-                               "status_note": "before the first period in the warehouse"})})
+            points.append(
+                {
+                    "fiscal_quarter": q["fiscal_quarter"],
+                    **(
+                        {k: _clean(v) for k, v in found.items()}
+                        if found
+                        else {
+                            "data_status": None,
+                            "value": None,
+                            "status_note": "before the first period in the warehouse",
+                        }
+                    ),
+                }
+            )
         indicator = Indicator(
-            code=code, name=entry["indicator_name"], priority=entry["priority"],
-            feed=entry["feed"], owner=entry.get("owner"), unit=entry["unit"],
-            polarity=entry["polarity"], aggregation=entry["aggregation"],
-            target=entry.get("target"), definition=entry.get("definition"),
-            row=current, history=points, shown=min(history, len(points)),
+            code=code,
+            name=entry["indicator_name"],
+            priority=entry["priority"],
+            feed=entry["feed"],
+            owner=entry.get("owner"),
+            unit=entry["unit"],
+            polarity=entry["polarity"],
+            aggregation=entry["aggregation"],
+            target=entry.get("target"),
+            definition=entry.get("definition"),
+            row=current,
+            history=points,
+            shown=min(history, len(points)),
         )
         if entry["aggregation"] == "ratio":
             indicator.ytd_parts = _parts(year_rows, code, quarter_row[0]["financial_year"])
             indicator.ytd_prev_parts = _parts(
-                year_rows, code, financial_year_label(fy_start_year - 1))
+                year_rows, code, financial_year_label(fy_start_year - 1)
+            )
         found = last_published.get(code)
         if found and found["fiscal_quarter"] != quarter:
             indicator.last_published = found
         if code in CRIME_FLAGS and current.get("data_status") == "ok":
             indicator.latest_position = _latest_position(
-                con, la_code, code, q_end, financial_quarter(fy_start_year, 1).start)
+                con, la_code, code, q_end, financial_quarter(fy_start_year, 1).start
+            )
         indicators.append(indicator)
     public_crime = _public_crime(con, la_code, quarter, catalogue)
     if not public_crime.loaded:
@@ -194,9 +258,15 @@ def _read_report_data(con: duckdb.DuckDBPyConnection, quarter: str, la_code: str
     as_of_rows = _records(con, "select max(as_of_date) as as_of from main.fct_feed_status")
     as_of = _clean(as_of_rows[0]["as_of"]) if as_of_rows else None
     return ReportData(
-        la_code=la_code, la_name=la_name, quarter=quarter, quarter_start=q_start,
-        quarter_end=q_end, as_of=as_of, generated_at=datetime.now().replace(microsecond=0),
-        indicators=indicators, feeds=feeds,
+        la_code=la_code,
+        la_name=la_name,
+        quarter=quarter,
+        quarter_start=q_start,
+        quarter_end=q_end,
+        as_of=as_of,
+        generated_at=datetime.now().replace(microsecond=0),
+        indicators=indicators,
+        feeds=feeds,
         quarters=[q["fiscal_quarter"] for q in quarters][-history:],
         public_crime=public_crime,
     )
@@ -204,74 +274,106 @@ def _read_report_data(con: duckdb.DuckDBPyConnection, quarter: str, la_code: str
 
 def _has_table(con: duckdb.DuckDBPyConnection, name: str) -> bool:
     """Whether ``main.<name>`` exists (a warehouse built before the mart was added lacks it)."""
-    return bool(con.execute(
-        "select count(*) from information_schema.tables where table_schema = 'main' "
-        "and table_name = ?", [name]).fetchone()[0])
+    return bool(
+        con.execute(
+            "select count(*) from information_schema.tables where table_schema = 'main' "
+            "and table_name = ?",
+            [name],
+        ).fetchone()[0]
+    )
 
 
-def _public_crime(con: duckdb.DuckDBPyConnection, la_code: str, quarter: str,
-                  catalogue: list[dict[str, Any]]) -> PublicCrime:
+def _public_crime(
+    con: duckdb.DuckDBPyConnection, la_code: str, quarter: str, catalogue: list[dict[str, Any]]
+) -> PublicCrime:
     """The data.police.uk section: whether any file is loaded, and the force comparison."""
     not_fed = [e["indicator_name"] for e in catalogue if e["feed"] == FORCE_EXTRACT_FEED]
-    if not (_has_table(con, "fct_police_uk_force_month")
-            and _has_table(con, "fct_police_uk_comparison")):
+    if not (
+        _has_table(con, "fct_police_uk_force_month") and _has_table(con, "fct_police_uk_comparison")
+    ):
         return PublicCrime(loaded=False, comparison=[], not_fed=not_fed)
     loaded = con.execute("select count(*) from main.fct_police_uk_force_month").fetchone()[0] > 0
-    comparison = _records(con, """
+    comparison = _records(
+        con,
+        """
         select *, partnership_code = ? as is_this
         from main.fct_police_uk_comparison
         where fiscal_quarter = ? and force in (
             select force from main.fct_police_uk_comparison
             where partnership_code = ? and fiscal_quarter = ?)
         order by force, rate_per_1000 is null, rate_per_1000, partnership_name""",
-                          [la_code, quarter, la_code, quarter])
+        [la_code, quarter, la_code, quarter],
+    )
     return PublicCrime(loaded=loaded, comparison=comparison, not_fed=not_fed)
 
 
 def _parts(rows: list[dict], code: str, year: str) -> tuple[float | None, float | None]:
     """Summed numerator and denominator of a year to date, when every quarter is ok."""
     span = [r for r in rows if r["indicator_code"] == code and r["financial_year"] == year]
-    if not span or any(r["data_status"] != "ok" or r["numerator"] is None
-                       or r["denominator"] is None for r in span):
+    if not span or any(
+        r["data_status"] != "ok" or r["numerator"] is None or r["denominator"] is None for r in span
+    ):
         return (None, None)
     return (sum(r["numerator"] for r in span), sum(r["denominator"] for r in span))
 
 
-def _feed_lines(con: duckdb.DuckDBPyConnection, la_code: str,
-                indicators: list[Indicator]) -> list[FeedLine]:
+def _feed_lines(
+    con: duckdb.DuckDBPyConnection, la_code: str, indicators: list[Indicator]
+) -> list[FeedLine]:
     """One line per feed calendar row (``feed`` or ``feed:partner``), in the warehouse's order.
 
     A feed some indicator needs but with no calendar row yet (never configured nor
     delivered) gets a line too, 'not started'.
     """
-    status = {r["feed_key"]: r for r in _records(
-        con, "select * from main.fct_feed_status where la_code = ? order by feed_key", [la_code])}
-    dims = {r["feed_key"]: r for r in _records(
-        con, "select * from main.dim_feed order by feed_key")}
+    status = {
+        r["feed_key"]: r
+        for r in _records(
+            con, "select * from main.fct_feed_status where la_code = ? order by feed_key", [la_code]
+        )
+    }
+    dims = {
+        r["feed_key"]: r for r in _records(con, "select * from main.dim_feed order by feed_key")
+    }
     keys = list(dict.fromkeys([*status, *dims]))
-    keys += [f for f in dict.fromkeys(i.feed for i in indicators)
-             if not any(k.split(":")[0] == f for k in keys)]
+    keys += [
+        f
+        for f in dict.fromkeys(i.feed for i in indicators)
+        if not any(k.split(":")[0] == f for k in keys)
+    ]
     lines = []
     for key in keys:
         st, dim = status.get(key, {}), dims.get(key, {})
         feed, _, partner_key = key.partition(":")
-        mine = [i for i in indicators if i.feed == feed
-                and (not partner_key or i.owner == partner_key)]
-        statuses = sorted({i.status for i in mine}, key=lambda s: STATUSES.index(s)
-                          if s in STATUSES else 99)
+        mine = [
+            i for i in indicators if i.feed == feed and (not partner_key or i.owner == partner_key)
+        ]
+        statuses = sorted(
+            {i.status for i in mine}, key=lambda s: STATUSES.index(s) if s in STATUSES else 99
+        )
         # The feed's worst status in the quarter speaks for it.
         worst = statuses[-1] if statuses else "not_expected"
-        note = next((i.row.get("status_note") for i in mine
-                     if i.status == worst and i.row.get("status_note")), None)
-        lines.append(FeedLine(
-            feed=key, partner=st.get("partner") or dim.get("partner") or partner_key or None,
-            cadence=st.get("cadence") or dim.get("cadence"),
-            state=st.get("state") or "not started",
-            last_period=st.get("last_period"), next_period=st.get("next_period"),
-            next_due=_clean(st.get("next_due_date")),
-            overdue_periods=st.get("overdue_periods"),
-            suspension_reason=st.get("suspension_reason") or dim.get("suspension_reason"),
-            quarter_status=worst if len(statuses) <= 1 else " / ".join(statuses),
-            quarter_note=note, indicator_count=len(mine),
-        ))
+        note = next(
+            (
+                i.row.get("status_note")
+                for i in mine
+                if i.status == worst and i.row.get("status_note")
+            ),
+            None,
+        )
+        lines.append(
+            FeedLine(
+                feed=key,
+                partner=st.get("partner") or dim.get("partner") or partner_key or None,
+                cadence=st.get("cadence") or dim.get("cadence"),
+                state=st.get("state") or "not started",
+                last_period=st.get("last_period"),
+                next_period=st.get("next_period"),
+                next_due=_clean(st.get("next_due_date")),
+                overdue_periods=st.get("overdue_periods"),
+                suspension_reason=st.get("suspension_reason") or dim.get("suspension_reason"),
+                quarter_status=worst if len(statuses) <= 1 else " / ".join(statuses),
+                quarter_note=note,
+                indicator_count=len(mine),
+            )
+        )
     return lines

@@ -86,7 +86,7 @@ class Indicator:
     @property
     def chart_points(self) -> list[dict[str, Any]]:
         """The quarters charted, oldest first, ending at the chosen quarter."""
-        return self.history[-self.shown:]
+        return self.history[-self.shown :]
 
 
 @dataclass

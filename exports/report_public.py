@@ -52,11 +52,16 @@ def protect_indicator(indicator: Indicator) -> Indicator:
             point["ytd_value"] = None
         if indicator.row:
             safe.row["prev_year_value"] = safe.history[-1]["prev_year_value"]
-            safe.row["ytd_value"] = (sdc_percent(*indicator.ytd_parts)
-                                     if indicator.row.get("ytd_value") is not None else None)
-            safe.row["ytd_prev_value"] = (sdc_percent(*indicator.ytd_prev_parts)
-                                          if indicator.row.get("ytd_prev_value") is not None
-                                          else None)
+            safe.row["ytd_value"] = (
+                sdc_percent(*indicator.ytd_parts)
+                if indicator.row.get("ytd_value") is not None
+                else None
+            )
+            safe.row["ytd_prev_value"] = (
+                sdc_percent(*indicator.ytd_prev_parts)
+                if indicator.row.get("ytd_prev_value") is not None
+                else None
+            )
             safe.history[-1]["ytd_value"] = safe.row["ytd_value"]
         safe.ytd_parts = tuple(sdc_count(v) for v in indicator.ytd_parts)
         safe.ytd_prev_parts = tuple(sdc_count(v) for v in indicator.ytd_prev_parts)

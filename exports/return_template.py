@@ -45,8 +45,11 @@ class CatalogueEntry:
 def owned_indicators(partner: str) -> list[CatalogueEntry]:
     """The indicators a partner returns, from the catalogue seed."""
     with (DBT_PROJECT_DIR / "seeds" / "indicators.csv").open(newline="", encoding="utf-8") as f:
-        return [CatalogueEntry(r["code"], r["name"], r["unit"], r["definition"])
-                for r in csv.DictReader(f) if r["owner"] == partner]
+        return [
+            CatalogueEntry(r["code"], r["name"], r["unit"], r["definition"])
+            for r in csv.DictReader(f)
+            if r["owner"] == partner
+        ]
 
 
 def template_file_name(partner: str, period: Period) -> str:
@@ -76,16 +79,30 @@ def write_return_template(partner: str, quarter: str, folder: Path) -> Path:
     percent_rows = [i + 2 for i, e in enumerate(indicators) if e.unit == "percent"]
     count_rows = [i + 2 for i, e in enumerate(indicators) if e.unit == "count"]
 
-    whole = DataValidation(type="whole", operator="greaterThanOrEqual", formula1="0",
-                           error="A whole number, 0 or more.", showErrorMessage=True)
-    percent = DataValidation(type="decimal", operator="between", formula1="0",
-                             formula2="100", showErrorMessage=True,
-                             error="A percentage between 0 and 100: 100 × Numerator / "
-                                   "Denominator, to one decimal place.")
+    whole = DataValidation(
+        type="whole",
+        operator="greaterThanOrEqual",
+        formula1="0",
+        error="A whole number, 0 or more.",
+        showErrorMessage=True,
+    )
+    percent = DataValidation(
+        type="decimal",
+        operator="between",
+        formula1="0",
+        formula2="100",
+        showErrorMessage=True,
+        error="A percentage between 0 and 100: 100 × Numerator / "
+        "Denominator, to one decimal place.",
+    )
     # Counts give a value only: their numerator and denominator must stay empty.
-    empty = DataValidation(type="textLength", operator="equal", formula1="0",
-                           showErrorMessage=True,
-                           error="Counts give a Value only; leave this cell empty.")
+    empty = DataValidation(
+        type="textLength",
+        operator="equal",
+        formula1="0",
+        showErrorMessage=True,
+        error="Counts give a Value only; leave this cell empty.",
+    )
     for validation in (whole, percent, empty):
         sheet.add_data_validation(validation)
     for row in percent_rows:
@@ -109,11 +126,15 @@ def write_return_template(partner: str, quarter: str, folder: Path) -> Path:
     notes.append([f"Quarterly return: {partner}, {period.label}"])
     notes["A1"].font = Font(bold=True, size=14)
     notes.append([f"Please return this file, under the same name, by {due:%d %B %Y}."])
-    notes.append(["Fill the yellow cells on the Return sheet. Do not change the codes, the "
-                  "period, the column headings or the sheet name. Percentages: give the "
-                  "Numerator and Denominator, and Value = 100 × Numerator / Denominator "
-                  "to one decimal place. Counts: give the Value only. Notes are optional "
-                  "commentary on a figure; never put names or other personal details in them."])
+    notes.append(
+        [
+            "Fill the yellow cells on the Return sheet. Do not change the codes, the "
+            "period, the column headings or the sheet name. Percentages: give the "
+            "Numerator and Denominator, and Value = 100 × Numerator / Denominator "
+            "to one decimal place. Counts: give the Value only. Notes are optional "
+            "commentary on a figure; never put names or other personal details in them."
+        ]
+    )
     notes.append([])
     notes.append(["Indicator Code", "Name", "Unit", "Definition"])
     for cell in notes[5]:

@@ -34,14 +34,13 @@ NOUNS = {
     "GY_CRISIS_CALLOUTS": "crisis intervention call-outs for gang tensions",
     "GY_YOUTH_FTE": "first-time entrants to the youth justice system",
     "VA_COURT_PERPETRATORS": "domestic abuse perpetrators brought before the specialist and "
-                             "Crown courts",
+    "Crown courts",
     "SM_CLASSA_ENGAGED": "of Class A positive arrestees started treatment",
     "SM_COMPLETIONS": "of treatment discharges were successful completions",
     "VA_REPEAT_RATE": "of IDVA cases were repeat victims",
-    "RR_EMPLOYMENT": "of offenders were in stable employment at the end of their order or "
-                     "licence",
+    "RR_EMPLOYMENT": "of offenders were in stable employment at the end of their order or licence",
     "RR_ACCOMMODATION": "of offenders were in stable accommodation at the end of their order "
-                        "or licence",
+    "or licence",
     "VA_PROSECUTION_SUCCESS": "of domestic abuse prosecutions were successful",
     "PC_TOTAL": "crimes recorded (all types but anti-social behaviour)",
     "PC_ANTI_SOCIAL_BEHAVIOUR": "incidents of anti-social behaviour recorded",
@@ -54,8 +53,12 @@ STATUS_WORDS = {
     "not_expected": "Not expected",
     None: "No data",
 }
-DIRECTION_WORDS = {"improving": "▲ Improving", "worsening": "▼ Worsening",
-                   "no change": "► No change", None: "Not assessed"}
+DIRECTION_WORDS = {
+    "improving": "▲ Improving",
+    "worsening": "▼ Worsening",
+    "no change": "► No change",
+    None: "Not assessed",
+}
 NOT_RATED = "Not rated"
 
 
@@ -122,8 +125,10 @@ def _target_clause(indicator: Indicator, value: Any) -> str | None:
     rag = indicator.row.get("rag_status")
     if indicator.public:
         # Rounded figures can sit on the other side of the target from the real ones.
-        return (f"against a target of {number(indicator.target, indicator.unit)} "
-                f"({rag or NOT_RATED}, rated on the unrounded figures)")
+        return (
+            f"against a target of {number(indicator.target, indicator.unit)} "
+            f"({rag or NOT_RATED}, rated on the unrounded figures)"
+        )
     gap = float(value) - float(indicator.target)
     unit_word = "" if indicator.unit == "count" else " percentage points"
     if rag == "Green":
@@ -132,8 +137,10 @@ def _target_clause(indicator: Indicator, value: Any) -> str | None:
         how = f"{abs(round(gap)):,} {'over' if gap > 0 else 'short of'} the target"
     else:
         how = f"{abs(gap):.1f}{unit_word} {'above' if gap > 0 else 'below'} the target"
-    return f"against a target of {number(indicator.target, indicator.unit)} " \
-           f"({rag or NOT_RATED}: {how})"
+    return (
+        f"against a target of {number(indicator.target, indicator.unit)} "
+        f"({rag or NOT_RATED}: {how})"
+    )
 
 
 def _count_phrase(value: Any, what: str) -> str:
@@ -164,25 +171,37 @@ def headline(indicator: Indicator, quarter: str) -> str:
             parts.append(clause)
         return ", ".join(parts) + "."
     if indicator.aggregation == "latest":
-        lead = (_count_phrase(value, what) if indicator.unit == "count"
-                else f"{number(value, indicator.unit)} {what}")
+        lead = (
+            _count_phrase(value, what)
+            if indicator.unit == "count"
+            else f"{number(value, indicator.unit)} {what}"
+        )
         parts = [f"{lead} at the end of {quarter}"]
-        comparison = _comparison(value, row.get("prev_year_value"), indicator.unit,
-                                 "a year earlier")
+        comparison = _comparison(
+            value, row.get("prev_year_value"), indicator.unit, "a year earlier"
+        )
     elif ytd is not None:
         ytd_words = f"year to date ({year_to_date_words(quarter)})"
-        lead = (_count_phrase(ytd, what) if indicator.unit == "count"
-                else f"{number(ytd, indicator.unit)} {what}")
+        lead = (
+            _count_phrase(ytd, what)
+            if indicator.unit == "count"
+            else f"{number(ytd, indicator.unit)} {what}"
+        )
         parts = [f"{lead} {ytd_words}"]
-        comparison = _comparison(ytd, row.get("ytd_prev_value"), indicator.unit,
-                                 "the same period last year")
+        comparison = _comparison(
+            ytd, row.get("ytd_prev_value"), indicator.unit, "the same period last year"
+        )
         value = ytd
     else:
-        lead = (_count_phrase(value, what) if indicator.unit == "count"
-                else f"{number(value, indicator.unit)} {what}")
+        lead = (
+            _count_phrase(value, what)
+            if indicator.unit == "count"
+            else f"{number(value, indicator.unit)} {what}"
+        )
         parts = [f"{lead} in {quarter}"]
-        comparison = _comparison(value, row.get("prev_year_value"), indicator.unit,
-                                 "the same quarter last year")
+        comparison = _comparison(
+            value, row.get("prev_year_value"), indicator.unit, "the same quarter last year"
+        )
     if comparison:
         parts.append(comparison)
     clause = _target_clause(indicator, value)
@@ -206,8 +225,10 @@ def data_note(indicator: Indicator) -> str:
     text = f"Data not available: {reason.rstrip('.')}."
     provisional = row.get("provisional_value")
     if provisional is not None and status in ("pending", "missing"):
-        text += (f" Provisional figure so far: {number(provisional, indicator.unit)} "
-                 "(incomplete; not for publication as a quarterly figure).")
+        text += (
+            f" Provisional figure so far: {number(provisional, indicator.unit)} "
+            "(incomplete; not for publication as a quarterly figure)."
+        )
     last = indicator.last_published
     if last:
         if indicator.unit == "percent_diff" and last.get("value") is not None:
@@ -215,8 +236,10 @@ def data_note(indicator: Indicator) -> str:
             rag = f", {last['rag_status']}" if last.get("rag_status") else ""
             text += f" Last published figure: {said}{rag}."
         elif last.get("value") is not None:
-            text += (f" Last published figure: {number(last['value'], indicator.unit)} "
-                     f"in {last['fiscal_quarter']}.")
+            text += (
+                f" Last published figure: {number(last['value'], indicator.unit)} "
+                f"in {last['fiscal_quarter']}."
+            )
         else:
             text += f" Last published figure: {last['fiscal_quarter']}."
     return text
@@ -229,8 +252,11 @@ def latest_position(indicator: Indicator) -> str | None:
     if not position:
         return None
     through: date = position["through"]
-    text = (f"Latest position: {_count_phrase(position['value'], noun(indicator))} year to date "
-            f"as at {through.day} {through:%B %Y}")
-    comparison = _comparison(position["value"], position["previous"], "count",
-                             "the same period last year")
+    text = (
+        f"Latest position: {_count_phrase(position['value'], noun(indicator))} year to date "
+        f"as at {through.day} {through:%B %Y}"
+    )
+    comparison = _comparison(
+        position["value"], position["previous"], "count", "the same period last year"
+    )
     return text + (f", {comparison}" if comparison else "") + "."

@@ -29,8 +29,10 @@ def _copy_atomically(source: Path, target: Path) -> None:
     data in clear (SECURITY.md).
     """
     partial = target.with_name(target.name + ".partial")
-    with os.fdopen(os.open(source, os.O_RDONLY | os.O_NOFOLLOW), "rb") as src, \
-            create_private(partial) as dst:
+    with (
+        os.fdopen(os.open(source, os.O_RDONLY | os.O_NOFOLLOW), "rb") as src,
+        create_private(partial) as dst,
+    ):
         shutil.copyfileobj(src, dst, 1 << 20)
         dst.flush()
         os.fsync(dst.fileno())
@@ -125,8 +127,9 @@ def _quarantine_folder(home: Path, feed: str) -> Path:
     return private_folder(home / "quarantine" / feed, home / "quarantine")
 
 
-def quarantine(home: Path, source: Path, feed: str, sha256: str, problems: list[Problem],
-               partner: str) -> Path:
+def quarantine(
+    home: Path, source: Path, feed: str, sha256: str, problems: list[Problem], partner: str
+) -> Path:
     """Move a rejected file out of landing, with a reason.json a partner can act on.
 
     Safe to repeat (a crash may interrupt it): the same bytes are never quarantined twice and
@@ -142,8 +145,9 @@ def quarantine(home: Path, source: Path, feed: str, sha256: str, problems: list[
     return target
 
 
-def quarantine_unread(home: Path, path: Path, feed: str, partner: str | None, identity: str,
-                      problem: Problem) -> None:
+def quarantine_unread(
+    home: Path, path: Path, feed: str, partner: str | None, identity: str, problem: Problem
+) -> None:
     """Quarantine's side of ``landing.refuse``: the reason written, then the entry moved in,
     or removed where it holds no bytes of its own. ``identity`` stands in for its SHA-256."""
     target = quarantine_target(_quarantine_folder(home, feed), path.name, identity)
@@ -154,8 +158,9 @@ def quarantine_unread(home: Path, path: Path, feed: str, partner: str | None, id
         path.unlink()
 
 
-def _reason(file_name: str, feed: str, partner: str | None, sha256: str,
-            problems: list[Problem]) -> dict[str, Any]:
+def _reason(
+    file_name: str, feed: str, partner: str | None, sha256: str, problems: list[Problem]
+) -> dict[str, Any]:
     return {
         "file": safe_file_name(file_name),
         "feed": feed,
@@ -167,7 +172,7 @@ def _reason(file_name: str, feed: str, partner: str | None, sha256: str,
         "summary": describe(problems),
         "problems": [p.as_dict() for p in problems],
         "what_to_do": "Correct the file and drop it in the landing folder again; nothing "
-                      "from this file has been loaded.",
+        "from this file has been loaded.",
     }
 
 

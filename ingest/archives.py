@@ -42,8 +42,9 @@ class Unpacked:
         """One line for the build's output and the run's log."""
         parts = [f"{len(self.taken)} file(s) taken"]
         if self.already_waiting:
-            parts.append(f"{len(self.already_waiting)} already waiting in landing, left as "
-                         "they were")
+            parts.append(
+                f"{len(self.already_waiting)} already waiting in landing, left as they were"
+            )
         if self.ignored:
             shown = ", ".join(self.ignored[:5]) + (", ..." if len(self.ignored) > 5 else "")
             parts.append(f"{len(self.ignored)} ignored, not taken by this feed ({shown})")
@@ -65,10 +66,12 @@ def _entry_name(info: zipfile.ZipInfo) -> str:
 
 
 def _too_big(name: str) -> Problem:
-    return Problem("archive_too_big",
-                   f"the entry {name!r} of the archive unpacks to more than "
-                   f"{MAX_ARCHIVE_ENTRY_BYTES // 2**20:,} MiB, more than any month of a "
-                   "force could hold: download the months again")
+    return Problem(
+        "archive_too_big",
+        f"the entry {name!r} of the archive unpacks to more than "
+        f"{MAX_ARCHIVE_ENTRY_BYTES // 2**20:,} MiB, more than any month of a "
+        "force could hold: download the months again",
+    )
 
 
 def _write_entry(archive: zipfile.ZipFile, info: zipfile.ZipInfo, target: Path) -> None:
@@ -105,9 +108,14 @@ def unpack_archive(path: Path, contract: FeedContract) -> Unpacked:
         with zipfile.ZipFile(path) as archive:
             infos = archive.infolist()
             if len(infos) > MAX_ARCHIVE_ENTRIES:
-                raise _ArchiveRefused(Problem(
-                    "archive_too_big", f"the archive holds {len(infos):,} entries, more than "
-                    f"the {MAX_ARCHIVE_ENTRIES:,} a download of many years of every force holds"))
+                raise _ArchiveRefused(
+                    Problem(
+                        "archive_too_big",
+                        f"the archive holds {len(infos):,} entries, more than "
+                        f"the {MAX_ARCHIVE_ENTRIES:,} a download of many years of every force "
+                        "holds",
+                    )
+                )
             wanted = []
             for info in infos:
                 name = _entry_name(info)
@@ -133,13 +141,20 @@ def unpack_archive(path: Path, contract: FeedContract) -> Unpacked:
     except _ArchiveRefused as refused:
         result.problem = refused.problem
         return result
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, NotImplementedError,
-            RuntimeError, ValueError) as error:
+    except (
+        zipfile.BadZipFile,
+        zipfile.LargeZipFile,
+        EOFError,
+        NotImplementedError,
+        RuntimeError,
+        ValueError,
+    ) as error:
         # RuntimeError: an encrypted entry; NotImplementedError: an unknown compression.
         result.problem = Problem(
             "archive_unreadable",
             "the file is named like a zip archive but could not be unpacked "
-            f"({type(error).__name__}): download it again")
+            f"({type(error).__name__}): download it again",
+        )
         return result
     os.unlink(path)
     return result

@@ -73,8 +73,13 @@ class LandedHashes:
     def sha256(self, path: Path) -> str:
         """The file's SHA-256: remembered if the file is unchanged, else read and hashed."""
         before = path.stat()
-        identity = [before.st_dev, before.st_ino, before.st_size, before.st_mtime_ns,
-                    before.st_ctime_ns]
+        identity = [
+            before.st_dev,
+            before.st_ino,
+            before.st_size,
+            before.st_mtime_ns,
+            before.st_ctime_ns,
+        ]
         remembered = self._known.get(str(path))
         if remembered is not None and remembered[:5] == identity:
             with self._lock:  # ingest_in_bulk hashes from two threads
@@ -83,8 +88,10 @@ class LandedHashes:
             return remembered[5]
         sha = sha256_of(path)
         after = path.stat()
-        if (after.st_ctime_ns == before.st_ctime_ns
-                and time.time_ns() - after.st_ctime_ns > self.settle_ns):
+        if (
+            after.st_ctime_ns == before.st_ctime_ns
+            and time.time_ns() - after.st_ctime_ns > self.settle_ns
+        ):
             self._seen[str(path)] = [*identity, sha]
         return sha
 
@@ -159,8 +166,9 @@ def scan_landing(landing: Path, contract: FeedContract) -> LandingScan:
                 files.append((st.st_mtime_ns, entry.name, Path(entry.path)))
             elif kind != "a folder" or _named_like_delivery(entry.name, contract):
                 refused.append((st.st_mtime_ns, entry.name, Path(entry.path), kind))
-    return LandingScan([path for *_, path in sorted(files)],
-                       [(path, kind) for *_, path, kind in sorted(refused)])
+    return LandingScan(
+        [path for *_, path in sorted(files)], [(path, kind) for *_, path, kind in sorted(refused)]
+    )
 
 
 def unowned_entries(landing: Path) -> list[str]:
@@ -179,8 +187,11 @@ def unowned_entries(landing: Path) -> list[str]:
         shown = safe_file_name(entry.name)
         if entry.is_dir(follow_symlinks=False):
             try:
-                inside = sorted(e.name for e in os.scandir(entry.path)
-                                if not e.name.startswith(IGNORED_PREFIXES))
+                inside = sorted(
+                    e.name
+                    for e in os.scandir(entry.path)
+                    if not e.name.startswith(IGNORED_PREFIXES)
+                )
             except OSError:
                 inside = []
             found += [f"{shown}/{safe_file_name(name)}" for name in inside] or [f"{shown}/"]
@@ -194,9 +205,11 @@ def unowned_message(landing: Path, names: list[str]) -> str | None:
     if not names:
         return None
     shown = ", ".join(names[:10]) + (f" and {len(names) - 10} more" if len(names) > 10 else "")
-    return (f"Not taken: {len(names)} file(s) in {landing} are where no feed looks ({shown}). "
-            f"Each feed takes files from its own folder, {landing}/<feed>/: "
-            + "; ".join(f"{c.feed}/ ({c.file_name_help})" for c in all_contracts().values()))
+    return (
+        f"Not taken: {len(names)} file(s) in {landing} are where no feed looks ({shown}). "
+        f"Each feed takes files from its own folder, {landing}/<feed>/: "
+        + "; ".join(f"{c.feed}/ ({c.file_name_help})" for c in all_contracts().values())
+    )
 
 
 def landed_files(landing: Path, feed: str) -> list[Path]:
@@ -207,8 +220,7 @@ def landed_files(landing: Path, feed: str) -> list[Path]:
 
 def _named_like_delivery(name: str, contract: FeedContract) -> bool:
     extension = "." + contract.format
-    return (contract.period_from_file_name(name) is not None
-            or name.lower().endswith(extension))
+    return contract.period_from_file_name(name) is not None or name.lower().endswith(extension)
 
 
 def entry_identity(path: Path) -> str:

@@ -64,8 +64,12 @@ def takes_bulk(contract: FeedContract) -> bool:
     if contract.encoding not in (None, "utf-8"):
         return False
     table = contract.tables[0]
-    return (table.header_row == 1 and table.title_row is None and not table.catalogue
-            and all(rule.check != "contains" for rule in rules_for(table.name)))
+    return (
+        table.header_row == 1
+        and table.title_row is None
+        and not table.catalogue
+        and all(rule.check != "contains" for rule in rules_for(table.name))
+    )
 
 
 @dataclass
@@ -83,8 +87,7 @@ class Candidate:
         return self.record.partner, self.record.period.label
 
 
-def candidate(path: Path, sha256: str, contract: FeedContract, la_code: str
-              ) -> Candidate | None:
+def candidate(path: Path, sha256: str, contract: FeedContract, la_code: str) -> Candidate | None:
     """The file as a bulk candidate, or None when it must go alone (misnamed, bad layout).
 
     Whether its bytes are known already is the caller's question (``ingest_in_bulk`` asks
@@ -99,8 +102,15 @@ def candidate(path: Path, sha256: str, contract: FeedContract, la_code: str
     except RejectedFile:
         return None
     partner = contract.partner_from_file_name(path.name) or contract.partner
-    record = DeliveryRecord(contract.feed, partner, path.name, sha256, period,
-                            datetime.now(UTC).replace(tzinfo=None), la_code)
+    record = DeliveryRecord(
+        contract.feed,
+        partner,
+        path.name,
+        sha256,
+        period,
+        datetime.now(UTC).replace(tzinfo=None),
+        la_code,
+    )
     return Candidate(path, sha256, record)
 
 
@@ -118,8 +128,9 @@ def chunks(candidates: Sequence[Candidate], limit: int = CHUNK_BYTES) -> list[li
     return out
 
 
-def _stage(con: duckdb.DuckDBPyConnection, chunk: Sequence[Candidate], contract: FeedContract
-           ) -> set[int]:
+def _stage(
+    con: duckdb.DuckDBPyConnection, chunk: Sequence[Candidate], contract: FeedContract
+) -> set[int]:
     """Read the chunk's files into ``bulk``; return the files that could not be read with it.
 
     A file DuckDB refuses (a malformed row) is named in its error: it is set aside and the
@@ -137,15 +148,15 @@ def _stage(con: duckdb.DuckDBPyConnection, chunk: Sequence[Candidate], contract:
             con.execute(
                 f"create or replace temp table bulk_text as select file_index::integer as "
                 f"_read, * from read_csv(?, {CSV_READ_OPTIONS}, columns = ?)",
-                [[str(chunk[i].path) for i in reading], columns])
+                [[str(chunk[i].path) for i in reading], columns],
+            )
             break
         except duckdb.Error as error:
             named = {i for i in reading if str(chunk[i].path) in str(error)}
             aside |= named or set(reading)
     # Rows were inserted file by file in file order, so a row's line is its rowid less its
     # file's first (data starts on line 2).
-    firsts = dict(con.execute(
-        "select _read, min(rowid) from bulk_text group by _read").fetchall())
+    firsts = dict(con.execute("select _read, min(rowid) from bulk_text group by _read").fetchall())
     # A file with a header and no rows has no first row.
     empty = {i for n, i in enumerate(reading) if n not in firsts}
 
@@ -169,7 +180,8 @@ def _stage(con: duckdb.DuckDBPyConnection, chunk: Sequence[Candidate], contract:
                    as _row,
                {cells}
         from bulk_text
-        """)
+        """
+    )
     return aside | empty
 
 
@@ -179,12 +191,18 @@ def _sharing_a_key(chunk: Sequence[Candidate], alone: set[int]) -> set[int]:
     return alone | {i for i, item in enumerate(chunk) if item.key in keys}
 
 
-def _files_failing_suite(contract: FeedContract, table: Table, typed: pa.Table,
-                         chunk: Sequence[Candidate], files: Sequence[int], la_code: str
-                         ) -> set[int]:
+def _files_failing_suite(
+    contract: FeedContract,
+    table: Table,
+    typed: pa.Table,
+    chunk: Sequence[Candidate],
+    files: Sequence[int],
+    la_code: str,
+) -> set[int]:
     """The ``files`` of the chunk (all of them in ``typed``) that break the bulk suite."""
-    return files_failing_suite(contract, table, typed,
-                               {i: chunk[i].record.period for i in files}, la_code=la_code)
+    return files_failing_suite(
+        contract, table, typed, {i: chunk[i].record.period for i in files}, la_code=la_code
+    )
 
 
 def _rows_of(typed: pa.Table, files: Sequence[int]) -> pa.Table:
@@ -215,13 +233,22 @@ def bulk_chunk(
         if read:
             # Typed before the screen, a value that does not parse becoming null, so that the
             # suite (pandas, one core) runs beside the screen (DuckDB): 0.45 s less a chunk.
-            typed = stage.sql(typed_select(
-                "bulk", table, contract.pseudonym_domain, key_label(pseudonymiser, contract),
-                by_file=True, lenient=True,
-            )).to_arrow_table()
+            typed = stage.sql(
+                typed_select(
+                    "bulk",
+                    table,
+                    contract.pseudonym_domain,
+                    key_label(pseudonymiser, contract),
+                    by_file=True,
+                    lenient=True,
+                )
+            ).to_arrow_table()
             with ThreadPoolExecutor(1) as pool:
-                suite = (pool.submit(_files_failing_suite, contract, table, typed, chunk, read,
-                                     la_code) if la_code is not None else None)
+                suite = (
+                    pool.submit(_files_failing_suite, contract, table, typed, chunk, read, la_code)
+                    if la_code is not None
+                    else None
+                )
                 broken = files_breaking_rules(stage, "bulk", table)
                 failing = suite.result() if suite is not None else set()
             good = [i for i in read if i not in broken]
@@ -229,7 +256,8 @@ def bulk_chunk(
                 # The suite could not tell which files broke it, likely the screen's files
                 # alone: ask again without them rather than send every file on its own.
                 failing = _files_failing_suite(
-                    contract, table, _rows_of(typed, good), chunk, good, la_code)
+                    contract, table, _rows_of(typed, good), chunk, good, la_code
+                )
             alone |= broken | failing
     alone = _sharing_a_key(chunk, alone)
     loading = [i for i in range(len(chunk)) if i not in alone]
@@ -246,10 +274,11 @@ def bulk_chunk(
             rows = rows.filter(pc.greater_equal(renumbered, 0))
         for i in loading:
             archive(chunk[i])
-        ids = load_deliveries(con, [chunk[i].record for i in loading], contract,
-                              {table.name: rows})
+        ids = load_deliveries(con, [chunk[i].record for i in loading], contract, {table.name: rows})
         counts = pc.value_counts(rows["_file"]).to_pylist()
         per_file = {c["values"]: c["counts"] for c in counts}
-        loaded = [(chunk[i], delivery_id, per_file.get(n, 0))
-                  for n, (i, delivery_id) in enumerate(zip(loading, ids, strict=True))]
+        loaded = [
+            (chunk[i], delivery_id, per_file.get(n, 0))
+            for n, (i, delivery_id) in enumerate(zip(loading, ids, strict=True))
+        ]
     return loaded, [chunk[i] for i in sorted(alone)]

@@ -25,8 +25,18 @@ from ingest.limits import MAX_LINE_BYTES
 from ingest.redaction import describe_text
 
 MONTHS = [
-    "January", "February", "March", "April", "May", "June",
-    "July", "August", "September", "October", "November", "December",
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
 ]
 
 
@@ -44,8 +54,12 @@ def _parse_line(line: str, line_no: int) -> list[str]:
         with csv_field_limit(MAX_LINE_BYTES):
             return next(csv.reader([line]), [])
     except csv.Error as error:
-        raise reject("csv_structure", f"line {line_no} cannot be read as CSV ({error})",
-                     row_count=1, examples=[{"line": line_no}]) from None
+        raise reject(
+            "csv_structure",
+            f"line {line_no} cannot be read as CSV ({error})",
+            row_count=1,
+            examples=[{"line": line_no}],
+        ) from None
 
 
 @contextmanager
@@ -66,8 +80,10 @@ def check_csv_layout(path: Path, contract: FeedContract) -> str:
     with path.open("r", encoding=codec, newline="") as handle:
         header = _parse_line(_read_line(handle, 1), 1)
         if header != table.source_names:
-            top = [header] + [_parse_line(_read_line(handle, line_no), line_no)
-                              for line_no in range(2, HEADER_SEARCH_ROWS + 2)]
+            top = [header] + [
+                _parse_line(_read_line(handle, line_no), line_no)
+                for line_no in range(2, HEADER_SEARCH_ROWS + 2)
+            ]
             found_at = find_header(top, table)
             if found_at:
                 raise reject(
@@ -105,10 +121,13 @@ def titled_csv_block(path: Path, contract: FeedContract, period: Period) -> list
         _check_period_line(lines[table.period_row - 1], period, table.period_row)
     for index in range(1, header_at):
         if index != (table.period_row or 0) - 1 and lines[index].strip(", "):
-            raise reject("layout", f"line {index + 1} should be blank (the header is on line "
-                         f"{table.header_row})")
-    check_header(_parse_line(lines[header_at], table.header_row), table,
-                 f"on line {table.header_row}")
+            raise reject(
+                "layout",
+                f"line {index + 1} should be blank (the header is on line {table.header_row})",
+            )
+    check_header(
+        _parse_line(lines[header_at], table.header_row), table, f"on line {table.header_row}"
+    )
     end = header_at + 1
     while end < len(lines) and lines[end].strip(", "):
         end += 1
@@ -129,9 +148,7 @@ def titled_csv_block(path: Path, contract: FeedContract, period: Period) -> list
 
 
 def _check_period_line(line: str, period: Period, line_no: int) -> None:
-    match = re.fullmatch(
-        r"\s*Period:\s*([A-Za-z]+) (\d{4}) to ([A-Za-z]+) (\d{4})\s*,*", line
-    )
+    match = re.fullmatch(r"\s*Period:\s*([A-Za-z]+) (\d{4}) to ([A-Za-z]+) (\d{4})\s*,*", line)
     if not match or match[1] not in MONTHS or match[3] not in MONTHS:
         raise reject(
             "layout",

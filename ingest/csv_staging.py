@@ -24,9 +24,11 @@ from ingest.limits import MAX_LINE_BYTES
 from ingest.rule_sql import MAX_EXAMPLES
 
 # Explicit columns and no sniffing: the contract, not DuckDB, says what the file holds.
-CSV_READ_OPTIONS = ("header = true, auto_detect = false, delim = ',', quote = '\"', "
-                    "escape = '\"', strict_mode = true, null_padding = false, "
-                    f"max_line_size = {MAX_LINE_BYTES}")
+CSV_READ_OPTIONS = (
+    "header = true, auto_detect = false, delim = ',', quote = '\"', "
+    "escape = '\"', strict_mode = true, null_padding = false, "
+    f"max_line_size = {MAX_LINE_BYTES}"
+)
 
 
 def _stage_csv(con: duckdb.DuckDBPyConnection, path: Path, table: Table, first_row: int) -> None:
@@ -52,15 +54,13 @@ def _first_line(error: Exception) -> str:
     return re.sub(r'"[^"]*"?|\'[^\']*\'?', "(…)", first)
 
 
-def _structure_problem(path: Path, table: Table, first_row: int, error: Exception
-                       ) -> RejectedFile:
+def _structure_problem(path: Path, table: Table, first_row: int, error: Exception) -> RejectedFile:
     """Name the first malformed row of a CSV that DuckDB refused, and say what it looks like."""
     width = len(table.columns)
     bad: list[tuple[int, int]] = []  # (row, fields)
     total = 0
     try:
-        with csv_field_limit(sys.maxsize), path.open(encoding="utf-8-sig",
-                                                      newline="") as handle:
+        with csv_field_limit(sys.maxsize), path.open(encoding="utf-8-sig", newline="") as handle:
             reader = csv.reader(handle, strict=True)
             next(reader, None)
             for index, record in enumerate(reader):
@@ -85,8 +85,10 @@ def _structure_problem(path: Path, table: Table, first_row: int, error: Exceptio
                 "alone), as when files from two programs are joined: save it again as CSV "
                 "from one program",
             )
-        return reject("csv_structure", "the file is not a well-formed CSV with the agreed "
-                      f"columns ({_first_line(error)})")
+        return reject(
+            "csv_structure",
+            f"the file is not a well-formed CSV with the agreed columns ({_first_line(error)})",
+        )
     last_row = first_row + total - 1
     trailing = [r for r, _ in bad] == list(range(bad[0][0], last_row + 1))
     if trailing and len(bad) <= 5:

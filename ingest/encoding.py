@@ -211,9 +211,10 @@ def utf8_copy(path: Path, codec: str) -> Iterator[Path]:
         return
     with tempfile.TemporaryDirectory(prefix="csp-") as tmp:
         target = Path(tmp) / path.name
-        with path.open("r", encoding=codec, newline="") as src, target.open(
-            "w", encoding="utf-8", newline=""
-        ) as dst:
+        with (
+            path.open("r", encoding=codec, newline="") as src,
+            target.open("w", encoding="utf-8", newline="") as dst,
+        ):
             while chunk := src.read(1 << 20):
                 dst.write(chunk)
         yield target
@@ -226,5 +227,6 @@ def line_too_long(line_no: int) -> RejectedFile:
         f"line {line_no} is longer than {MAX_LINE_BYTES:,} characters, far more than any row "
         "of this feed: the file is damaged, is not this feed's CSV, or its line breaks were "
         "lost",
-        row_count=1, examples=[{"line": line_no}],
+        row_count=1,
+        examples=[{"line": line_no}],
     )

@@ -67,9 +67,11 @@ def check_header(found: list[str], table: Table, where: str) -> None:
             examples=examples,
         )
     if extra and len(missing) == len(expected):
-        message = (f"the file has no header {where}: it holds none of the agreed column names "
-                   f"({', '.join(repr(c) for c in expected[:3])}, ...); add the header row, "
-                   "exactly as agreed, above the data")
+        message = (
+            f"the file has no header {where}: it holds none of the agreed column names "
+            f"({', '.join(repr(c) for c in expected[:3])}, ...); add the header row, "
+            "exactly as agreed, above the data"
+        )
     elif missing or extra:
         detail = []
         if missing:

@@ -82,14 +82,20 @@ class Outcome:
     def as_dict(self) -> dict[str, Any]:
         """A plain summary for logs and Dagster metadata."""
         return {
-            "feed": self.feed, "file": self.file_name, "sha256": self.sha256,
-            "action": self.action, "delivery_id": self.delivery_id, "period": self.period,
-            "rows": self.rows, "reason": self.reason,
+            "feed": self.feed,
+            "file": self.file_name,
+            "sha256": self.sha256,
+            "action": self.action,
+            "delivery_id": self.delivery_id,
+            "period": self.period,
+            "rows": self.rows,
+            "reason": self.reason,
         }
 
 
-def refuse(path: Path, contract: FeedContract, problem: Problem, *, home: Path, con: Any,
-           la_code: str) -> Outcome:
+def refuse(
+    path: Path, contract: FeedContract, problem: Problem, *, home: Path, con: Any, la_code: str
+) -> Outcome:
     """Take out of landing an entry that is refused without being read, with its reason.
 
     A link, pipe, socket or device holds no bytes of its own: it is removed (its target, if
@@ -102,14 +108,16 @@ def refuse(path: Path, contract: FeedContract, problem: Problem, *, home: Path, 
     partner = contract.partner_from_file_name(path.name) or contract.partner
     reason = problem.message
     if find_delivery(con, feed, identity) is None:
-        record = DeliveryRecord(feed, partner, shown, identity, None,
-                                datetime.now(UTC).replace(tzinfo=None), la_code)
+        record = DeliveryRecord(
+            feed, partner, shown, identity, None, datetime.now(UTC).replace(tzinfo=None), la_code
+        )
         record_rejection(con, record, reason)
     try:
         quarantine_unread(home, path, feed, partner, identity, problem)
     except OSError as error:
-        reason += (f" It could not be taken out of landing either ({error.strerror}): "
-                   "remove it by hand.")
+        reason += (
+            f" It could not be taken out of landing either ({error.strerror}): remove it by hand."
+        )
     return Outcome(feed, shown, identity, "rejected", reason=reason, problems=[problem])
 
 
@@ -159,19 +167,29 @@ def ingest_file(
     # A feed sent by several partners names the sender in the file name.
     partner = contract.partner_from_file_name(path.name) or contract.partner
     shown = safe_file_name(path.name)
-    record = DeliveryRecord(feed, partner, shown, sha, period,
-                            datetime.now(UTC).replace(tzinfo=None), la_code)
+    record = DeliveryRecord(
+        feed, partner, shown, sha, period, datetime.now(UTC).replace(tzinfo=None), la_code
+    )
     try:
         if period is None:
-            raise RejectedFile([Problem(
-                "file_name",
-                f"the file name {shown!r} is not one this feed takes, so its period is "
-                f"unknown: name it {contract.file_name_help}",
-            )])
+            raise RejectedFile(
+                [
+                    Problem(
+                        "file_name",
+                        f"the file name {shown!r} is not one this feed takes, so its period is "
+                        f"unknown: name it {contract.file_name_help}",
+                    )
+                ]
+            )
         # A table of every authority (the MoJ's) must hold each district of the partnership.
-        result = read_delivery(path, contract, period, pseudonymiser,
-                               la_code=tuple(districts) or la_code,
-                               partner=partner)
+        result = read_delivery(
+            path,
+            contract,
+            period,
+            pseudonymiser,
+            la_code=tuple(districts) or la_code,
+            partner=partner,
+        )
     except RejectedFile as rejected:
         problems = rejected.problems
     except (MissingKeyError, KeyConfigError):
@@ -185,8 +203,16 @@ def ingest_file(
         # Recorded first: if the move below is cut short, the rerun knows these bytes.
         delivery_id = record_rejection(con, record, summary)
         quarantine(home, path, feed, sha, problems, partner)
-        return Outcome(feed, shown, sha, "rejected", delivery_id,
-                       period.label if period else None, reason=summary, problems=problems)
+        return Outcome(
+            feed,
+            shown,
+            sha,
+            "rejected",
+            delivery_id,
+            period.label if period else None,
+            reason=summary,
+            problems=problems,
+        )
     # Archived before it is loaded: every figure can be traced back to bytes we still hold.
     archive(home, feed, sha, path)
     delivery_id = load_delivery(con, record, contract, result.tables)
@@ -211,8 +237,9 @@ def could_not_check(error: Exception) -> Problem:
     )
 
 
-def duplicate(path: Path, sha: str, known: KnownDelivery, contract: FeedContract,
-              home: Path) -> Outcome:
+def duplicate(
+    path: Path, sha: str, known: KnownDelivery, contract: FeedContract, home: Path
+) -> Outcome:
     """A file whose bytes the manifest already holds: nothing to load."""
     shown = safe_file_name(path.name)
     if known.status == "rejected":
@@ -220,14 +247,28 @@ def duplicate(path: Path, sha: str, known: KnownDelivery, contract: FeedContract
         # rejection of this run, whatever the name they came under this time.
         problem = Problem(
             "duplicate_rejected",
-            f"identical to {known.file_name}, rejected earlier: {known.rejection_reason}")
+            f"identical to {known.file_name}, rejected earlier: {known.rejection_reason}",
+        )
         quarantine(home, path, contract.feed, sha, [problem], contract.partner)
-        return Outcome(contract.feed, shown, sha, "rejected", known.delivery_id,
-                       reason=problem.message, problems=[problem],
-                       duplicate_of=known.file_name)
-    return Outcome(contract.feed, shown, sha, "duplicate", known.delivery_id,
-                   reason=f"same bytes as {known.file_name} (delivery {known.delivery_id})",
-                   duplicate_of=known.file_name)
+        return Outcome(
+            contract.feed,
+            shown,
+            sha,
+            "rejected",
+            known.delivery_id,
+            reason=problem.message,
+            problems=[problem],
+            duplicate_of=known.file_name,
+        )
+    return Outcome(
+        contract.feed,
+        shown,
+        sha,
+        "duplicate",
+        known.delivery_id,
+        reason=f"same bytes as {known.file_name} (delivery {known.delivery_id})",
+        duplicate_of=known.file_name,
+    )
 
 
 def ingest_feed(
@@ -263,33 +304,60 @@ def ingest_feed(
         if wait_until_stable(path, min_age_seconds):
             stable.append(path)
         else:
-            outcomes.append(Outcome(feed, path.name, "", "waiting",
-                                    reason="still being written; taken at the next run"))
+            outcomes.append(
+                Outcome(
+                    feed,
+                    path.name,
+                    "",
+                    "waiting",
+                    reason="still being written; taken at the next run",
+                )
+            )
     hashes = LandedHashes.of_feed(home, feed)
     with connect(warehouse) as con:
         ensure_raw_schema(con)
-        outcomes += [refuse(path, contract, not_a_file(kind), home=home, con=con,
-                            la_code=la_code) for path, kind in refused]
-        outcomes += [refuse(u.archive, contract, u.problem, home=home, con=con, la_code=la_code)
-                     for u in broken_archives if u.problem is not None]
+        outcomes += [
+            refuse(path, contract, not_a_file(kind), home=home, con=con, la_code=la_code)
+            for path, kind in refused
+        ]
+        outcomes += [
+            refuse(u.archive, contract, u.problem, home=home, con=con, la_code=la_code)
+            for u in broken_archives
+            if u.problem is not None
+        ]
         if takes_bulk(contract) and len(stable) > 1:
-            outcomes += ingest_in_bulk(stable, contract, home=home, con=con,
-                                       pseudonymiser=pseudonymiser, la_code=la_code,
-                                       hash_of=hashes.sha256)
+            outcomes += ingest_in_bulk(
+                stable,
+                contract,
+                home=home,
+                con=con,
+                pseudonymiser=pseudonymiser,
+                la_code=la_code,
+                hash_of=hashes.sha256,
+            )
             # Arrow keeps freed buffers for reuse; the dbt build that follows needs the memory.
             pa.default_memory_pool().release_unused()
         else:
-            outcomes += [ingest_file(path, contract, home=home, con=con,
-                                     pseudonymiser=pseudonymiser, la_code=la_code,
-                                     sha256=hash_or_none(hashes.sha256, path),
-                                     districts=districts)
-                         for path in stable]
+            outcomes += [
+                ingest_file(
+                    path,
+                    contract,
+                    home=home,
+                    con=con,
+                    pseudonymiser=pseudonymiser,
+                    la_code=la_code,
+                    sha256=hash_or_none(hashes.sha256, path),
+                    districts=districts,
+                )
+                for path in stable
+            ]
     hashes.save()
     return outcomes
 
 
-def unpack_landed_archives(landing: Path, contract: FeedContract
-                           ) -> tuple[list[Outcome], list[Unpacked]]:
+def unpack_landed_archives(
+    landing: Path, contract: FeedContract
+) -> tuple[list[Outcome], list[Unpacked]]:
     """Unpack every zip archive waiting in a feed's folder that takes them (``archives``).
 
     Returns an ``unpacked`` outcome per archive unpacked, and the archives that could not be
@@ -306,8 +374,11 @@ def unpack_landed_archives(landing: Path, contract: FeedContract
         if unpacked.problem is not None:
             broken.append(unpacked)
             continue
-        outcomes.append(Outcome(contract.feed, safe_file_name(path.name), "", "unpacked",
-                                reason=unpacked.summary))
+        outcomes.append(
+            Outcome(
+                contract.feed, safe_file_name(path.name), "", "unpacked", reason=unpacked.summary
+            )
+        )
     return outcomes, broken
 
 
@@ -337,15 +408,27 @@ def ingest_in_bulk(
         archive(home, feed, item.sha256, item.path)
 
     def one(path: Path, sha: str) -> None:
-        outcomes[path] = ingest_file(path, contract, home=home, con=con,
-                                     pseudonymiser=pseudonymiser, la_code=la_code, sha256=sha)
+        outcomes[path] = ingest_file(
+            path,
+            contract,
+            home=home,
+            con=con,
+            pseudonymiser=pseudonymiser,
+            la_code=la_code,
+            sha256=sha,
+        )
 
     def flush() -> None:
         for chunk in chunks(pending, chunk_bytes):
             try:
-                loaded, alone = bulk_chunk(chunk, contract, con=con,
-                                           pseudonymiser=pseudonymiser, la_code=la_code,
-                                           archive=keep)
+                loaded, alone = bulk_chunk(
+                    chunk,
+                    contract,
+                    con=con,
+                    pseudonymiser=pseudonymiser,
+                    la_code=la_code,
+                    archive=keep,
+                )
             except (MissingKeyError, KeyConfigError):
                 raise
             except Exception:  # noqa: BLE001 - bulk is only a faster way: take each file alone
@@ -353,9 +436,16 @@ def ingest_in_bulk(
                 # alone, a file that breaks the reader is quarantined with a reason.
                 loaded, alone = [], list(chunk)
             for item, delivery_id, rows in loaded:
-                outcomes[item.path] = Outcome(feed, item.path.name, item.sha256, "loaded",
-                                              delivery_id, item.record.period.label, rows,
-                                              in_bulk=True)
+                outcomes[item.path] = Outcome(
+                    feed,
+                    item.path.name,
+                    item.sha256,
+                    "loaded",
+                    delivery_id,
+                    item.record.period.label,
+                    rows,
+                    in_bulk=True,
+                )
             for item in alone:
                 one(item.path, item.sha256)
         pending.clear()
@@ -379,9 +469,14 @@ def ingest_in_bulk(
         # first chunk read, rather than waited for in the first chunk.
         if warming:
             return
-        warming.append(threading.Thread(
-            target=prepare_bulk_suite, args=(contract, contract.tables[0]), daemon=True,
-            name="csp-suite-warm-up"))
+        warming.append(
+            threading.Thread(
+                target=prepare_bulk_suite,
+                args=(contract, contract.tables[0]),
+                daemon=True,
+                name="csp-suite-warm-up",
+            )
+        )
         warming[0].start()
 
     taken: set[str] = set()  # the bytes of this run's files so far
@@ -392,8 +487,9 @@ def ingest_in_bulk(
         for path, (sha, item) in zip(paths, pool.map(examine, paths), strict=True):
             if sha is None:  # unreadable: taken alone, and refused with its reason
                 flush()
-                outcomes[path] = ingest_file(path, contract, home=home, con=con,
-                                             pseudonymiser=pseudonymiser, la_code=la_code)
+                outcomes[path] = ingest_file(
+                    path, contract, home=home, con=con, pseudonymiser=pseudonymiser, la_code=la_code
+                )
                 continue
             if sha in known_before:
                 outcomes[path] = duplicate(path, sha, known_before[sha], contract, home)
@@ -427,10 +523,14 @@ def log_lines(feed: str, outcomes: Iterable[Outcome]) -> list[tuple[str, str]]:
         if outcome.is_left_in_landing:
             left += 1
             continue
-        lines.append(("warning" if outcome.action == "rejected" else "info",
-                      f"{feed}: {outcome.file_name} {outcome.action}"
-                      + (f" ({outcome.reason})" if outcome.reason else "")
-                      + (f", {outcome.rows} rows" if outcome.rows else "")))
+        lines.append(
+            (
+                "warning" if outcome.action == "rejected" else "info",
+                f"{feed}: {outcome.file_name} {outcome.action}"
+                + (f" ({outcome.reason})" if outcome.reason else "")
+                + (f", {outcome.rows} rows" if outcome.rows else ""),
+            )
+        )
     if left:
         lines.append(("info", f"{feed}: {left} file(s) in landing already loaded"))
     return lines

@@ -86,7 +86,8 @@ def parse_links(groups: Iterable[Sequence[str]] | str | None) -> dict[str, str]:
         unknown = [d for d in members if d not in DOMAINS]
         if unknown or len(members) < 2:
             raise KeyConfigError(
-                f"a linked group needs two or more of {', '.join(DOMAINS)}; got {list(group)}")
+                f"a linked group needs two or more of {', '.join(DOMAINS)}; got {list(group)}"
+            )
         name = "+".join(members)
         for domain in members:
             if domain in links:
@@ -117,10 +118,10 @@ class Pseudonymiser:
         key = self.key_for(domain)
         # The key name is in the message too: a key file copied to a second domain still
         # gives tokens that do not match the first's.
-        message = f"{key.name}\x1f{value.strip()}".encode("utf-8")
+        message = f"{key.name}\x1f{value.strip()}".encode()
         return hmac.new(key.secret, message, hashlib.sha256).hexdigest()
 
-    def with_key(self, key: DomainKey) -> "Pseudonymiser":
+    def with_key(self, key: DomainKey) -> Pseudonymiser:
         """The same configuration with one key replaced (a rotation's new version)."""
         return replace(self, keys={**self.keys, key.name: key})
 
@@ -128,8 +129,9 @@ class Pseudonymiser:
 def checked_secret(secret: bytes, source: str) -> bytes:
     """``secret``, or MissingKeyError if it is too short to be a key."""
     if len(secret) < MIN_KEY_BYTES:
-        raise MissingKeyError(f"the pseudonymisation key from {source} is too short "
-                              f"(< {MIN_KEY_BYTES} bytes)")
+        raise MissingKeyError(
+            f"the pseudonymisation key from {source} is too short (< {MIN_KEY_BYTES} bytes)"
+        )
     return secret
 
 
@@ -153,28 +155,32 @@ def load_key(home: Path, name: str) -> DomainKey:
     if from_env:
         version_text = os.environ.get(f"{variable}_VERSION", "1")
         if not version_text.isdigit() or int(version_text) < 1:
-            raise KeyConfigError(f"{variable}_VERSION must be a whole number from 1, "
-                                 f"not {version_text!r}")
-        return DomainKey(name, int(version_text),
-                         checked_secret(from_env.encode("utf-8"), variable), variable)
+            raise KeyConfigError(
+                f"{variable}_VERSION must be a whole number from 1, not {version_text!r}"
+            )
+        return DomainKey(
+            name, int(version_text), checked_secret(from_env.encode("utf-8"), variable), variable
+        )
     files = key_files(home, name)
     if not files:
         hint = ""
         if os.environ.get(RETIRED_SINGLE_KEY_ENV):
-            hint = (f" ({RETIRED_SINGLE_KEY_ENV} is no longer read: each domain has a key of "
-                    "its own)")
+            hint = (
+                f" ({RETIRED_SINGLE_KEY_ENV} is no longer read: each domain has a key of its own)"
+            )
         raise MissingKeyError(
             f"no pseudonymisation key for {name}: set {variable} or create the key file "
             f"{key_dir(home) / name / 'v1.key'}{hint}; the pipeline will not load personal "
-            "data without one")
+            "data without one"
+        )
     version = max(files)
     path = files[version]
-    return DomainKey(name, version, checked_secret(path.read_bytes().strip(), str(path)),
-                     str(path))
+    return DomainKey(name, version, checked_secret(path.read_bytes().strip(), str(path)), str(path))
 
 
-def load_pseudonymiser(home: Path, links: Mapping[str, str] | None = None,
-                       domains: Iterable[str] | None = None) -> Pseudonymiser:
+def load_pseudonymiser(
+    home: Path, links: Mapping[str, str] | None = None, domains: Iterable[str] | None = None
+) -> Pseudonymiser:
     """Every key the feeds need (``domains``, default all the contracts use), or one
     MissingKeyError naming each missing variable."""
     if domains is None:
@@ -202,10 +208,14 @@ def pseudonymiser_for(settings: Settings, feeds: Iterable[str] | None = None) ->
     if feeds is None:
         return load_pseudonymiser(settings.home, settings.pseudonym_links)
     contracts = all_contracts()
-    domains = {contracts[f].pseudonym_domain for f in feeds
-               if contracts[f].pseudonym_domain and _has_landed(settings.landing / f)}
-    return load_pseudonymiser(settings.home, settings.pseudonym_links,
-                              domains={d for d in domains if d is not None})
+    domains = {
+        contracts[f].pseudonym_domain
+        for f in feeds
+        if contracts[f].pseudonym_domain and _has_landed(settings.landing / f)
+    }
+    return load_pseudonymiser(
+        settings.home, settings.pseudonym_links, domains={d for d in domains if d is not None}
+    )
 
 
 def _has_landed(folder: Path) -> bool:

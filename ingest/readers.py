@@ -55,8 +55,9 @@ def _blank_to_null(con: duckdb.DuckDBPyConnection, relation: str, table: Table) 
     con.execute(f"update {relation} set {assignments}")
 
 
-def _stage(con: duckdb.DuckDBPyConnection, path: Path, contract: FeedContract, period: Period
-           ) -> dict[str, str]:
+def _stage(
+    con: duckdb.DuckDBPyConnection, path: Path, contract: FeedContract, period: Period
+) -> dict[str, str]:
     """Stage the delivery by its format; return the relation each table was staged as."""
     if contract.format == "xlsx":
         stage_workbook(con, path, contract, period)
@@ -94,8 +95,12 @@ def read_delivery(
             raise RejectedFile(problems)
         tables = {
             table.name: con.sql(
-                typed_select(relations[table.name], table, contract.pseudonym_domain,
-                             key_label(pseudonymiser, contract))
+                typed_select(
+                    relations[table.name],
+                    table,
+                    contract.pseudonym_domain,
+                    key_label(pseudonymiser, contract),
+                )
             ).fetch_arrow_table()
             for table in contract.tables
         }
@@ -113,8 +118,13 @@ def describe(problems: list[Problem]) -> str:
         buffer.write(problem.message)
         shown = [e for e in problem.examples if "row" in e][:3]
         if shown:
-            buffer.write(" (e.g. " + ", ".join(
-                f"row {e['row']}" + (f": {e['value']!r}" if e.get("value") is not None else "")
-                for e in shown) + ")")
+            buffer.write(
+                " (e.g. "
+                + ", ".join(
+                    f"row {e['row']}" + (f": {e['value']!r}" if e.get("value") is not None else "")
+                    for e in shown
+                )
+                + ")"
+            )
         buffer.write("; ")
     return buffer.getvalue().rstrip("; ")

@@ -50,8 +50,10 @@ def describe_text(value: Any) -> str:
 
 def describe_cells(values: list[Any], known: set[str] | frozenset[str] = frozenset()) -> list[str]:
     """Each cell of a header row: an agreed column name as it is, anything else described."""
-    return [repr(v) if v in known else f"column {i} ({describe_text(v)})"
-            for i, v in enumerate(values, start=1)]
+    return [
+        repr(v) if v in known else f"column {i} ({describe_text(v)})"
+        for i, v in enumerate(values, start=1)
+    ]
 
 
 def _printable(character: str) -> bool:
@@ -64,7 +66,8 @@ def safe_file_name(name: str, limit: int = MAX_SHOWN_NAME) -> str:
     """A file name fit to print, log, store or put in a CSV cell: one line, bounded.
 
     Each unprintable character becomes ``?``; a name longer than ``limit`` characters (or
-    ``MAX_NAME_BYTES`` bytes in UTF-8) keeps its start and its extension with ``…`` between. Names of real deliveries come out unchanged.
+    ``MAX_NAME_BYTES`` bytes in UTF-8) keeps its start and its extension with ``…`` between.
+    Names of real deliveries come out unchanged.
     """
     shown = "".join(c if _printable(c) else "?" for c in name)
     if len(shown) <= limit and len(shown.encode("utf-8")) <= MAX_NAME_BYTES:

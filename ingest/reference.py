@@ -42,12 +42,18 @@ DISTRICT_LOOKUP = "district_lookup"
 POPULATION = "population"
 UNKNOWN = "unknown"
 
-LSOA_LOOKUP_SCHEMA = pa.schema([(c, pa.string())
-                                for c in ("lsoa_code", "la_code", "la_name", "force")])
-DISTRICT_LOOKUP_SCHEMA = pa.schema([(c, pa.string()) for c in (
-    "la_code", "la_name", "csp_code", "csp_name", "pfa_code", "pfa_name")])
-POPULATION_SCHEMA = pa.schema([("lsoa_code", pa.string()), ("estimate_year", pa.int32()),
-                               ("population", pa.int32())])
+LSOA_LOOKUP_SCHEMA = pa.schema(
+    [(c, pa.string()) for c in ("lsoa_code", "la_code", "la_name", "force")]
+)
+DISTRICT_LOOKUP_SCHEMA = pa.schema(
+    [
+        (c, pa.string())
+        for c in ("la_code", "la_name", "csp_code", "csp_name", "pfa_code", "pfa_name")
+    ]
+)
+POPULATION_SCHEMA = pa.schema(
+    [("lsoa_code", pa.string()), ("estimate_year", pa.int32()), ("population", pa.int32())]
+)
 
 # Python's CSV reader refuses fields over its limit (a process-wide setting, 128 KiB by
 # default); no real cell of these files comes near 1 MiB, so a larger one means a file that
@@ -71,15 +77,15 @@ SAPE_EXAMPLE = "SAPE_mid-2019_LSOA_persons_all_ages.csv"
 # What to download again when a recognised file turns out to be damaged or cut short.
 DOWNLOAD = {
     "lsoa_lookup": "download the LSOA to local authority district lookup (columns LSOA11CD "
-                   f"or LSOA21CD, LADyyCD, LADyyNM) again from {PORTAL}",
+    f"or LSOA21CD, LADyyCD, LADyyNM) again from {PORTAL}",
     "legacy_lsoa_lookup": "expected columns lsoa_code, la_code, la_name, force, or download "
-                          "the LSOA to local authority district lookup (LSOA11CD or LSOA21CD, "
-                          f"LADyyCD, LADyyNM) from {PORTAL}",
+    "the LSOA to local authority district lookup (LSOA11CD or LSOA21CD, "
+    f"LADyyCD, LADyyNM) from {PORTAL}",
     "district_lookup": "download the district to Community Safety Partnership to police force "
-                       "area lookup (columns LADyyCD, LADyyNM, CSPyyCD, CSPyyNM, PFAyyCD, "
-                       f"PFAyyNM) again from {PORTAL}",
+    "area lookup (columns LADyyCD, LADyyNM, CSPyyCD, CSPyyNM, PFAyyCD, "
+    f"PFAyyNM) again from {PORTAL}",
     "population": "download ONS's small-area population estimates by LSOA (columns LSOA "
-                  "Code, All Ages) again from ons.gov.uk",
+    "Code, All Ages) again from ons.gov.uk",
     "unknown": EXPECTED,
 }
 
@@ -106,16 +112,16 @@ class ReferenceFile:
     vintage: int | None  # lookup year, or the estimate year for population
     rows: int
     used: bool
-    note: str | None     # why it was not used / what is wrong (None when used cleanly)
+    note: str | None  # why it was not used / what is wrong (None when used cleanly)
 
 
 @dataclass(frozen=True)
 class ReferenceData:
     """The reference tables chosen for the warehouse, and every file looked at."""
 
-    lsoa_lookup: pa.Table | None       # lsoa_code, la_code, la_name, force (force null for ONS)
-    district_lookup: pa.Table | None   # la_code, la_name, csp_code, csp_name, pfa_code, pfa_name
-    population: pa.Table | None        # lsoa_code, estimate_year (int32), population (int32)
+    lsoa_lookup: pa.Table | None  # lsoa_code, la_code, la_name, force (force null for ONS)
+    district_lookup: pa.Table | None  # la_code, la_name, csp_code, csp_name, pfa_code, pfa_name
+    population: pa.Table | None  # lsoa_code, estimate_year (int32), population (int32)
     files: tuple[ReferenceFile, ...]
 
     @property
@@ -140,7 +146,7 @@ class _Candidate:
     used: bool = False
     # lsoa_code → la_code (lookups), or lsoa_code → population (population files).
     values: dict[str, str] | dict[str, int] = field(default_factory=dict)
-    names: dict[str, str] = field(default_factory=dict)   # la_code → la_name (lookups)
+    names: dict[str, str] = field(default_factory=dict)  # la_code → la_name (lookups)
     forces: dict[str, str | None] = field(default_factory=dict)  # lsoa_code → force (legacy)
     districts: list[tuple[str, str, str, str, str, str]] = field(default_factory=list)
 
@@ -153,8 +159,7 @@ class _Candidate:
         return _shown(self.path.name)
 
     def frozen(self) -> ReferenceFile:
-        return ReferenceFile(self.path, self.layout, self.vintage, self.rows, self.used,
-                             self.note)
+        return ReferenceFile(self.path, self.layout, self.vintage, self.rows, self.used, self.note)
 
 
 def read_reference(folder: Path, extra: Path | None = None) -> ReferenceData:
@@ -192,8 +197,10 @@ def read_district_lookup(folder: Path) -> pa.Table | None:
     candidates = []
     for path in _reference_paths(folder, None):
         try:
-            with _csv_field_limit(MAX_FIELD_CHARS), \
-                    path.open(encoding="utf-8-sig", newline="") as handle:
+            with (
+                _csv_field_limit(MAX_FIELD_CHARS),
+                path.open(encoding="utf-8-sig", newline="") as handle,
+            ):
                 _sniff(path)
                 probe = _Candidate(path)
                 _recognise(probe, _header(handle))
@@ -207,24 +214,29 @@ def read_district_lookup(folder: Path) -> pa.Table | None:
 
 # --- finding and reading files ---------------------------------------------------------------
 
+
 def _reference_paths(folder: Path, extra: Path | None) -> list[Path]:
     """The folder's visible files in name order, then ``extra`` unless it is one of them."""
     paths: list[Path] = []
     try:
         if folder.is_dir():
             # Hidden files are the system's or an editor's (.DS_Store, .~lock), not downloads.
-            paths = sorted((p for p in folder.iterdir()
-                            if not p.name.startswith(".") and p.is_file()),
-                           key=lambda p: p.name)
+            paths = sorted(
+                (p for p in folder.iterdir() if not p.name.startswith(".") and p.is_file()),
+                key=lambda p: p.name,
+            )
     except OSError as error:
-        raise ReferenceError(f"{_shown(folder.name)}: the reference folder cannot be read "
-                             f"({error.strerror or type(error).__name__})") from None
+        raise ReferenceError(
+            f"{_shown(folder.name)}: the reference folder cannot be read "
+            f"({error.strerror or type(error).__name__})"
+        ) from None
     if extra is not None:
         if not extra.is_file():
             raise ReferenceError(
                 f"{_shown(extra.name)}: the LSOA lookup named in csp.toml ([police] "
                 "lsoa_lookup) does not exist or is not a file; put the file there, or "
-                "remove the setting and drop the ONS lookup in the reference folder")
+                "remove the setting and drop the ONS lookup in the reference folder"
+            )
         known = {p.resolve() for p in paths}
         if extra.resolve() not in known:
             paths.append(extra)
@@ -246,8 +258,10 @@ def _read_file(path: Path) -> _Candidate:
     candidate = _Candidate(path)
     try:
         _sniff(path)
-        with _csv_field_limit(MAX_FIELD_CHARS), \
-                path.open(encoding="utf-8-sig", newline="") as handle:
+        with (
+            _csv_field_limit(MAX_FIELD_CHARS),
+            path.open(encoding="utf-8-sig", newline="") as handle,
+        ):
             header = _header(handle)
             _recognise(candidate, header)
             if candidate.layout == LEGACY_LSOA_LOOKUP:
@@ -263,8 +277,9 @@ def _read_file(path: Path) -> _Candidate:
     except _Unusable as problem:
         candidate.note = str(problem)
     except UnicodeDecodeError:
-        candidate.note = ("not UTF-8 text (save it from Excel as \"CSV UTF-8\"); "
-                          + DOWNLOAD[candidate.layout])
+        candidate.note = (
+            'not UTF-8 text (save it from Excel as "CSV UTF-8"); ' + DOWNLOAD[candidate.layout]
+        )
     except csv.Error as error:
         candidate.note = f"cannot be read as CSV ({error}); " + DOWNLOAD[candidate.layout]
     except OSError as error:
@@ -282,11 +297,15 @@ def _sniff(path: Path) -> None:
     if not start:
         raise _Unusable("the file is empty; " + EXPECTED)
     if start.startswith(b"PK\x03\x04") or start.startswith(b"\xd0\xcf\x11\xe0"):
-        raise _Unusable("this is an Excel workbook (or another zip), not CSV: download the "
-                        "CSV version instead; " + EXPECTED)
+        raise _Unusable(
+            "this is an Excel workbook (or another zip), not CSV: download the "
+            "CSV version instead; " + EXPECTED
+        )
     if start.startswith((b"\xff\xfe", b"\xfe\xff")):
-        raise _Unusable("this is UTF-16 text (Excel's \"Unicode text\"): save it as "
-                        "\"CSV UTF-8\" instead; " + EXPECTED)
+        raise _Unusable(
+            'this is UTF-16 text (Excel\'s "Unicode text"): save it as '
+            '"CSV UTF-8" instead; ' + EXPECTED
+        )
     if b"\x00" in start:
         raise _Unusable("this is a binary file, not CSV; " + EXPECTED)
 
@@ -310,8 +329,11 @@ def _latest_pair(header: list[str], prefix: str) -> tuple[int, int, int] | None:
         match = _YEAR_PAIR.fullmatch(cell.lower())
         if match and match.group(1) == prefix:
             found.setdefault(match.group(2), {}).setdefault(match.group(3), index)
-    pairs = [(2000 + int(yy), cols["cd"], cols["nm"]) for yy, cols in found.items()
-             if "cd" in cols and "nm" in cols]
+    pairs = [
+        (2000 + int(yy), cols["cd"], cols["nm"])
+        for yy, cols in found.items()
+        if "cd" in cols and "nm" in cols
+    ]
     return max(pairs) if pairs else None
 
 
@@ -329,8 +351,10 @@ def _recognise(candidate: _Candidate, header: list[str]) -> None:
         candidate.layout = LEGACY_LSOA_LOOKUP
     else:
         # The header is not quoted: a file dropped here by mistake may start with a record.
-        raise _Unusable(f"not a recognised reference file (its header has {len(header)} "
-                        f"column{'s' if len(header) != 1 else ''}); " + EXPECTED)
+        raise _Unusable(
+            f"not a recognised reference file (its header has {len(header)} "
+            f"column{'s' if len(header) != 1 else ''}); " + EXPECTED
+        )
 
 
 def _squeezed(cells: list[str]) -> list[str]:
@@ -346,8 +370,10 @@ def _rows(handle: IO[str], width: int, layout: str) -> Iterator[tuple[int, list[
             continue
         line = reader.line_num + 1  # the header was read before the reader started
         if len(cells) < width:
-            raise _Unusable(f"line {line} has {len(cells)} cells, too few for the columns "
-                            f"its header names; {DOWNLOAD[layout]}")
+            raise _Unusable(
+                f"line {line} has {len(cells)} cells, too few for the columns "
+                f"its header names; {DOWNLOAD[layout]}"
+            )
         yield line, cells
 
 
@@ -363,15 +389,16 @@ def _read_lsoa_lookup(candidate: _Candidate, header: list[str], handle: IO[str])
         candidate.rows += 1
         lsoa, la_code = cells[lsoa_at].strip(), cells[code_at].strip()
         if not lsoa or not la_code:
-            raise _Unusable(f"line {line} has no LSOA code or no district code; "
-                            + DOWNLOAD[LSOA_LOOKUP])
+            raise _Unusable(
+                f"line {line} has no LSOA code or no district code; " + DOWNLOAD[LSOA_LOOKUP]
+            )
         before = mapping.setdefault(lsoa, la_code)
         if before != la_code:
             raise _Unusable(
                 f"LSOA {_shown(lsoa, MAX_SHOWN_VALUE)} is in two districts "
                 f"({_shown(before, MAX_SHOWN_VALUE)} and {_shown(la_code, MAX_SHOWN_VALUE)}, "
-                f"line {line}), so this is not an LSOA to district lookup; "
-                + DOWNLOAD[LSOA_LOOKUP])
+                f"line {line}), so this is not an LSOA to district lookup; " + DOWNLOAD[LSOA_LOOKUP]
+            )
         candidate.names.setdefault(la_code, cells[name_at].strip())
     if not mapping:
         raise _Unusable("an LSOA lookup header but no rows; " + DOWNLOAD[LSOA_LOOKUP])
@@ -410,8 +437,9 @@ def _read_district_lookup(candidate: _Candidate, header: list[str], handle: IO[s
         candidate.rows += 1
         values = tuple(cells[i].strip() for i in indexes)
         if not values[0] or not values[2]:
-            raise _Unusable(f"line {line} has no district or no partnership code; "
-                            + DOWNLOAD[DISTRICT_LOOKUP])
+            raise _Unusable(
+                f"line {line} has no district or no partnership code; " + DOWNLOAD[DISTRICT_LOOKUP]
+            )
         rows.add(values)  # type: ignore[arg-type]  # six columns by construction
     if not rows:
         raise _Unusable("a district lookup header but no rows; " + DOWNLOAD[DISTRICT_LOOKUP])
@@ -436,9 +464,11 @@ def _read_population(candidate: _Candidate, header: list[str], handle: IO[str]) 
     lsoa_at, count_at = squeezed.index("lsoa code"), squeezed.index("all ages")
     candidate.vintage = _estimate_year(candidate.path, header)
     if candidate.vintage is None:
-        raise _Unusable("population estimates, but neither the file name nor the header says "
-                        f"which year: keep ONS's name for it (e.g. {SAPE_EXAMPLE}), or put "
-                        "the year in the name")
+        raise _Unusable(
+            "population estimates, but neither the file name nor the header says "
+            f"which year: keep ONS's name for it (e.g. {SAPE_EXAMPLE}), or put "
+            "the year in the name"
+        )
     counts: dict[str, int] = {}
     for line, cells in _rows(handle, max(lsoa_at, count_at) + 1, POPULATION):
         candidate.rows += 1
@@ -447,11 +477,15 @@ def _read_population(candidate: _Candidate, header: list[str], handle: IO[str]) 
             raise _Unusable(f"line {line} has no LSOA Code; " + DOWNLOAD[POPULATION])
         # Thousands separators as ONS writes them; anything else is not a count.
         if not _COUNT.fullmatch(text) or int(text.replace(",", "")) > _INT32_MAX:
-            raise _Unusable(f"line {line}: All Ages is not a count of people (a whole number, "
-                            "commas allowed between thousands); " + DOWNLOAD[POPULATION])
+            raise _Unusable(
+                f"line {line}: All Ages is not a count of people (a whole number, "
+                "commas allowed between thousands); " + DOWNLOAD[POPULATION]
+            )
         if lsoa in counts:
-            raise _Unusable(f"LSOA {_shown(lsoa, MAX_SHOWN_VALUE)} is listed twice (line "
-                            f"{line}); " + DOWNLOAD[POPULATION])
+            raise _Unusable(
+                f"LSOA {_shown(lsoa, MAX_SHOWN_VALUE)} is listed twice (line "
+                f"{line}); " + DOWNLOAD[POPULATION]
+            )
         counts[lsoa] = int(text.replace(",", ""))
     if not counts:
         raise _Unusable("a population header but no rows; " + DOWNLOAD[POPULATION])
@@ -460,13 +494,18 @@ def _read_population(candidate: _Candidate, header: list[str], handle: IO[str]) 
 
 # --- choosing among the files ----------------------------------------------------------------
 
+
 def _later_note(chosen: _Candidate, other: _Candidate) -> str:
     """Why ``other`` lost to ``chosen`` when both could be used."""
     if chosen.vintage == other.vintage:
-        return (f"not used: {chosen.name} is used instead (same vintage, "
-                f"{_vintage(other.vintage)}; the later file name in sort order wins)")
-    return (f"not used: {chosen.name} is used instead (vintage {_vintage(chosen.vintage)}, "
-            f"later than this file's {_vintage(other.vintage)})")
+        return (
+            f"not used: {chosen.name} is used instead (same vintage, "
+            f"{_vintage(other.vintage)}; the later file name in sort order wins)"
+        )
+    return (
+        f"not used: {chosen.name} is used instead (vintage {_vintage(chosen.vintage)}, "
+        f"later than this file's {_vintage(other.vintage)})"
+    )
 
 
 def _vintage(year: int | None) -> str:
@@ -499,22 +538,29 @@ def _lacking_text(lookup: _Candidate, lacking: list[str], district: _Candidate) 
     others = len(lacking) - 1
     more = f" and {others} other{'s' if others != 1 else ''}" if others else ""
     verb = "are" if others else "is"
-    ours = (f"this lookup's are of {lookup.vintage}" if lookup.vintage is not None
-            else "this lookup's vintage is unknown")
-    return (f"its district {_shown(code, MAX_SHOWN_VALUE)} "
-            f"({_shown(lookup.names.get(code, ''), MAX_SHOWN_VALUE)}){more} {verb} not in "
-            f"{district.name} (districts of {_vintage(district.vintage)}; {ours})")
+    ours = (
+        f"this lookup's are of {lookup.vintage}"
+        if lookup.vintage is not None
+        else "this lookup's vintage is unknown"
+    )
+    return (
+        f"its district {_shown(code, MAX_SHOWN_VALUE)} "
+        f"({_shown(lookup.names.get(code, ''), MAX_SHOWN_VALUE)}){more} {verb} not in "
+        f"{district.name} (districts of {_vintage(district.vintage)}; {ours})"
+    )
 
 
-def _choose_lsoa_lookup(candidates: list[_Candidate],
-                        district: _Candidate | None) -> _Candidate | None:
+def _choose_lsoa_lookup(
+    candidates: list[_Candidate], district: _Candidate | None
+) -> _Candidate | None:
     """The LSOA lookup that agrees with the district lookup, latest vintage first.
 
     ONS layouts rank above the legacy one, whose vintage is unknown. Raises ReferenceError if
     there are lookups but none agrees: using one would drop whole districts from indicators.
     """
-    readable = [c for c in candidates
-                if c.layout in (LSOA_LOOKUP, LEGACY_LSOA_LOOKUP) and c.readable]
+    readable = [
+        c for c in candidates if c.layout in (LSOA_LOOKUP, LEGACY_LSOA_LOOKUP) and c.readable
+    ]
     if not readable:
         return None
 
@@ -530,7 +576,8 @@ def _choose_lsoa_lookup(candidates: list[_Candidate],
         raise ReferenceError(
             f"{best.name}: {_lacking_text(best, lacking[id(best)], district)}; download the "
             f"LSOA to local authority district lookup for {_vintage(year)} from the ONS Open "
-            "Geography Portal (geoportal.statistics.gov.uk)")
+            "Geography Portal (geoportal.statistics.gov.uk)"
+        )
     chosen = max(consistent, key=rank)
     chosen.used = True
     for other in readable:
@@ -538,11 +585,15 @@ def _choose_lsoa_lookup(candidates: list[_Candidate],
             continue
         if lacking[id(other)]:
             assert district is not None
-            other.note = (f"not used: {_lacking_text(other, lacking[id(other)], district)}; "
-                          f"{chosen.name} is used instead")
+            other.note = (
+                f"not used: {_lacking_text(other, lacking[id(other)], district)}; "
+                f"{chosen.name} is used instead"
+            )
         elif other.layout != chosen.layout:
-            other.note = (f"not used: {chosen.name} is used instead (an ONS lookup of "
-                          f"{_vintage(chosen.vintage)}, preferred to one of unknown vintage)")
+            other.note = (
+                f"not used: {chosen.name} is used instead (an ONS lookup of "
+                f"{_vintage(chosen.vintage)}, preferred to one of unknown vintage)"
+            )
         else:
             other.note = _later_note(chosen, other)
     return chosen
@@ -565,48 +616,57 @@ def _check_population(candidates: list[_Candidate], lookup: _Candidate | None) -
             missing = sorted(set(lookup.values) - set(chosen.values))
             if missing:
                 examples = ", ".join(_shown(m, MAX_SHOWN_VALUE) for m in missing[:2])
-                chosen.note = (f"{len(missing)} LSOA{'s' if len(missing) != 1 else ''} of "
-                               f"{lookup.name} {'have' if len(missing) != 1 else 'has'} no "
-                               f"population here (e.g. {examples}); they will have no rates: "
-                               "download the estimates for the same LSOA boundaries "
-                               "from ons.gov.uk")
+                chosen.note = (
+                    f"{len(missing)} LSOA{'s' if len(missing) != 1 else ''} of "
+                    f"{lookup.name} {'have' if len(missing) != 1 else 'has'} no "
+                    f"population here (e.g. {examples}); they will have no rates: "
+                    "download the estimates for the same LSOA boundaries "
+                    "from ons.gov.uk"
+                )
 
 
 # --- tables ----------------------------------------------------------------------------------
+
 
 def _lsoa_table(lookup: _Candidate) -> pa.Table:
     """lsoa_code, la_code, la_name, force, sorted by LSOA (force only in the legacy layout)."""
     codes = sorted(lookup.values)
     la_codes = [str(lookup.values[c]) for c in codes]
-    return pa.table({
-        "lsoa_code": codes,
-        "la_code": la_codes,
-        "la_name": [lookup.names.get(la) for la in la_codes],
-        "force": [lookup.forces.get(c) for c in codes],
-    }, schema=LSOA_LOOKUP_SCHEMA)
+    return pa.table(
+        {
+            "lsoa_code": codes,
+            "la_code": la_codes,
+            "la_name": [lookup.names.get(la) for la in la_codes],
+            "force": [lookup.forces.get(c) for c in codes],
+        },
+        schema=LSOA_LOOKUP_SCHEMA,
+    )
 
 
 def _district_table(district: _Candidate) -> pa.Table:
     """The district lookup's rows, sorted by district then partnership."""
     columns = list(zip(*district.districts, strict=True))
-    return pa.table(dict(zip(DISTRICT_LOOKUP_SCHEMA.names, columns, strict=True)),
-                    schema=DISTRICT_LOOKUP_SCHEMA)
+    return pa.table(
+        dict(zip(DISTRICT_LOOKUP_SCHEMA.names, columns, strict=True)), schema=DISTRICT_LOOKUP_SCHEMA
+    )
 
 
 def _population_table(files: list[_Candidate]) -> pa.Table:
     """Every used estimate year's counts, sorted by LSOA then year."""
-    rows = sorted((lsoa, f.vintage, count) for f in files
-                  for lsoa, count in f.values.items())
+    rows = sorted((lsoa, f.vintage, count) for f in files for lsoa, count in f.values.items())
     lsoas, years, counts = (list(c) for c in zip(*rows, strict=True))
-    return pa.table({"lsoa_code": lsoas, "estimate_year": years, "population": counts},
-                    schema=POPULATION_SCHEMA)
+    return pa.table(
+        {"lsoa_code": lsoas, "estimate_year": years, "population": counts}, schema=POPULATION_SCHEMA
+    )
 
 
 def _shown(text: str, limit: int = MAX_SHOWN_NAME) -> str:
     """Text from a file or its name fit for a one-line message: printable and bounded."""
     # Control, format and separator characters could forge or break log lines.
-    shown = "".join(c if unicodedata.category(c) not in ("Cc", "Cf", "Zl", "Zp", "Cs", "Co",
-                                                          "Cn") else "?" for c in text)
+    shown = "".join(
+        c if unicodedata.category(c) not in ("Cc", "Cf", "Zl", "Zp", "Cs", "Co", "Cn") else "?"
+        for c in text
+    )
     if len(shown) <= limit:
         return shown
     _stem, dot, extension = shown.rpartition(".")

@@ -66,8 +66,11 @@ class RekeyResult:
 
 def feeds_of_key(pseudonymiser: Pseudonymiser, key_name: str) -> list[FeedContract]:
     """The feeds whose tokens the key named ``key_name`` makes."""
-    return [c for c in all_contracts().values() if c.pseudonym_domain
-            and pseudonymiser.key_name(c.pseudonym_domain) == key_name]
+    return [
+        c
+        for c in all_contracts().values()
+        if c.pseudonym_domain and pseudonymiser.key_name(c.pseudonym_domain) == key_name
+    ]
 
 
 def prepare_next_key(home: Path, current: DomainKey) -> DomainKey:
@@ -79,14 +82,22 @@ def prepare_next_key(home: Path, current: DomainKey) -> DomainKey:
         if not secret:
             raise RekeyError(
                 f"the {current.name} key comes from {variable}: put the new key in "
-                f"{variable}_NEXT and run `csp rekey` again")
-        return DomainKey(current.name, current.version + 1,
-                         checked_secret(secret.encode("utf-8"), f"{variable}_NEXT"),
-                         f"{variable}_NEXT")
+                f"{variable}_NEXT and run `csp rekey` again"
+            )
+        return DomainKey(
+            current.name,
+            current.version + 1,
+            checked_secret(secret.encode("utf-8"), f"{variable}_NEXT"),
+            f"{variable}_NEXT",
+        )
     pending = key_dir(home) / current.name / f"v{current.version + 1}.key.pending"
     create_key_file(pending)
-    return DomainKey(current.name, current.version + 1,
-                     checked_secret(pending.read_bytes().strip(), str(pending)), str(pending))
+    return DomainKey(
+        current.name,
+        current.version + 1,
+        checked_secret(pending.read_bytes().strip(), str(pending)),
+        str(pending),
+    )
 
 
 def _held_deliveries(con: Any, feeds: list[str]) -> list[tuple]:
@@ -96,11 +107,16 @@ def _held_deliveries(con: Any, feeds: list[str]) -> list[tuple]:
         f"""
         select delivery_id, feed, partner, file_name, sha256 from raw.deliveries
         where feed in ({placeholders}) and status in ({statuses}) order by delivery_id
-        """, feeds).fetchall()
+        """,
+        feeds,
+    ).fetchall()
 
 
 def rederive_tokens(
-    home: Path, warehouse: Path | PostgresTarget, pseudonymiser: Pseudonymiser, key_name: str,
+    home: Path,
+    warehouse: Path | PostgresTarget,
+    pseudonymiser: Pseudonymiser,
+    key_name: str,
 ) -> dict[str, pa.Table | None]:
     """Every held delivery of the key's feeds, re-read from the archive under
     ``pseudonymiser``: per raw table, (delivery_id, source_row, tokens, key labels), or None
@@ -110,36 +126,52 @@ def rederive_tokens(
         raise RekeyError(f"no feed is pseudonymised with the key {key_name!r}")
     with connect(warehouse, read_only=True) as con:
         deliveries = _held_deliveries(con, list(contracts))
-    missing = [f"{feed}/{name} (delivery {d}, {archive_path(home, feed, sha, Path(name))})"
-               for d, feed, _, name, sha in deliveries
-               if not archive_path(home, feed, sha, Path(name)).is_file()]
+    missing = [
+        f"{feed}/{name} (delivery {d}, {archive_path(home, feed, sha, Path(name))})"
+        for d, feed, _, name, sha in deliveries
+        if not archive_path(home, feed, sha, Path(name)).is_file()
+    ]
     if missing:
-        raise RekeyError("these deliveries are no longer in the archive, so their tokens cannot "
-                         "be re-derived: " + "; ".join(missing))
-    parts: dict[str, list[pa.Table]] = {t.name: [] for c in contracts.values()
-                                        for t in c.tables if t.token_columns}
+        raise RekeyError(
+            "these deliveries are no longer in the archive, so their tokens cannot "
+            "be re-derived: " + "; ".join(missing)
+        )
+    parts: dict[str, list[pa.Table]] = {
+        t.name: [] for c in contracts.values() for t in c.tables if t.token_columns
+    }
     for delivery_id, feed, partner, name, sha in deliveries:
         contract = contracts[feed]
         period = contract.period_from_file_name(name)
         try:
             # la_code=None: the contract's rules (docs/feeds.md) are checked again, the
             # partnership's expectation suite is not (the delivery was accepted under it).
-            result = read_delivery(archive_path(home, feed, sha, Path(name)), contract, period,
-                                   pseudonymiser, la_code=None, partner=partner)
+            result = read_delivery(
+                archive_path(home, feed, sha, Path(name)),
+                contract,
+                period,
+                pseudonymiser,
+                la_code=None,
+                partner=partner,
+            )
         except RejectedFile as rejected:
-            raise RekeyError(f"{feed}/{name} (delivery {delivery_id}) no longer reads from the "
-                             f"archive: {describe(rejected.problems)}") from None
+            raise RekeyError(
+                f"{feed}/{name} (delivery {delivery_id}) no longer reads from the "
+                f"archive: {describe(rejected.problems)}"
+            ) from None
         for table in contract.tables:
             if not table.token_columns:
                 continue
-            names = ["source_row", *(c.name for c in table.token_columns),
-                     *(c.key_version_name for c in table.token_columns)]
+            names = [
+                "source_row",
+                *(c.name for c in table.token_columns),
+                *(c.key_version_name for c in table.token_columns),
+            ]
             batch = result.tables[table.name].select(names)
-            batch = batch.add_column(0, "delivery_id",
-                                     pa.array([delivery_id] * batch.num_rows, pa.int32()))
+            batch = batch.add_column(
+                0, "delivery_id", pa.array([delivery_id] * batch.num_rows, pa.int32())
+            )
             parts[table.name].append(batch)
-    return {name: pa.concat_tables(batches) if batches else None
-            for name, batches in parts.items()}
+    return {name: pa.concat_tables(batches) if batches else None for name, batches in parts.items()}
 
 
 def _replace_tokens(con: Any, table: Table, batch: pa.Table | None, new_label: str) -> None:
@@ -148,25 +180,33 @@ def _replace_tokens(con: Any, table: Table, batch: pa.Table | None, new_label: s
         assignments = ", ".join(f"{c} = b.{c}" for c in columns)
         staged = f"rekey_{table.name}"
         if isinstance(con, PostgresConnection):
-            con.execute(f"create temporary table {staged} (like raw.{table.name}) "
-                        "on commit drop")
+            con.execute(f"create temporary table {staged} (like raw.{table.name}) on commit drop")
             con.copy_table(staged, batch)
         else:
             con.register(staged, batch)
-        con.execute(f"update raw.{table.name} as r set {assignments} from {staged} as b "
-                    "where r.delivery_id = b.delivery_id and r.source_row = b.source_row")
+        con.execute(
+            f"update raw.{table.name} as r set {assignments} from {staged} as b "
+            "where r.delivery_id = b.delivery_id and r.source_row = b.source_row"
+        )
         if not isinstance(con, PostgresConnection):
             con.unregister(staged)
-    left = sum(con.execute(
-        f"select count(*) from raw.{table.name} where {c.key_version_name} is distinct from ?",
-        [new_label]).fetchone()[0] for c in table.token_columns)
+    left = sum(
+        con.execute(
+            f"select count(*) from raw.{table.name} where {c.key_version_name} is distinct from ?",
+            [new_label],
+        ).fetchone()[0]
+        for c in table.token_columns
+    )
     if left:
-        raise RekeyError(f"{left} row(s) of raw.{table.name} belong to no archived delivery, so "
-                         "their tokens could not be re-derived; nothing was changed")
+        raise RekeyError(
+            f"{left} row(s) of raw.{table.name} belong to no archived delivery, so "
+            "their tokens could not be re-derived; nothing was changed"
+        )
 
 
-def apply_tokens(warehouse: Path | PostgresTarget, batches: dict[str, pa.Table | None],
-                 new_label: str) -> None:
+def apply_tokens(
+    warehouse: Path | PostgresTarget, batches: dict[str, pa.Table | None], new_label: str
+) -> None:
     """Replace tokens and key labels from ``batches`` in one transaction (all or nothing)."""
     tables = {t.name: t for c in all_contracts().values() for t in c.tables}
     with connect(warehouse) as con:
@@ -192,24 +232,35 @@ def make_current(home: Path, old: DomainKey, new: DomainKey) -> Path | None:
     return retired
 
 
-def rekey(home: Path, warehouse: Path | PostgresTarget, pseudonymiser: Pseudonymiser,
-          domain: str) -> RekeyResult:
+def rekey(
+    home: Path, warehouse: Path | PostgresTarget, pseudonymiser: Pseudonymiser, domain: str
+) -> RekeyResult:
     """Rotate the key serving ``domain`` (or the linked group's key, named either way)."""
     started = time.perf_counter()
     key_name = domain if domain in pseudonymiser.keys else pseudonymiser.key_name(domain)
     if key_name not in pseudonymiser.keys:
-        raise RekeyError(f"no key named {domain!r}; the keys are "
-                         f"{', '.join(sorted(pseudonymiser.keys))}")
+        raise RekeyError(
+            f"no key named {domain!r}; the keys are {', '.join(sorted(pseudonymiser.keys))}"
+        )
     old = pseudonymiser.keys[key_name]
     new = prepare_next_key(home, old)
     batches = rederive_tokens(home, warehouse, pseudonymiser.with_key(new), key_name)
     apply_tokens(warehouse, batches, new.label)
     retired = make_current(home, old, new)
     return RekeyResult(
-        key_name=key_name, old_label=old.label, new_label=new.label,
-        deliveries=len({d for b in batches.values() if b is not None
-                        for d in b.column("delivery_id").to_pylist()}),
+        key_name=key_name,
+        old_label=old.label,
+        new_label=new.label,
+        deliveries=len(
+            {
+                d
+                for b in batches.values()
+                if b is not None
+                for d in b.column("delivery_id").to_pylist()
+            }
+        ),
         tokens=sum(b.num_rows for b in batches.values() if b is not None),
-        seconds=round(time.perf_counter() - started, 2), retired_key=retired,
+        seconds=round(time.perf_counter() - started, 2),
+        retired_key=retired,
         env_variable=None if retired else key_env(key_name),
     )

@@ -21,8 +21,10 @@ TOTALS_LABEL = r"^\s*(grand\s+)?totals?\s*:?\s*$"
 
 def is_totals_label(column: Column) -> str:
     """SQL: the cell labels a totals line. The LIKE spares the regex on almost every cell."""
-    return (f"({column.name} ilike '%total%' and "
-            f"regexp_matches({column.name}, {sql_str(TOTALS_LABEL)}, 'i'))")
+    return (
+        f"({column.name} ilike '%total%' and "
+        f"regexp_matches({column.name}, {sql_str(TOTALS_LABEL)}, 'i'))"
+    )
 
 
 def is_too_long(column: Column, table: Table) -> str:
@@ -36,9 +38,12 @@ def record_key(table: Table) -> list[str]:
 
 
 def _row_numbers(con: duckdb.DuckDBPyConnection, relation: str, condition: str) -> list[int]:
-    return [r for (r,) in con.execute(
-        f"select _row from {relation} where {condition} order by _row limit {MAX_EXAMPLES}"
-    ).fetchall()]
+    return [
+        r
+        for (r,) in con.execute(
+            f"select _row from {relation} where {condition} order by _row limit {MAX_EXAMPLES}"
+        ).fetchall()
+    ]
 
 
 def row_problems(con: duckdb.DuckDBPyConnection, relation: str, table: Table) -> list[Problem]:
@@ -49,22 +54,30 @@ def row_problems(con: duckdb.DuckDBPyConnection, relation: str, table: Table) ->
     count, *long_counts = count_rows(con, relation, [totals, *too_long])
     if count:
         rows = _row_numbers(con, relation, totals)
-        problems.append(Problem(
-            "totals_row",
-            f"{count} row(s) are totals lines ('Total'), not records, e.g. row {rows[0]}: "
-            "send the record rows only, without totals",
-            None, count, [{"row": r} for r in rows],
-        ))
+        problems.append(
+            Problem(
+                "totals_row",
+                f"{count} row(s) are totals lines ('Total'), not records, e.g. row {rows[0]}: "
+                "send the record rows only, without totals",
+                None,
+                count,
+                [{"row": r} for r in rows],
+            )
+        )
     for column, condition, count in zip(table.columns, too_long, long_counts, strict=True):
         if count:
             rows = _row_numbers(con, relation, condition)
-            problems.append(Problem(
-                "field_too_long",
-                f"column {column.source!r} has values longer than {table.max_field_length:,} "
-                f"characters (more than an Excel cell holds: a runaway quote or a damaged "
-                f"export?): {count} row(s)",
-                column.source, count, [{"row": r} for r in rows],
-            ))
+            problems.append(
+                Problem(
+                    "field_too_long",
+                    f"column {column.source!r} has values longer than {table.max_field_length:,} "
+                    f"characters (more than an Excel cell holds: a runaway quote or a damaged "
+                    f"export?): {count} row(s)",
+                    column.source,
+                    count,
+                    [{"row": r} for r in rows],
+                )
+            )
     return problems
 
 
@@ -86,15 +99,24 @@ def period_problems(
     ).fetchall()[0]
     if not dated or inside / dated >= table.period_majority:
         return []
-    return [Problem(
-        "period_mismatch",
-        f"the file name gives the period {period.label}, but only {inside} of {dated} rows "
-        f"have a {column.source!r} in it (most are in {commonest}): is the period in the file "
-        f"name right?",
-        column.source, dated - inside,
-        [{"period_in_name": period.label, "rows_in_period": inside, "rows_dated": dated,
-          "most_common_month": commonest}],
-    )]
+    return [
+        Problem(
+            "period_mismatch",
+            f"the file name gives the period {period.label}, but only {inside} of {dated} rows "
+            f"have a {column.source!r} in it (most are in {commonest}): is the period in the file "
+            f"name right?",
+            column.source,
+            dated - inside,
+            [
+                {
+                    "period_in_name": period.label,
+                    "rows_in_period": inside,
+                    "rows_dated": dated,
+                    "most_common_month": commonest,
+                }
+            ],
+        )
+    ]
 
 
 def key_problems(con: duckdb.DuckDBPyConnection, relation: str, table: Table) -> list[Problem]:
@@ -106,18 +128,20 @@ def key_problems(con: duckdb.DuckDBPyConnection, relation: str, table: Table) ->
     duplicates = con.execute(
         f"""
         select list(_row order by _row) as rows_at
-        from {relation} where {' and '.join(f'{k} is not null' for k in keys)}
+        from {relation} where {" and ".join(f"{k} is not null" for k in keys)}
         group by {key_list} having count(*) > 1 order by min(_row)
         """
     ).fetchall()
     if not duplicates:
         return []
     sources = " + ".join(repr(table.column(k).source) for k in keys)
-    return [Problem(
-        "duplicate_key",
-        f"the record key {sources} appears more than once in the file: "
-        f"{len(duplicates)} key(s) repeated",
-        " + ".join(table.column(k).source for k in keys),
-        sum(len(d[0]) for d in duplicates),
-        [{"rows": d[0]} for d in duplicates[:MAX_EXAMPLES]],
-    )]
+    return [
+        Problem(
+            "duplicate_key",
+            f"the record key {sources} appears more than once in the file: "
+            f"{len(duplicates)} key(s) repeated",
+            " + ".join(table.column(k).source for k in keys),
+            sum(len(d[0]) for d in duplicates),
+            [{"rows": d[0]} for d in duplicates[:MAX_EXAMPLES]],
+        )
+    ]

@@ -55,8 +55,7 @@ class PeriodSql:
 BULK_PERIOD = PeriodSql("_period_start", "_period_end", "_period_label")
 
 
-def count_rows(con: duckdb.DuckDBPyConnection, relation: str, conditions: list[str]
-               ) -> list[int]:
+def count_rows(con: duckdb.DuckDBPyConnection, relation: str, conditions: list[str]) -> list[int]:
     """How many rows meet each condition, in one scan of the relation."""
     if not conditions:
         return []
@@ -74,8 +73,12 @@ def example_rows(
     ).fetchall()
     # Personal data is never echoed back, even into a rejection note.
     return [
-        {"row": r, "value": "(withheld: personal data)" if column.pii
-         else (v.lstrip("\x01") if isinstance(v, str) else v)}
+        {
+            "row": r,
+            "value": "(withheld: personal data)"
+            if column.pii
+            else (v.lstrip("\x01") if isinstance(v, str) else v),
+        }
         for r, v in rows
     ]
 

@@ -83,8 +83,11 @@ def _register_sheet(
     as_text = [[str(v) if v is not None else "" for v in r] for r in top]
     found_at = find_header(as_text, table)
     if found_at is not None and found_at != table.header_row - 1:
-        above = (f"the title on row {table.title_row}, then blank rows down to the header"
-                 if table.title_row else "nothing above it")
+        above = (
+            f"the title on row {table.title_row}, then blank rows down to the header"
+            if table.title_row
+            else "nothing above it"
+        )
         raise reject(
             "layout",
             f"the header {where} is on row {found_at + 1}, but the agreed layout has it on row "
@@ -95,8 +98,9 @@ def _register_sheet(
     if table.title_row:
         title = " ".join(str(v) for v in top[table.title_row - 1] if v is not None)
         if not title.strip():
-            raise reject("layout", f"row {table.title_row} of sheet {table.sheet!r} should be "
-                         "the title")
+            raise reject(
+                "layout", f"row {table.title_row} of sheet {table.sheet!r} should be the title"
+            )
         if period.label not in title:
             raise reject(
                 "period_mismatch",
@@ -107,17 +111,19 @@ def _register_sheet(
     while header and header[-1] == "":
         header.pop()
     check_header(header, table, f"{where} (row {table.header_row})")
-    records = _sheet_records(chain(top[table.header_row:], rows), table, where)
+    records = _sheet_records(chain(top[table.header_row :], rows), table, where)
     arrays = {"_row": pa.array(range(table.header_row + 1, table.header_row + 1 + len(records)))}
     for index, column in enumerate(table.columns):
         arrays[column.name] = pa.array([r[index] for r in records], type=pa.string())
     con.register(f"src_{table.name}_arrow", pa.table(arrays))
-    con.execute(f"create or replace temp table src_{table.name} as "
-                f"select * from src_{table.name}_arrow")
+    con.execute(
+        f"create or replace temp table src_{table.name} as select * from src_{table.name}_arrow"
+    )
 
 
-def _sheet_records(body: Iterator[tuple[Any, ...]], table: Table, where: str
-                   ) -> list[list[str | None]]:
+def _sheet_records(
+    body: Iterator[tuple[Any, ...]], table: Table, where: str
+) -> list[list[str | None]]:
     """The rows under the header as text, down to the first empty row, with nothing below it."""
     width = len(table.columns)
     records: list[list[str | None]] = []
@@ -147,11 +153,13 @@ def _check_nothing_below(rest: Iterator[tuple[Any, ...]], gap_row: int, where: s
                 "totals_row",
                 f"row {row_no} {where} is a totals row ({str(first).strip()!r}); send the case "
                 "rows only, without totals",
-                row_count=1, examples=[{"row": row_no}],
+                row_count=1,
+                examples=[{"row": row_no}],
             )
         raise reject(
             "layout",
             f"row {row_no} {where} has values below the blank row {gap_row}: the table must "
             "be one block with nothing under it (no notes, totals or further cases)",
-            row_count=1, examples=[{"row": row_no}],
+            row_count=1,
+            examples=[{"row": row_no}],
         )

@@ -29,7 +29,10 @@ from ingest.rule_sql import BULK_PERIOD, count_rows, example_rows, parsed_date
 
 
 def check_table(
-    con: duckdb.DuckDBPyConnection, relation: str, table: Table, period: Period,
+    con: duckdb.DuckDBPyConnection,
+    relation: str,
+    table: Table,
+    period: Period,
     partner: str | None = None,
 ) -> list[Problem]:
     """Every contract rule broken by the staged relation, with counts and example rows."""
@@ -41,13 +44,21 @@ def check_table(
     problems.extend(row_problems(con, relation, table))
     problems.extend(period_problems(con, relation, table, period))
     # Every column rule counted in one scan; examples fetched only for the rules broken.
-    rules = [(column, *rule) for column in table.columns
-             for rule in column_rules(column, table, period)]
+    rules = [
+        (column, *rule) for column in table.columns for rule in column_rules(column, table, period)
+    ]
     counts = count_rows(con, relation, [condition for _, _, condition, _ in rules])
     for (column, rule, condition, message), count in zip(rules, counts, strict=True):
         if count:
-            problems.append(Problem(rule, f"{message}: {count} row(s)", column.source,
-                                    count, example_rows(con, relation, condition, column)))
+            problems.append(
+                Problem(
+                    rule,
+                    f"{message}: {count} row(s)",
+                    column.source,
+                    count,
+                    example_rows(con, relation, condition, column),
+                )
+            )
     problems.extend(key_problems(con, relation, table))
     problems.extend(catalogue_problems(con, relation, table, partner))
     return problems
@@ -65,26 +76,39 @@ def files_breaking_rules(con: duckdb.DuckDBPyConnection, relation: str, table: T
         raise ValueError(f"table {table.name!r} has an indicator catalogue: read it alone")
     conditions = [is_totals_label(c) for c in table.columns]
     conditions += [is_too_long(c, table) for c in table.columns]
-    conditions += [condition for column in table.columns
-                   for _, condition, _ in column_rules(column, table, None, BULK_PERIOD,
-                                                       screen=True)]
+    conditions += [
+        condition
+        for column in table.columns
+        for _, condition, _ in column_rules(column, table, None, BULK_PERIOD, screen=True)
+    ]
     broken = " or ".join(f"({c})" for c in conditions)
-    failing = {f for (f,) in con.execute(
-        f"select distinct _file from {relation} where {broken}").fetchall()}
+    failing = {
+        f
+        for (f,) in con.execute(f"select distinct _file from {relation} where {broken}").fetchall()
+    }
     if table.period_column and table.period_majority is not None:
         d = parsed_date(table.column(table.period_column).name)
-        failing |= {f for (f,) in con.execute(
-            f"""
+        failing |= {
+            f
+            for (f,) in con.execute(
+                f"""
             select _file from {relation} group by _file
             having count({d}) > 0 and count(*) filter (
                 where {d} between _period_start and _period_end) / count({d}) < ?
-            """, [table.period_majority]).fetchall()}
+            """,
+                [table.period_majority],
+            ).fetchall()
+        }
     keys = record_key(table)
     if keys:
-        failing |= {f for (f,) in con.execute(
-            f"""
+        failing |= {
+            f
+            for (f,) in con.execute(
+                f"""
             select distinct _file from {relation}
-            where {' and '.join(f'{k} is not null' for k in keys)}
-            group by _file, {', '.join(keys)} having count(*) > 1
-            """).fetchall()}
+            where {" and ".join(f"{k} is not null" for k in keys)}
+            group by _file, {", ".join(keys)} having count(*) > 1
+            """
+            ).fetchall()
+        }
     return failing

@@ -20,13 +20,15 @@ from ingest.rule_sql import DATE_FORMAT, sql_str
 def staging_connection(pseudonymiser: Pseudonymiser) -> duckdb.DuckDBPyConnection:
     """An in-memory DuckDB to stage deliveries in, with ``pseudonymise(domain, value)``."""
     con = duckdb.connect(":memory:")
-    con.create_function("pseudonymise", pseudonymiser.token, [VARCHAR, VARCHAR], VARCHAR,
-                        side_effects=False)
+    con.create_function(
+        "pseudonymise", pseudonymiser.token, [VARCHAR, VARCHAR], VARCHAR, side_effects=False
+    )
     return con
 
 
-def _typed_expression(column: Column, table: Table, domain: str | None,
-                      lenient: bool = False) -> str:
+def _typed_expression(
+    column: Column, table: Table, domain: str | None, lenient: bool = False
+) -> str:
     c = column.name
     marker = table.suppression_marker
     value = f"nullif({c}, {sql_str(marker)})" if column.suppressible and marker else c
@@ -51,9 +53,15 @@ def _typed_expression(column: Column, table: Table, domain: str | None,
     return value
 
 
-def typed_select(relation: str, table: Table, domain: str | None,
-                 key_label: str | None = None, *, by_file: bool = False,
-                 lenient: bool = False) -> str:
+def typed_select(
+    relation: str,
+    table: Table,
+    domain: str | None,
+    key_label: str | None = None,
+    *,
+    by_file: bool = False,
+    lenient: bool = False,
+) -> str:
     """The SELECT that turns a staged relation into the raw table's columns.
 
     ``key_label`` (e.g. ``treatment/v2``) is written beside every token column. ``by_file``
@@ -63,10 +71,10 @@ def typed_select(relation: str, table: Table, domain: str | None,
     set aside if any rule is broken. On a file that passes ``check_table`` both give the same
     rows, since its rules require every value to parse.
     """
-    columns = [f"{_typed_expression(c, table, domain, lenient)} as {c.name}"
-               for c in table.loaded_columns]
-    columns += [f"{sql_str(key_label or '')} as {c.key_version_name}"
-                for c in table.token_columns]
+    columns = [
+        f"{_typed_expression(c, table, domain, lenient)} as {c.name}" for c in table.loaded_columns
+    ]
+    columns += [f"{sql_str(key_label or '')} as {c.key_version_name}" for c in table.token_columns]
     expressions = ",\n    ".join(columns)
     first, order = ("_file, ", "") if by_file else ("", "\norder by _row")
     return f"select {first}_row as source_row,\n    {expressions}\nfrom {relation}{order}"

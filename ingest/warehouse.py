@@ -136,23 +136,46 @@ FEED_STATUS_DDL = [
 ]
 
 # Column types of the two tables as Arrow writes them (in the order of the DDL above).
-FEED_STATUS_SCHEMA = pa.schema([
-    ("as_of_date", pa.date32()), ("feed_key", pa.string()), ("feed", pa.string()),
-    ("partner", pa.string()), ("effective_calendar_start", pa.date32()),
-    ("first_delivered_period_start", pa.date32()), ("last_delivered_period_start", pa.date32()),
-    ("delivery_count", pa.int32()), ("state", pa.string()), ("last_period", pa.string()),
-    ("last_received_at", pa.timestamp("us")), ("next_period", pa.string()),
-    ("next_due_date", pa.date32()), ("overdue_count", pa.int32()),
-    ("last_quarantined_file", pa.string()), ("is_due_soon", pa.bool_()),
-])
-FEED_PERIODS_SCHEMA = pa.schema([
-    ("as_of_date", pa.date32()), ("feed_key", pa.string()), ("feed", pa.string()),
-    ("partner", pa.string()), ("period_label", pa.string()), ("period_start", pa.date32()),
-    ("period_end", pa.date32()), ("quarter_start", pa.date32()), ("due_date", pa.date32()),
-    ("is_delivered", pa.bool_()), ("latest_delivery_id", pa.int32()),
-    ("is_past_due", pa.bool_()), ("is_overdue", pa.bool_()), ("is_next_due", pa.bool_()),
-    ("is_expected", pa.bool_()), ("is_through_as_of_quarter", pa.bool_()),
-])
+FEED_STATUS_SCHEMA = pa.schema(
+    [
+        ("as_of_date", pa.date32()),
+        ("feed_key", pa.string()),
+        ("feed", pa.string()),
+        ("partner", pa.string()),
+        ("effective_calendar_start", pa.date32()),
+        ("first_delivered_period_start", pa.date32()),
+        ("last_delivered_period_start", pa.date32()),
+        ("delivery_count", pa.int32()),
+        ("state", pa.string()),
+        ("last_period", pa.string()),
+        ("last_received_at", pa.timestamp("us")),
+        ("next_period", pa.string()),
+        ("next_due_date", pa.date32()),
+        ("overdue_count", pa.int32()),
+        ("last_quarantined_file", pa.string()),
+        ("is_due_soon", pa.bool_()),
+    ]
+)
+FEED_PERIODS_SCHEMA = pa.schema(
+    [
+        ("as_of_date", pa.date32()),
+        ("feed_key", pa.string()),
+        ("feed", pa.string()),
+        ("partner", pa.string()),
+        ("period_label", pa.string()),
+        ("period_start", pa.date32()),
+        ("period_end", pa.date32()),
+        ("quarter_start", pa.date32()),
+        ("due_date", pa.date32()),
+        ("is_delivered", pa.bool_()),
+        ("latest_delivery_id", pa.int32()),
+        ("is_past_due", pa.bool_()),
+        ("is_overdue", pa.bool_()),
+        ("is_next_due", pa.bool_()),
+        ("is_expected", pa.bool_()),
+        ("is_through_as_of_quarter", pa.bool_()),
+    ]
+)
 
 
 # Configuration columns added since a warehouse may have been made. A new warehouse gets them
@@ -178,8 +201,10 @@ def raw_table_migrations(table: Table) -> list[str]:
     Key labels arrived with per-domain keys: older rows get none, so the key check below
     refuses to mix them with new ones until ``csp rekey`` has re-derived them.
     """
-    return [f"alter table raw.{table.name} add column if not exists {c.key_version_name} varchar"
-            for c in table.token_columns]
+    return [
+        f"alter table raw.{table.name} add column if not exists {c.key_version_name} varchar"
+        for c in table.token_columns
+    ]
 
 
 class KeyMismatchError(RuntimeError):
@@ -197,7 +222,8 @@ def check_key_labels(con: Any, table: Table, batch: pa.Table) -> None:
         for label in {v for v in batch.column(name).to_pylist() if v is not None}:
             other = con.execute(
                 f"select coalesce({name}, 'none (loaded before key versions)') from "
-                f"raw.{table.name} where coalesce({name}, '') <> ? limit 1", [label]
+                f"raw.{table.name} where coalesce({name}, '') <> ? limit 1",
+                [label],
             ).fetchone()
             if other:
                 domain = label.split("/")[0]
@@ -205,7 +231,8 @@ def check_key_labels(con: Any, table: Table, batch: pa.Table) -> None:
                     f"raw.{table.name}.{column.name} holds tokens made by key {other[0]}, but "
                     f"this delivery's were made by {label}: a key rotation was interrupted or "
                     f"the wrong key is configured. Run `csp rekey {domain}` to finish the "
-                    "rotation, or configure the key the warehouse was built with")
+                    "rotation, or configure the key the warehouse was built with"
+                )
 
 
 @contextmanager
@@ -320,10 +347,19 @@ def _insert_manifest_rows(
     for delivery_id, record, row_count in zip(ids, records, row_counts, strict=True):
         period = record.period
         values += [
-            delivery_id, record.feed, record.partner, record.file_name, record.sha256,
-            period.label if period else None, period.start if period else None,
-            period.end if period else None, row_count, record.received_at, status,
-            rejection_reason, record.la_code,
+            delivery_id,
+            record.feed,
+            record.partner,
+            record.file_name,
+            record.sha256,
+            period.label if period else None,
+            period.start if period else None,
+            period.end if period else None,
+            row_count,
+            record.received_at,
+            status,
+            rejection_reason,
+            record.la_code,
         ]
     row = "(" + ", ".join(["?"] * 13) + ")"
     con.execute(f"insert into raw.deliveries values {', '.join([row] * len(records))}", values)
@@ -341,8 +377,10 @@ def load_delivery(
     An earlier delivery for the same period is marked superseded in the same transaction; its
     rows stay in the raw table (history), and staging reads only current deliveries.
     """
-    tagged = {name: batch.add_column(0, "_file", pa.array([0] * batch.num_rows, pa.int32()))
-              for name, batch in tables.items()}
+    tagged = {
+        name: batch.add_column(0, "_file", pa.array([0] * batch.num_rows, pa.int32()))
+        for name, batch in tables.items()
+    }
     return load_deliveries(con, [record], contract, tagged)[0]
 
 
@@ -351,8 +389,9 @@ def _rows_per_file(tables: dict[str, pa.Table], files: int) -> list[int]:
     counts = [0] * files
     for batch in tables.values():
         grouped = batch.group_by("_file").aggregate([("_file", "count")])
-        for index, count in zip(grouped["_file"].to_pylist(), grouped["_file_count"].to_pylist(),
-                                strict=True):
+        for index, count in zip(
+            grouped["_file"].to_pylist(), grouped["_file_count"].to_pylist(), strict=True
+        ):
             counts[index] += count
     return counts
 
@@ -378,8 +417,7 @@ def load_deliveries(
     else:
         con.execute("begin transaction")
     try:
-        ids = _insert_manifest_rows(con, records, _rows_per_file(tables, len(records)),
-                                    "loaded")
+        ids = _insert_manifest_rows(con, records, _rows_per_file(tables, len(records)), "loaded")
         # A delivery supersedes every earlier one loaded for its partner and period,
         # including one loaded a moment ago in this same batch.
         con.execute(
@@ -399,7 +437,8 @@ def load_deliveries(
         for table in contract.tables:
             tagged = tables[table.name]
             batch = tagged.drop_columns(["_file"]).add_column(
-                0, "delivery_id", pc.take(delivery_ids, tagged["_file"]))
+                0, "delivery_id", pc.take(delivery_ids, tagged["_file"])
+            )
             check_key_labels(con, table, batch)
             if isinstance(con, PostgresConnection):
                 con.copy_table(f"raw.{table.name}", batch)
@@ -415,9 +454,7 @@ def load_deliveries(
     return ids
 
 
-def record_rejection(
-    con: duckdb.DuckDBPyConnection, record: DeliveryRecord, reason: str
-) -> int:
+def record_rejection(con: duckdb.DuckDBPyConnection, record: DeliveryRecord, reason: str) -> int:
     """Note a rejected delivery in the manifest (no data of it is written anywhere here)."""
     return _insert_manifest_rows(con, [record], [0], "rejected", reason)[0]
 
@@ -434,15 +471,19 @@ def read_lsoa_lookup(path: Path) -> pa.Table:
     import pyarrow.csv as pacsv
 
     try:
-        table = pacsv.read_csv(path, convert_options=pacsv.ConvertOptions(
-            column_types={c: pa.string() for c in LOOKUP_COLUMNS},
-            strings_can_be_null=True))
+        table = pacsv.read_csv(
+            path,
+            convert_options=pacsv.ConvertOptions(
+                column_types={c: pa.string() for c in LOOKUP_COLUMNS}, strings_can_be_null=True
+            ),
+        )
     except (pa.ArrowInvalid, OSError) as error:
         raise LsoaLookupError(f"{path}: not a readable CSV ({error})") from None
     missing = [c for c in LOOKUP_COLUMNS if c not in table.column_names]
     if missing:
-        raise LsoaLookupError(f"{path}: missing column(s) {', '.join(missing)} "
-                           f"(expected {', '.join(LOOKUP_COLUMNS)})")
+        raise LsoaLookupError(
+            f"{path}: missing column(s) {', '.join(missing)} (expected {', '.join(LOOKUP_COLUMNS)})"
+        )
     table = table.select(list(LOOKUP_COLUMNS))
     codes = table.column("lsoa_code").to_pylist()
     if None in codes or None in table.column("la_code").to_pylist():
@@ -493,9 +534,16 @@ def write_configuration(
             " due_months_after_period_end, calendar_start, suspended_since, suspension_reason)"
             " values (?, ?, ?, ?, ?, ?, ?, ?)",
             [
-                [e.feed, e.partner, e.cadence, e.due_days_after_period_end,
-                 e.due_months_after_period_end, e.calendar_start, e.suspended_since,
-                 e.suspension_reason]
+                [
+                    e.feed,
+                    e.partner,
+                    e.cadence,
+                    e.due_days_after_period_end,
+                    e.due_months_after_period_end,
+                    e.calendar_start,
+                    e.suspended_since,
+                    e.suspension_reason,
+                ]
                 for e in calendar
             ],
         )
@@ -533,15 +581,24 @@ def read_feed_calendar(con: Any) -> list[CalendarEntry]:
 
 def _feed_status_rows(judgements: Sequence[CalendarJudgement], as_of: date) -> pa.Table:
     rows = [
-        {"as_of_date": as_of, "feed_key": j.feed_key, "feed": j.entry.feed,
-         "partner": j.entry.partner, "effective_calendar_start": j.effective_calendar_start,
-         "first_delivered_period_start": j.first_delivered_period_start,
-         "last_delivered_period_start": j.last_delivered_period_start,
-         "delivery_count": j.delivery_count, "state": j.status.state,
-         "last_period": j.status.last_period, "last_received_at": j.status.last_received,
-         "next_period": j.status.next_period, "next_due_date": j.status.next_due,
-         "overdue_count": len(j.status.overdue),
-         "last_quarantined_file": j.status.last_quarantined, "is_due_soon": j.status.due_soon}
+        {
+            "as_of_date": as_of,
+            "feed_key": j.feed_key,
+            "feed": j.entry.feed,
+            "partner": j.entry.partner,
+            "effective_calendar_start": j.effective_calendar_start,
+            "first_delivered_period_start": j.first_delivered_period_start,
+            "last_delivered_period_start": j.last_delivered_period_start,
+            "delivery_count": j.delivery_count,
+            "state": j.status.state,
+            "last_period": j.status.last_period,
+            "last_received_at": j.status.last_received,
+            "next_period": j.status.next_period,
+            "next_due_date": j.status.next_due,
+            "overdue_count": len(j.status.overdue),
+            "last_quarantined_file": j.status.last_quarantined,
+            "is_due_soon": j.status.due_soon,
+        }
         for j in judgements
     ]
     return pa.Table.from_pylist(rows, schema=FEED_STATUS_SCHEMA)
@@ -549,14 +606,26 @@ def _feed_status_rows(judgements: Sequence[CalendarJudgement], as_of: date) -> p
 
 def _feed_period_rows(judgements: Sequence[CalendarJudgement], as_of: date) -> pa.Table:
     rows = [
-        {"as_of_date": as_of, "feed_key": p.feed_key, "feed": j.entry.feed,
-         "partner": j.entry.partner, "period_label": p.label, "period_start": p.start,
-         "period_end": p.end, "quarter_start": p.quarter_start, "due_date": p.due,
-         "is_delivered": p.is_delivered, "latest_delivery_id": p.latest_delivery_id,
-         "is_past_due": p.is_past_due, "is_overdue": p.is_overdue,
-         "is_next_due": p.is_next_due, "is_expected": p.is_expected,
-         "is_through_as_of_quarter": p.is_through_as_of_quarter}
-        for j in judgements for p in j.periods
+        {
+            "as_of_date": as_of,
+            "feed_key": p.feed_key,
+            "feed": j.entry.feed,
+            "partner": j.entry.partner,
+            "period_label": p.label,
+            "period_start": p.start,
+            "period_end": p.end,
+            "quarter_start": p.quarter_start,
+            "due_date": p.due,
+            "is_delivered": p.is_delivered,
+            "latest_delivery_id": p.latest_delivery_id,
+            "is_past_due": p.is_past_due,
+            "is_overdue": p.is_overdue,
+            "is_next_due": p.is_next_due,
+            "is_expected": p.is_expected,
+            "is_through_as_of_quarter": p.is_through_as_of_quarter,
+        }
+        for j in judgements
+        for p in j.periods
     ]
     return pa.Table.from_pylist(rows, schema=FEED_PERIODS_SCHEMA)
 
@@ -623,11 +692,13 @@ class PostgresConnection:
         # '' as '' and never takes a value for its end-of-data marker.
         for index, field in enumerate(batch.schema):
             if pa.types.is_timestamp(field.type):
-                batch = batch.set_column(index, field.name, pc.cast(
-                    batch.column(index), pa.timestamp("us")))
+                batch = batch.set_column(
+                    index, field.name, pc.cast(batch.column(index), pa.timestamp("us"))
+                )
         buffer = io.BytesIO()
-        pacsv.write_csv(batch, buffer, pacsv.WriteOptions(include_header=False,
-                                                          quoting_style="all_valid"))
+        pacsv.write_csv(
+            batch, buffer, pacsv.WriteOptions(include_header=False, quoting_style="all_valid")
+        )
         buffer.seek(0)
         names = ", ".join(batch.column_names)
         with self.raw.cursor() as cursor:
@@ -638,9 +709,9 @@ class PostgresConnection:
 
 
 @contextmanager
-def connect_postgres(target: PostgresTarget, read_only: bool = False) -> Iterator[
-    PostgresConnection
-]:
+def connect_postgres(
+    target: PostgresTarget, read_only: bool = False
+) -> Iterator[PostgresConnection]:
     """A short-lived autocommit connection to the Postgres warehouse, as ``target.role``."""
     import psycopg2
 
@@ -654,7 +725,8 @@ def connect_postgres(target: PostgresTarget, read_only: bool = False) -> Iterato
             except psycopg2.Error as error:
                 raise RuntimeError(
                     f"cannot act as role {target.role} on Postgres ({str(error).strip()}): "
-                    "run `csp db init` once as the database owner") from error
+                    "run `csp db init` once as the database owner"
+                ) from error
         if read_only:
             con.execute("set default_transaction_read_only = on")
         yield con
@@ -671,7 +743,8 @@ def postgres_ddl(ddl: str) -> str:
 
 def _ensure_raw_schema_postgres(con: PostgresConnection) -> None:
     exists = con.execute(
-        "select 1 from information_schema.schemata where schema_name = 'raw'").fetchone()
+        "select 1 from information_schema.schemata where schema_name = 'raw'"
+    ).fetchone()
     if not exists:  # `csp db init` creates it, owned by csp_loader
         con.execute("create schema if not exists raw")
     statements = [DELIVERIES_DDL, *CONFIG_DDL, *CONFIG_MIGRATIONS, *FEED_STATUS_DDL]

@@ -320,8 +320,9 @@ def _list_worksheets(reader: ExcelReader) -> None:
     for listed, relationship in reader.parser.find_sheets():
         if relationship.target in unlisted and "chartsheet" not in relationship.Type:
             unlisted.remove(relationship.target)
-            sheet = ReadOnlyWorksheet(reader.wb, listed.name, relationship.target,
-                                      reader.shared_strings)
+            sheet = ReadOnlyWorksheet(
+                reader.wb, listed.name, relationship.target, reader.shared_strings
+            )
             sheet.sheet_state = listed.state
             reader.wb._sheets.append(sheet)
 

@@ -1,14 +1,14 @@
 """The ``csp`` command line.
 
-    csp build --home DIR [--as-of YYYY-MM-DD] [--partnership CODE] [--strict] [--full-refresh]
-    csp ingest  --home DIR [--partnership CODE] [--strict]
-    csp status  --home DIR [--as-of YYYY-MM-DD] [--json]
-    csp monitor --home DIR [--as-of YYYY-MM-DD]
-    csp template --partner NAME --quarter "2014/15 Q3" [--home DIR | --output DIR]
-    csp demo  [--home DIR]
-    csp report  --home DIR --quarter "2014/15 Q2" [--public]
-    csp rekey   DOMAIN --home DIR [--no-build]
-    csp ui      --home DIR [--port 3000] [--host 127.0.0.1]
+csp build --home DIR [--as-of YYYY-MM-DD] [--partnership CODE] [--strict] [--full-refresh]
+csp ingest  --home DIR [--partnership CODE] [--strict]
+csp status  --home DIR [--as-of YYYY-MM-DD] [--json]
+csp monitor --home DIR [--as-of YYYY-MM-DD]
+csp template --partner NAME --quarter "2014/15 Q3" [--home DIR | --output DIR]
+csp demo  [--home DIR]
+csp report  --home DIR --quarter "2014/15 Q2" [--public]
+csp rekey   DOMAIN --home DIR [--no-build]
+csp ui      --home DIR [--port 3000] [--host 127.0.0.1]
 """
 
 from __future__ import annotations
@@ -44,17 +44,21 @@ def _print_build(settings: Settings, result: BuildResult) -> None:
     print(f"Partnership {settings.la_name} ({settings.la_code}), as of {settings.as_of}")
     already = by_action.pop("duplicate", 0)
     summary = ", ".join(f"{n} {a}" for a, n in sorted(by_action.items())) or "nothing new"
-    print(f"Deliveries: {summary}" + (f" ({already} file(s) in landing already loaded)"
-                                      if already else ""))
+    print(
+        f"Deliveries: {summary}"
+        + (f" ({already} file(s) in landing already loaded)" if already else "")
+    )
     for delivery in result.rejected:
         print(f"  REJECTED {delivery['feed']}/{delivery['file']}: {delivery['reason']}")
     for check in result.failed_checks:
         print(f"  FEED CHECK {check}")
     if result.success:
         # The steps that cost something, slowest first (where the time of a build goes).
-        steps = ", ".join(f"{step} {seconds:.1f} s" for step, seconds in
-                          sorted(result.step_seconds.items(), key=lambda kv: -kv[1])
-                          if seconds >= 0.5)
+        steps = ", ".join(
+            f"{step} {seconds:.1f} s"
+            for step, seconds in sorted(result.step_seconds.items(), key=lambda kv: -kv[1])
+            if seconds >= 0.5
+        )
         print(f"Built in {result.seconds:.1f} s ({steps})")
         print(f"  warehouse   {settings.warehouse}")
         print(f"  indicators  {settings.exports / 'indicators.csv'}")
@@ -74,24 +78,32 @@ def _print_unplaced_crimes(settings: Settings) -> None:
     location (counted for their force only)."""
     from exports.marts import open_marts
 
-    with open_marts(settings, ["fct_police_unknown_lsoa", "fct_police_uk_force_month"]) \
-            as marts:
-        extract = marts.execute("select count(distinct lsoa_code), coalesce(sum(crimes), 0) "
-                                "from main.fct_police_unknown_lsoa").fetchone()
+    with open_marts(settings, ["fct_police_unknown_lsoa", "fct_police_uk_force_month"]) as marts:
+        extract = marts.execute(
+            "select count(distinct lsoa_code), coalesce(sum(crimes), 0) "
+            "from main.fct_police_unknown_lsoa"
+        ).fetchone()
         public = marts.execute(
             "select coalesce(sum(unknown_lsoa_records), 0), coalesce(sum(no_location_records), 0)"
-            " from main.fct_police_uk_force_month").fetchone()
+            " from main.fct_police_uk_force_month"
+        ).fetchone()
     if extract[1]:
-        print(f"  {extract[1]} crime(s) in force-wide police extracts have {extract[0]} LSOA "
-              f"code(s) not in the LSOA lookup ({settings.lsoa_lookup_path}), so count for no "
-              "partnership: see the mart fct_police_unknown_lsoa")
+        print(
+            f"  {extract[1]} crime(s) in force-wide police extracts have {extract[0]} LSOA "
+            f"code(s) not in the LSOA lookup ({settings.lsoa_lookup_path}), so count for no "
+            "partnership: see the mart fct_police_unknown_lsoa"
+        )
     if public[0]:
-        print(f"  {public[0]} data.police.uk record(s) have an LSOA code not in the LSOA "
-              "lookup, so count for no partnership: see the mart fct_police_uk_unknown_lsoa")
+        print(
+            f"  {public[0]} data.police.uk record(s) have an LSOA code not in the LSOA "
+            "lookup, so count for no partnership: see the mart fct_police_uk_unknown_lsoa"
+        )
     if public[1]:
-        print(f"  {public[1]} data.police.uk record(s) have no location, as published, so "
-              "count for their force only: see no_location_records in "
-              "fct_police_uk_force_month")
+        print(
+            f"  {public[1]} data.police.uk record(s) have no location, as published, so "
+            "count for their force only: see no_location_records in "
+            "fct_police_uk_force_month"
+        )
 
 
 def command_build(args: argparse.Namespace) -> int:
@@ -135,16 +147,22 @@ def command_rekey(args: argparse.Namespace) -> int:
     except RekeyError as error:
         print(f"csp rekey: {error}", file=sys.stderr)
         return EXIT_FAILED
-    print(f"Re-keyed {result.key_name}: {result.tokens} token(s) of {result.deliveries} "
-          f"deliveries re-derived from the archive under {result.new_label} "
-          f"(was {result.old_label}) in {result.seconds:.1f} s")
+    print(
+        f"Re-keyed {result.key_name}: {result.tokens} token(s) of {result.deliveries} "
+        f"deliveries re-derived from the archive under {result.new_label} "
+        f"(was {result.old_label}) in {result.seconds:.1f} s"
+    )
     if result.retired_key:
-        print(f"The old key is now {result.retired_key}: destroy it once no earlier export "
-              "needs matching (SECURITY.md).")
+        print(
+            f"The old key is now {result.retired_key}: destroy it once no earlier export "
+            "needs matching (SECURITY.md)."
+        )
     else:
-        print(f"Now set {result.env_variable} to the new key (from {result.env_variable}_NEXT) "
-              f"and {result.env_variable}_VERSION={result.new_label.rsplit('/v', 1)[1]}, and "
-              f"unset {result.env_variable}_NEXT: until then nothing more is loaded.")
+        print(
+            f"Now set {result.env_variable} to the new key (from {result.env_variable}_NEXT) "
+            f"and {result.env_variable}_VERSION={result.new_label.rsplit('/v', 1)[1]}, and "
+            f"unset {result.env_variable}_NEXT: until then nothing more is loaded."
+        )
         return EXIT_OK
     if args.no_build:
         print("The marts still hold the old tokens until the next `csp build`.")
@@ -201,16 +219,26 @@ def _status_rows(statuses: list) -> list[list[str]]:
         received = f" ({st.last_received:%Y-%m-%d})" if st.last_received else ""
         overdue = ", ".join(f"{p.label} (due {p.due})" for p in st.overdue) or "-"
         state = st.state + (f": {st.suspension_reason}" if st.state == "suspended" else "")
-        rows.append([st.feed, st.partner or "", (st.last_period or "-") + received,
-                     f"{st.next_period} by {st.next_due}" if st.next_period else "-",
-                     overdue, state, st.last_quarantined or "-"])
+        rows.append(
+            [
+                st.feed,
+                st.partner or "",
+                (st.last_period or "-") + received,
+                f"{st.next_period} by {st.next_due}" if st.next_period else "-",
+                overdue,
+                state,
+                st.last_quarantined or "-",
+            ]
+        )
     return rows
 
 
 def _print_table(rows: list[list[str]]) -> None:
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     for row in rows:
-        print("  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip())
+        print(
+            "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
+        )
 
 
 def command_status(args: argparse.Namespace) -> int:
@@ -229,11 +257,19 @@ def command_status(args: argparse.Namespace) -> int:
     for st in statuses:
         st.last_quarantine_reason = reasons.get(st.last_quarantined or "")
     if args.json:
-        print(json.dumps({"la_code": settings.la_code, "partnership": settings.la_name,
-                          "districts": list(settings.districts),
-                          "not_taken": unowned_entries(settings.landing),
-                          "as_of": settings.as_of.isoformat(),
-                          "feeds": [st.as_json() for st in statuses]}, indent=2))
+        print(
+            json.dumps(
+                {
+                    "la_code": settings.la_code,
+                    "partnership": settings.la_name,
+                    "districts": list(settings.districts),
+                    "not_taken": unowned_entries(settings.landing),
+                    "as_of": settings.as_of.isoformat(),
+                    "feeds": [st.as_json() for st in statuses],
+                },
+                indent=2,
+            )
+        )
     else:
         print(f"Feed status for {settings.la_name} ({settings.la_code}) as of {settings.as_of}")
         _print_table(_status_rows(statuses))
@@ -249,13 +285,18 @@ def command_monitor(args: argparse.Namespace) -> int:
 
     settings = load_settings(args.home, args.as_of, args.la_code)
     if not settings.alert_urls:
-        print("csp monitor: no alert channels configured (set CSP_ALERT_URLS or [alerts] urls "
-              "in csp.toml); checking only", file=sys.stderr)
+        print(
+            "csp monitor: no alert channels configured (set CSP_ALERT_URLS or [alerts] urls "
+            "in csp.toml); checking only",
+            file=sys.stderr,
+        )
     result = run_monitor(settings)
     for status in result.statuses:
         if status.overdue and status.state != "suspended":
-            print(f"{status.feed}: {status.state}, overdue "
-                  + ", ".join(p.label for p in status.overdue))
+            print(
+                f"{status.feed}: {status.state}, overdue "
+                + ", ".join(p.label for p in status.overdue)
+            )
     for message, _ in result.sent:
         print(f"sent: {message.title}")
     for message, _ in result.failed:
@@ -295,8 +336,16 @@ def ui_command(args: argparse.Namespace, settings: Settings) -> tuple[list[str],
         if value:
             env[name] = value
     dagster = str(Path(sys.executable).parent / "dagster")
-    argv = [dagster, "dev", "-m", "orchestration.definitions",
-            "--host", args.host, "--port", str(args.port)]
+    argv = [
+        dagster,
+        "dev",
+        "-m",
+        "orchestration.definitions",
+        "--host",
+        args.host,
+        "--port",
+        str(args.port),
+    ]
     return argv, env
 
 
@@ -313,12 +362,19 @@ def command_ui(args: argparse.Namespace) -> int:
 
 def _add_common(command: argparse.ArgumentParser) -> None:
     command.add_argument("--home", help="the partnership's folder (or CSP_HOME)")
-    command.add_argument("--as-of", help="'today' for every due-date decision, YYYY-MM-DD "
-                                         "(or CSP_AS_OF; default today)")
-    command.add_argument("--partnership", "--la-code", dest="la_code", metavar="CODE",
-                         help="the partnership: a CSP code (e.g. E22000369) or a district "
-                              "code (e.g. E08000031); or CSP_PARTNERSHIP, or what csp.toml "
-                              "remembers from the home's first build")
+    command.add_argument(
+        "--as-of",
+        help="'today' for every due-date decision, YYYY-MM-DD (or CSP_AS_OF; default today)",
+    )
+    command.add_argument(
+        "--partnership",
+        "--la-code",
+        dest="la_code",
+        metavar="CODE",
+        help="the partnership: a CSP code (e.g. E22000369) or a district "
+        "code (e.g. E08000031); or CSP_PARTNERSHIP, or what csp.toml "
+        "remembers from the home's first build",
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -326,24 +382,32 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="csp", description="Community Safety Partnership data warehouse."
     )
-    parser.add_argument("--log-level", default="WARNING",
-                        choices=["DEBUG", "INFO", "WARNING", "ERROR"],
-                        help="Dagster's log level on the console (default WARNING)")
+    parser.add_argument(
+        "--log-level",
+        default="WARNING",
+        choices=["DEBUG", "INFO", "WARNING", "ERROR"],
+        help="Dagster's log level on the console (default WARNING)",
+    )
     commands = parser.add_subparsers(dest="command", required=True)
 
     build = commands.add_parser("build", help="run the whole pipeline once over HOME/landing")
     _add_common(build)
-    build.add_argument("--strict", action="store_true",
-                       help="exit non-zero when any file was quarantined")
-    build.add_argument("--full-refresh", action="store_true",
-                       help="rebuild the incremental models (police crimes) from every row, "
-                            "e.g. after an upgrade that changed their columns")
+    build.add_argument(
+        "--strict", action="store_true", help="exit non-zero when any file was quarantined"
+    )
+    build.add_argument(
+        "--full-refresh",
+        action="store_true",
+        help="rebuild the incremental models (police crimes) from every row, "
+        "e.g. after an upgrade that changed their columns",
+    )
     build.set_defaults(handler=command_build)
 
     ingest = commands.add_parser("ingest", help="load landing into the raw layer only")
     _add_common(ingest)
-    ingest.add_argument("--strict", action="store_true",
-                        help="exit non-zero when any file was quarantined")
+    ingest.add_argument(
+        "--strict", action="store_true", help="exit non-zero when any file was quarantined"
+    )
     ingest.set_defaults(handler=command_ingest)
 
     status = commands.add_parser("status", help="each feed's delivery status on a date")
@@ -356,8 +420,7 @@ def build_parser() -> argparse.ArgumentParser:
     monitor.set_defaults(handler=command_monitor)
 
     template = commands.add_parser("template", help="a pre-filled partner return workbook")
-    template.add_argument("--partner", required=True,
-                          help="probation, iom, gangs, courts or yot")
+    template.add_argument("--partner", required=True, help="probation, iom, gangs, courts or yot")
     template.add_argument("--quarter", required=True, help="e.g. '2014/15 Q3'")
     template.add_argument("--home", help="write into HOME/exports/templates/")
     template.add_argument("--output", help="folder to write into (default: here, or the home)")
@@ -366,16 +429,25 @@ def build_parser() -> argparse.ArgumentParser:
     report = commands.add_parser("report", help="the quarter's report, board pack and exports")
     _add_common(report)
     report.add_argument("--quarter", required=True, help='financial quarter, e.g. "2014/15 Q2"')
-    report.add_argument("--public", action="store_true",
-                        help="also write the public report and CSV (small counts protected)")
+    report.add_argument(
+        "--public",
+        action="store_true",
+        help="also write the public report and CSV (small counts protected)",
+    )
     report.set_defaults(handler=command_report)
 
     rekey = commands.add_parser("rekey", help="rotate a pseudonymisation key (from the archive)")
-    rekey.add_argument("domain", help="domestic_abuse, treatment or offenders (or a linked "
-                                      "group's key, e.g. offenders+treatment)")
+    rekey.add_argument(
+        "domain",
+        help="domestic_abuse, treatment or offenders (or a linked "
+        "group's key, e.g. offenders+treatment)",
+    )
     _add_common(rekey)
-    rekey.add_argument("--no-build", action="store_true",
-                       help="re-key the raw layer only; the marts follow at the next build")
+    rekey.add_argument(
+        "--no-build",
+        action="store_true",
+        help="re-key the raw layer only; the marts follow at the next build",
+    )
     rekey.set_defaults(handler=command_rekey)
 
     ui = commands.add_parser("ui", help="Dagster's UI over the home (dagster dev)")
@@ -385,7 +457,9 @@ def build_parser() -> argparse.ArgumentParser:
     ui.set_defaults(handler=command_ui)
 
     demo = commands.add_parser("demo", help="build the Wolverhampton 2014 demonstration")
-    demo.add_argument("--home", default="demo-home", help="folder for the demo (default ./demo-home)")
+    demo.add_argument(
+        "--home", default="demo-home", help="folder for the demo (default ./demo-home)"
+    )
     demo.set_defaults(handler=command_demo)
 
     from orchestration.db import (
@@ -414,14 +488,20 @@ def _report_unexpected(args: argparse.Namespace, error: Exception) -> None:
     debug = args.log_level == "DEBUG"
     if debug:
         traceback.print_exception(error, file=sys.stderr)
-    print(f"csp {args.command} failed on an unexpected error: "
-          f"{_exception_name(error)}: {first_line}"
-          + (f" The build's log so far is in {log_path}." if log_path else "")
-          + (" The traceback is above." if debug else
-             f" Run it again as `csp --log-level DEBUG {args.command} ...` to see the "
-             "traceback.")
-          + " If the cause is not clear from these, send them to whoever looks after "
-          "csp-warehouse for the partnership.", file=sys.stderr)
+    print(
+        f"csp {args.command} failed on an unexpected error: "
+        f"{_exception_name(error)}: {first_line}"
+        + (f" The build's log so far is in {log_path}." if log_path else "")
+        + (
+            " The traceback is above."
+            if debug
+            else f" Run it again as `csp --log-level DEBUG {args.command} ...` to see the "
+            "traceback."
+        )
+        + " If the cause is not clear from these, send them to whoever looks after "
+        "csp-warehouse for the partnership.",
+        file=sys.stderr,
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -439,8 +519,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_USAGE
     except KeyboardInterrupt:
         # Ctrl-C is how a command waiting for the home lock is given up (pipeline.home_lock).
-        again = (" Run it again when you are ready: files it had already loaded are not "
-                 "loaded twice." if args.command in ("build", "ingest") else "")
+        again = (
+            " Run it again when you are ready: files it had already loaded are not loaded twice."
+            if args.command in ("build", "ingest")
+            else ""
+        )
         print(f"\ncsp {args.command}: stopped by Ctrl-C.{again}", file=sys.stderr)
         return EXIT_INTERRUPTED
     except Exception as error:  # noqa: BLE001 - the last resort: a paragraph, not a traceback

@@ -53,8 +53,15 @@ from core.settings import (
 from ingest.pseudonymise import LINK_ENV, KeyConfigError, parse_links
 
 
-def _calendar_entry(feed: str, partner: str, cadence: str, due_days: int,
-                    options: dict[str, Any], where: str, due_months: int = 0) -> CalendarEntry:
+def _calendar_entry(
+    feed: str,
+    partner: str,
+    cadence: str,
+    due_days: int,
+    options: dict[str, Any],
+    where: str,
+    due_months: int = 0,
+) -> CalendarEntry:
     since = options.get("suspended_since")
     start = options.get("calendar_start")
     if since is not None and not options.get("suspension_reason"):
@@ -86,22 +93,38 @@ def feed_calendar(config: dict[str, Any]) -> tuple[CalendarEntry, ...]:
     for feed, contract in all_contracts().items():
         options = feeds_config.get(feed, {})
         if not contract.partners:
-            entries.append(_calendar_entry(
-                feed, options.get("partner", contract.partner), contract.cadence,
-                contract.due_days_after_period_end, options, f"feeds.{feed}",
-                contract.due_months_after_period_end))
+            entries.append(
+                _calendar_entry(
+                    feed,
+                    options.get("partner", contract.partner),
+                    contract.cadence,
+                    contract.due_days_after_period_end,
+                    options,
+                    f"feeds.{feed}",
+                    contract.due_months_after_period_end,
+                )
+            )
             continue
         shared = {k: v for k, v in options.items() if not isinstance(v, dict)}
         unknown_partners = {k for k, v in options.items() if isinstance(v, dict)} - set(
-            contract.partners)
+            contract.partners
+        )
         if unknown_partners:
-            raise ConfigError(f"[feeds.{feed}] names unknown partner(s): "
-                              f"{', '.join(sorted(unknown_partners))}")
+            raise ConfigError(
+                f"[feeds.{feed}] names unknown partner(s): {', '.join(sorted(unknown_partners))}"
+            )
         for partner in contract.partners:
-            entries.append(_calendar_entry(
-                feed, partner, contract.cadence, contract.due_days_after_period_end,
-                {**shared, **options.get(partner, {})}, f"feeds.{feed}.{partner}",
-                contract.due_months_after_period_end))
+            entries.append(
+                _calendar_entry(
+                    feed,
+                    partner,
+                    contract.cadence,
+                    contract.due_days_after_period_end,
+                    {**shared, **options.get(partner, {})},
+                    f"feeds.{feed}.{partner}",
+                    contract.due_months_after_period_end,
+                )
+            )
     return tuple(entries)
 
 
@@ -136,23 +159,27 @@ def resolve_partnership(home: Path, code: str) -> tuple[str, str | None, tuple[s
     if code in split:
         name = next(r["la_name"] for r in rows if r["la_code"] == code)
         return code, name, (code,)
-    partnerships = {r["csp_code"]: r["csp_name"] for r in rows
-                    if code in (r["csp_code"], r["la_code"])}
+    partnerships = {
+        r["csp_code"]: r["csp_name"] for r in rows if code in (r["csp_code"], r["la_code"])
+    }
     if not partnerships:
         raise ConfigError(
             f"{code} is neither a Community Safety Partnership nor a district in the ONS "
             f"district lookup in {home / 'reference'}: pass a CSP code (E22.../W22...) or a "
-            "district code of the lookup's year")
+            "district code of the lookup's year"
+        )
     csp, name = next(iter(partnerships.items()))
-    districts = tuple(sorted(r["la_code"] for r in rows
-                             if r["csp_code"] == csp and r["la_code"] not in split))
+    districts = tuple(
+        sorted(r["la_code"] for r in rows if r["csp_code"] == csp and r["la_code"] not in split)
+    )
     if not districts:
         shared = sorted({r["la_code"] for r in rows if r["csp_code"] == csp})
         raise ConfigError(
             f"{csp} ({name}) shares its only district{'s' if len(shared) > 1 else ''} "
             f"{', '.join(shared)} with other partnerships in the ONS district lookup, which "
             f"cannot divide a district: pass --partnership {shared[0]} to report for the "
-            "district whole")
+            "district whole"
+        )
     return csp, name, districts
 
 
@@ -177,16 +204,18 @@ def remember_partnership(settings: Settings) -> bool:
         return False
     path = settings.home / CONFIG_FILE
     text = path.read_text(encoding="utf-8") if path.is_file() else ""
-    lines = [f"code = {_toml_string(settings.la_code)}",
-             f"name = {_toml_string(settings.la_name)}"]
+    lines = [f"code = {_toml_string(settings.la_code)}", f"name = {_toml_string(settings.la_name)}"]
     if "partnership" in settings.raw:
         # A [partnership] table without a code: add the code at its top.
-        text = re.sub(r"(?m)^\[partnership\][ \t]*$", "[partnership]\n" + lines[0], text,
-                      count=1)
+        text = re.sub(r"(?m)^\[partnership\][ \t]*$", "[partnership]\n" + lines[0], text, count=1)
     else:
         header = "# The partnership this home reports for, remembered from its first build.\n"
-        text = (text.rstrip("\n") + "\n\n" if text.strip() else "") + header + "\n".join(
-            ["[partnership]", *lines]) + "\n"
+        text = (
+            (text.rstrip("\n") + "\n\n" if text.strip() else "")
+            + header
+            + "\n".join(["[partnership]", *lines])
+            + "\n"
+        )
     settings.home.mkdir(parents=True, exist_ok=True)
     path.write_text(text, encoding="utf-8")
     return True
@@ -216,8 +245,9 @@ def load_settings(
     home_path = Path(home_value).expanduser().resolve()
     config = read_config_file(home_path)
     remembered, remembered_name = configured_partnership(config)
-    asked = (la_code or os.environ.get("CSP_PARTNERSHIP") or os.environ.get("CSP_LA_CODE")
-             or remembered)
+    asked = (
+        la_code or os.environ.get("CSP_PARTNERSHIP") or os.environ.get("CSP_LA_CODE") or remembered
+    )
     if not asked or not asked.strip():
         raise ConfigError(
             "no partnership: pass --partnership CODE (a CSP code such as E22000369, or a "
@@ -230,18 +260,25 @@ def load_settings(
     name = la_name or os.environ.get("CSP_LA_NAME") or configured_name or lookup_name or code
     as_of_value = as_of or os.environ.get("CSP_AS_OF") or date.today()
     urls = os.environ.get("CSP_ALERT_URLS")
-    alert_urls = tuple(u.strip() for u in urls.split(",") if u.strip()) if urls else tuple(
-        config.get("alerts", {}).get("urls", [])
+    alert_urls = (
+        tuple(u.strip() for u in urls.split(",") if u.strip())
+        if urls
+        else tuple(config.get("alerts", {}).get("urls", []))
     )
     stable = os.environ.get("CSP_STABLE_SECONDS") or config.get("landing", {}).get(
-        "stable_seconds", 2)
-    target = (os.environ.get("CSP_TARGET") or config.get("warehouse", {}).get("target")
-              or "duckdb").strip().lower()
+        "stable_seconds", 2
+    )
+    target = (
+        (os.environ.get("CSP_TARGET") or config.get("warehouse", {}).get("target") or "duckdb")
+        .strip()
+        .lower()
+    )
     if target not in ("duckdb", "postgres"):
         raise ConfigError(f"CSP_TARGET must be duckdb or postgres, not {target!r}")
     try:
-        links = parse_links(os.environ.get(LINK_ENV)
-                            or config.get("pseudonymisation", {}).get("link"))
+        links = parse_links(
+            os.environ.get(LINK_ENV) or config.get("pseudonymisation", {}).get("link")
+        )
     except KeyConfigError as error:
         raise ConfigError(f"{LINK_ENV} / [pseudonymisation] link: {error}") from None
     return Settings(

@@ -56,9 +56,16 @@ from sqlalchemy.pool import StaticPool
 if TYPE_CHECKING:
     from dagster_dbt import DbtCliResource, DbtProject
 
-__all__ = ["INDEX_SHARD_NAME", "OPEN_DATABASES", "SENSOR_NAME_TAG", "CspSqliteEventLogStorage",
-           "SqliteEventLogStorage", "StepMaterializationData", "UnresolvedAssetJobDefinition",
-           "fast_dbt_cli_resource"]
+__all__ = [
+    "INDEX_SHARD_NAME",
+    "OPEN_DATABASES",
+    "SENSOR_NAME_TAG",
+    "CspSqliteEventLogStorage",
+    "SqliteEventLogStorage",
+    "StepMaterializationData",
+    "UnresolvedAssetJobDefinition",
+    "fast_dbt_cli_resource",
+]
 
 # A build uses two databases (its run's and the index); the UI reads a handful at a time.
 # Each open database holds three file descriptors (.db, -wal, -shm).
@@ -97,8 +104,7 @@ class CspSqliteEventLogStorage(SqliteEventLogStorage):
             engine = db.create_engine(
                 self.conn_string_for_shard(shard),
                 poolclass=StaticPool,
-                connect_args={"timeout": SQLITE_BUSY_TIMEOUT_SECONDS,
-                              "check_same_thread": False},
+                connect_args={"timeout": SQLITE_BUSY_TIMEOUT_SECONDS, "check_same_thread": False},
             )
             db.event.listen(engine, "connect", _sync_normally)
         self._engines[shard] = engine

@@ -36,7 +36,8 @@ def init_statements(database: str) -> list[str]:
     for role in ROLES:
         statements.append(
             f"do $$ begin if not exists (select from pg_roles where rolname = '{role}') "
-            f"then create role {role} login; end if; end $$")
+            f"then create role {role} login; end if; end $$"
+        )
     statements += [
         f"alter role {ANALYST} set default_transaction_read_only = on",
         # Whoever runs the pipeline connects as itself and acts as these roles (set role).
@@ -92,13 +93,14 @@ def command_db_init(args: argparse.Namespace) -> int:
     """``csp db init``."""
     import os
 
-    target = PostgresTarget(args.dsn if args.dsn is not None else os.environ.get(
-        "CSP_PG_DSN", ""))
+    target = PostgresTarget(args.dsn if args.dsn is not None else os.environ.get("CSP_PG_DSN", ""))
     init_database(target)
     parameters = target.parameters()
-    print(f"Postgres warehouse ready on {parameters['host'] or 'local socket'}"
-          f"{':' + parameters['port'] if parameters['port'] else ''} "
-          f"(roles {', '.join(ROLES)}; schemas {', '.join(ALL_SCHEMAS)})")
+    print(
+        f"Postgres warehouse ready on {parameters['host'] or 'local socket'}"
+        f"{':' + parameters['port'] if parameters['port'] else ''} "
+        f"(roles {', '.join(ROLES)}; schemas {', '.join(ALL_SCHEMAS)})"
+    )
     return 0
 
 
@@ -106,8 +108,14 @@ def add_db_commands(commands: argparse._SubParsersAction) -> None:
     """``csp db init`` (more ``db`` subcommands may follow)."""
     db = commands.add_parser("db", help="the Postgres warehouse: roles, schemas, privileges")
     actions = db.add_subparsers(dest="db_command", required=True)
-    init = actions.add_parser("init", help="create roles csp_loader, csp_transformer, "
-                                           "csp_analyst and the schemas, with privileges")
-    init.add_argument("--dsn", help="libpq connection string (default CSP_PG_DSN, else the "
-                                    "PG* variables); connect as a superuser or the owner")
+    init = actions.add_parser(
+        "init",
+        help="create roles csp_loader, csp_transformer, "
+        "csp_analyst and the schemas, with privileges",
+    )
+    init.add_argument(
+        "--dsn",
+        help="libpq connection string (default CSP_PG_DSN, else the "
+        "PG* variables); connect as a superuser or the owner",
+    )
     init.set_defaults(handler=command_db_init)

@@ -35,8 +35,9 @@ def dbt_project() -> DbtProject:
     return DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
 
 
-def dbt_build_args(as_of: date, la_code: str, similar_areas: tuple[str, ...] = (),
-                   full_refresh: bool = False) -> list[str]:
+def dbt_build_args(
+    as_of: date, la_code: str, similar_areas: tuple[str, ...] = (), full_refresh: bool = False
+) -> list[str]:
     """Arguments of the one ``dbt build`` a pipeline run makes.
 
     Unit tests check the SQL against fixed inputs, not the data, so they belong to the test
@@ -44,8 +45,13 @@ def dbt_build_args(as_of: date, la_code: str, similar_areas: tuple[str, ...] = (
     ``full_refresh`` rebuilds the incremental models from every row (after an upgrade that
     changes their columns).
     """
-    args = ["build", "--exclude-resource-type", "unit_test",
-            "--vars", dbt_vars(as_of, la_code, similar_areas)]
+    args = [
+        "build",
+        "--exclude-resource-type",
+        "unit_test",
+        "--vars",
+        dbt_vars(as_of, la_code, similar_areas),
+    ]
     return [*args, "--full-refresh"] if full_refresh else args
 
 
@@ -71,13 +77,24 @@ def ensure_manifest() -> Path:
     env = {
         **os.environ,
         # Parsing never opens the warehouse, but the profile must render.
-        **dbt_environment(project.project_dir / project.target_path / "parse.duckdb",
-                          project.project_dir / "logs"),
+        **dbt_environment(
+            project.project_dir / project.target_path / "parse.duckdb", project.project_dir / "logs"
+        ),
     }
     result = subprocess.run(
-        [str(DBT_EXECUTABLE), "parse", "--project-dir", str(project.project_dir),
-         "--profiles-dir", str(project.profiles_dir), "--quiet"],
-        env=env, capture_output=True, text=True, check=False,
+        [
+            str(DBT_EXECUTABLE),
+            "parse",
+            "--project-dir",
+            str(project.project_dir),
+            "--profiles-dir",
+            str(project.profiles_dir),
+            "--quiet",
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
     )
     if result.returncode != 0 or not manifest.is_file():
         raise RuntimeError(f"dbt parse failed:\n{result.stdout}\n{result.stderr}")

@@ -44,8 +44,16 @@ suspended_since = 2014-01-01
 suspension_reason = "MoJ: localised data not available until further notice (Transforming Rehabilitation)"
 """  # noqa: E501 (the reason is one TOML line, as csp.toml holds it)
 # What a demo home holds that a rerun rebuilds from scratch.
-DEMO_OUTPUTS = ("landing", "archive", "quarantine", "exports", "dbt", "dagster",
-                "warehouse.duckdb", "warehouse.duckdb.wal")
+DEMO_OUTPUTS = (
+    "landing",
+    "archive",
+    "quarantine",
+    "exports",
+    "dbt",
+    "dagster",
+    "warehouse.duckdb",
+    "warehouse.duckdb.wal",
+)
 
 
 def prepare_demo_home(home: Path) -> Iterator[str]:
@@ -63,9 +71,11 @@ def prepare_demo_home(home: Path) -> Iterator[str]:
     (home / CONFIG_FILE).write_text(DEMO_CONFIG)
     created = create_demo_keys(home)
     if created:
-        yield (f"Created local pseudonymisation keys for the demo in {created[0].parent.parent} "
-               f"({', '.join(p.parent.name for p in created)}); a real partnership keeps its "
-               "keys outside the home and the repository.")
+        yield (
+            f"Created local pseudonymisation keys for the demo in {created[0].parent.parent} "
+            f"({', '.join(p.parent.name for p in created)}); a real partnership keeps its "
+            "keys outside the home and the repository."
+        )
     write_demo_landing(home / "landing")
     files = sorted((home / "landing").glob("*/*"))
     stamp_arrivals(files)
@@ -99,8 +109,10 @@ class PublishedFigure:
 
 
 def _indicator(code: str, quarter: str, column: str) -> str:
-    return (f"select {column} from fct_indicator_quarter "
-            f"where indicator_code = '{code}' and fiscal_quarter = '{quarter}'")
+    return (
+        f"select {column} from fct_indicator_quarter "
+        f"where indicator_code = '{code}' and fiscal_quarter = '{quarter}'"
+    )
 
 
 PPV_APR_OCT = """
@@ -114,57 +126,79 @@ PUBLISHED_FIGURES: list[PublishedFigure] = [
     PublishedFigure(
         "reoffending 18.3% below the predicted rate (Q3 2013/14), Green against -12",
         _indicator("RR_REOFFEND_DIFF", "2013/14 Q3", "value, rag_status, data_status"),
-        lambda r: r == (-18.3, "Green", "ok"), "moj_reoffending"),
+        lambda r: r == (-18.3, "Green", "ok"),
+        "moj_reoffending",
+    ),
     PublishedFigure(
         "no reoffending data since: suspended from 2013/14 Q4",
         _indicator("RR_REOFFEND_DIFF", "2013/14 Q4", "data_status, value"),
-        lambda r: r == ("suspended", None), "moj_reoffending"),
+        lambda r: r == ("suspended", None),
+        "moj_reoffending",
+    ),
     PublishedFigure(
         "41% increase in reported DV, first half of 2014/15 on the same period last year",
         _indicator("VA_DA_CRIMES", "2014/15 Q2", "ytd_value, ytd_prev_value"),
-        lambda r: None not in r and abs(100 * (r[0] / r[1] - 1) - 41) <= 0.5, "police_crime"),
+        lambda r: None not in r and abs(100 * (r[0] / r[1] - 1) - 41) <= 0.5,
+        "police_crime",
+    ),
     PublishedFigure(
         "205 high-risk victims supported in the first half",
         _indicator("VA_IDVA_HIGH_RISK", "2014/15 Q2", "ytd_value"),
-        lambda r: r == (205,), "idva_caseload"),
+        lambda r: r == (205,),
+        "idva_caseload",
+    ),
     PublishedFigure(
         "1354 incidents screened in the first half",
         _indicator("VA_SCREENED", "2014/15 Q2", "ytd_value"),
-        lambda r: r == (1354,), "idva_caseload"),
+        lambda r: r == (1354,),
+        "idva_caseload",
+    ),
     PublishedFigure(
         "employment 44.7% year to date against 45% (Amber)",
         _indicator("RR_EMPLOYMENT", "2014/15 Q2", "ytd_value, rag_status"),
-        lambda r: r == (44.7, "Amber"), "partner_returns"),
+        lambda r: r == (44.7, "Amber"),
+        "partner_returns",
+    ),
     PublishedFigure(
         "accommodation 86.4% year to date against 87% (Amber)",
         _indicator("RR_ACCOMMODATION", "2014/15 Q2", "ytd_value, rag_status"),
-        lambda r: r == (86.4, "Amber"), "partner_returns"),
+        lambda r: r == (86.4, "Amber"),
+        "partner_returns",
+    ),
     PublishedFigure(
         "Q1 and Q2: 68 prolific, 60 HCCU, 10 DA and 39 gang-related offenders managed by IOM",
         "select list(value order by indicator_code) from fct_indicator_quarter "
         "where fiscal_quarter = '2014/15 Q2' and indicator_code in "
         "('RR_IOM_DA', 'RR_IOM_GANG', 'RR_IOM_HCCU', 'RR_IOM_PROLIFIC')",
-        lambda r: r == ([10, 39, 60, 68],), "partner_returns"),
+        lambda r: r == ([10, 39, 60, 68],),
+        "partner_returns",
+    ),
     PublishedFigure(
         "7 referrals to gang exit services and 4 crisis call-outs",
         "select list(ytd_value order by indicator_code) from fct_indicator_quarter "
         "where fiscal_quarter = '2014/15 Q2' and indicator_code in "
         "('GY_CRISIS_CALLOUTS', 'GY_GANG_REFERRALS')",
-        lambda r: r == ([4, 7],), "partner_returns"),
+        lambda r: r == ([4, 7],),
+        "partner_returns",
+    ),
     PublishedFigure(
         "successful domestic abuse prosecution rate 70%",
         _indicator("VA_PROSECUTION_SUCCESS", "2014/15 Q2", "ytd_value"),
-        lambda r: r == (70.0,), "partner_returns"),
+        lambda r: r == (70.0,),
+        "partner_returns",
+    ),
     PublishedFigure(
         "PPV up 107 offences (+16.8%), 1 April to 31 October on last year",
         PPV_APR_OCT,
         lambda r: r[0] - r[1] == 107 and round(100 * (r[0] - r[1]) / r[1], 1) == 16.8,
-        "police_crime"),
+        "police_crime",
+    ),
 ]
 
 
-def check_published_figures(warehouse: Path,
-                            la_code: str) -> list[tuple[PublishedFigure, tuple, bool]]:
+def check_published_figures(
+    warehouse: Path, la_code: str
+) -> list[tuple[PublishedFigure, tuple, bool]]:
     """Each published figure with what the warehouse holds and whether it matches."""
     results = []
     with duckdb.connect(str(warehouse), read_only=True) as con:

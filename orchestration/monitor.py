@@ -103,8 +103,10 @@ class Ledger:
         with closing(self._connect()) as con:
             con.executemany(
                 "insert or ignore into sent values (?, ?, ?, ?, ?, ?, ?)",
-                [(message.kind, message.feed, s, channel, as_of.isoformat(), now, message.title)
-                 for s in message.subjects],
+                [
+                    (message.kind, message.feed, s, channel, as_of.isoformat(), now, message.title)
+                    for s in message.subjects
+                ],
             )
             con.commit()
 
@@ -152,29 +154,46 @@ def overdue_message(settings: Settings, status: FeedStatus, periods: Sequence) -
         f"Checked as of {status.as_of.isoformat()}. Ask {status.partner} for the file; it is "
         f"picked up as soon as it is dropped in landing/{status.feed}/.",
     ]
-    return Message("overdue", status.feed, tuple(p.label for p in periods),
-                   f"[{settings.la_name}] {status.feed} {word}: {labels} overdue",
-                   "\n".join(lines))
+    return Message(
+        "overdue",
+        status.feed,
+        tuple(p.label for p in periods),
+        f"[{settings.la_name}] {status.feed} {word}: {labels} overdue",
+        "\n".join(lines),
+    )
 
 
 def recovered_message(settings: Settings, status: FeedStatus, periods: Sequence[str]) -> Message:
     """The all-clear for periods that were overdue and have now arrived."""
     labels = ", ".join(periods)
-    still = (f"Still overdue: {', '.join(p.label for p in status.overdue)}."
-             if status.overdue else "Nothing else is overdue for this feed.")
+    still = (
+        f"Still overdue: {', '.join(p.label for p in status.overdue)}."
+        if status.overdue
+        else "Nothing else is overdue for this feed."
+    )
     lines = _header(settings, status) + [
         f"Arrived: {labels} (alerted earlier as overdue).",
         _last_delivered(status),
         still,
         f"Checked as of {status.as_of.isoformat()}; the next build publishes the figures.",
     ]
-    return Message("recovered", status.feed, tuple(periods),
-                   f"[{settings.la_name}] {status.feed} recovered: {labels} arrived",
-                   "\n".join(lines))
+    return Message(
+        "recovered",
+        status.feed,
+        tuple(periods),
+        f"[{settings.la_name}] {status.feed} recovered: {labels} arrived",
+        "\n".join(lines),
+    )
 
 
-def quarantine_message(settings: Settings, feed: str, partner: str | None, file_name: str,
-                       sha256: str, reason: str | None) -> Message:
+def quarantine_message(
+    settings: Settings,
+    feed: str,
+    partner: str | None,
+    file_name: str,
+    sha256: str,
+    reason: str | None,
+) -> Message:
     """The alert for a rejected file."""
     lines = [
         f"Partnership: {settings.la_name} ({settings.la_code})",
@@ -184,8 +203,13 @@ def quarantine_message(settings: Settings, feed: str, partner: str | None, file_
         f"Nothing from this file was loaded; it is in quarantine/{feed}/ with its reason.json. "
         "A corrected file dropped in landing is picked up as usual.",
     ]
-    return Message("quarantined", feed, (sha256,),
-                   f"[{settings.la_name}] {feed}: {file_name} rejected", "\n".join(lines))
+    return Message(
+        "quarantined",
+        feed,
+        (sha256,),
+        f"[{settings.la_name}] {feed}: {file_name} rejected",
+        "\n".join(lines),
+    )
 
 
 def run_failure_message(settings: Settings, run_id: str, job: str, error: str) -> Message:
@@ -196,12 +220,22 @@ def run_failure_message(settings: Settings, run_id: str, job: str, error: str) -
         f"Error: {error}",
         "Figures from before this run stand; see the run in the Dagster UI.",
     ]
-    return Message("run_failed", "pipeline", (run_id,),
-                   f"[{settings.la_name}] pipeline run failed: {job}", "\n".join(lines))
+    return Message(
+        "run_failed",
+        "pipeline",
+        (run_id,),
+        f"[{settings.la_name}] pipeline run failed: {job}",
+        "\n".join(lines),
+    )
 
 
-def plan_messages(settings: Settings, statuses: Iterable[FeedStatus],
-                  deliveries: Sequence[tuple], ledger: Ledger, channel: str) -> list[Message]:
+def plan_messages(
+    settings: Settings,
+    statuses: Iterable[FeedStatus],
+    deliveries: Sequence[tuple],
+    ledger: Ledger,
+    channel: str,
+) -> list[Message]:
     """Everything due to one channel now, given what it has already been sent."""
     messages: list[Message] = []
     for status in statuses:
@@ -218,8 +252,7 @@ def plan_messages(settings: Settings, statuses: Iterable[FeedStatus],
             messages.append(recovered_message(settings, status, arrived))
     for feed, partner, file_name, sha256, reason in deliveries:
         if sha256 not in ledger.sent_subjects("quarantined", feed, channel):
-            messages.append(quarantine_message(settings, feed, partner, file_name, sha256,
-                                               reason))
+            messages.append(quarantine_message(settings, feed, partner, file_name, sha256, reason))
     return messages
 
 
@@ -233,8 +266,12 @@ def send(message: Message, url: str) -> bool:
     return bool(notifier.notify(title=message.title, body=message.body))
 
 
-def deliver(settings: Settings, messages_for: Callable[[str], list[Message]], ledger: Ledger,
-            result: MonitorResult) -> None:
+def deliver(
+    settings: Settings,
+    messages_for: Callable[[str], list[Message]],
+    ledger: Ledger,
+    result: MonitorResult,
+) -> None:
     """Plan and send per channel, recording each message that got through."""
     for url in settings.alert_urls:
         channel = channel_id(url)
@@ -270,8 +307,10 @@ def load_state(settings: Settings) -> tuple[list[Delivered], list[tuple]]:
                 return read_deliveries(con), read_rejections(con)
         except duckdb.IOException:
             continue  # locked by a running build: try the published copy
-    raise RuntimeError(f"{settings.warehouse} is locked by a running build and nothing has "
-                       "been published yet; try again when the build has finished")
+    raise RuntimeError(
+        f"{settings.warehouse} is locked by a running build and nothing has "
+        "been published yet; try again when the build has finished"
+    )
 
 
 def run_monitor(settings: Settings) -> MonitorResult:
@@ -280,9 +319,12 @@ def run_monitor(settings: Settings) -> MonitorResult:
     statuses = feed_statuses(settings.calendar, deliveries, settings.as_of)
     result = MonitorResult(settings.as_of, statuses)
     ledger = ledger_for(settings)
-    deliver(settings,
-            lambda channel: plan_messages(settings, statuses, rejections, ledger, channel),
-            ledger, result)
+    deliver(
+        settings,
+        lambda channel: plan_messages(settings, statuses, rejections, ledger, channel),
+        ledger,
+        result,
+    )
     return result
 
 
@@ -293,8 +335,9 @@ def notify_run_failure(settings: Settings, run_id: str, job: str, error: str) ->
     message = run_failure_message(settings, run_id, job, error)
 
     def due(channel: str) -> list[Message]:
-        return [] if run_id in ledger.sent_subjects("run_failed", "pipeline", channel) else [
-            message]
+        return (
+            [] if run_id in ledger.sent_subjects("run_failed", "pipeline", channel) else [message]
+        )
 
     deliver(settings, due, ledger, result)
     return result
@@ -305,7 +348,10 @@ def notify_quarantined(settings: Settings) -> MonitorResult:
     _, rejections = load_state(settings)
     result = MonitorResult(settings.as_of, [])
     ledger = ledger_for(settings)
-    deliver(settings,
-            lambda channel: plan_messages(settings, [], rejections, ledger, channel),
-            ledger, result)
+    deliver(
+        settings,
+        lambda channel: plan_messages(settings, [], rejections, ledger, channel),
+        ledger,
+        result,
+    )
     return result

@@ -95,9 +95,11 @@ def _failed_delivery_checks(result: dg.ExecuteInProcessResult) -> list[str]:
             continue
         metadata = {k: v.value for k, v in evaluation.metadata.items()}
         overdue = metadata.get("overdue", "none")
-        failed.append(f"{evaluation.check_name}: {metadata.get('state')}; overdue {overdue}"
-                      if overdue != "none"
-                      else f"{evaluation.check_name}: due soon ({metadata.get('next_due')})")
+        failed.append(
+            f"{evaluation.check_name}: {metadata.get('state')}; overdue {overdue}"
+            if overdue != "none"
+            else f"{evaluation.check_name}: due soon ({metadata.get('next_due')})"
+        )
     return failed
 
 
@@ -119,8 +121,9 @@ def _to_stderr(message: str) -> None:
 
 
 @contextmanager
-def home_lock(home: Path, announce: Callable[[str], None] = _to_stderr,
-              command: str = "csp") -> Iterator[None]:
+def home_lock(
+    home: Path, announce: Callable[[str], None] = _to_stderr, command: str = "csp"
+) -> Iterator[None]:
     """One build or ingest at a time per home: a second one waits for the first to finish.
 
     DuckDB allows one writer; two builds interleaving their steps would make dbt fail on the
@@ -136,15 +139,18 @@ def home_lock(home: Path, announce: Callable[[str], None] = _to_stderr,
         except BlockingIOError:
             handle.seek(0)
             holder = handle.read().strip() or "a process that has not yet said which"
-            announce(f"Another csp command is already working on {home} ({holder}). Only one "
-                     f"build, ingest, re-key or report runs on a home at a time, so this "
-                     f"{command} is waiting and will start by itself as soon as that one "
-                     "ends. Nothing has been changed yet: press Ctrl-C to give up.")
+            announce(
+                f"Another csp command is already working on {home} ({holder}). Only one "
+                f"build, ingest, re-key or report runs on a home at a time, so this "
+                f"{command} is waiting and will start by itself as soon as that one "
+                "ends. Nothing has been changed yet: press Ctrl-C to give up."
+            )
             fcntl.flock(handle, fcntl.LOCK_EX)
         handle.seek(0)
         handle.truncate()
-        handle.write(f"{command}, process {os.getpid()}, running since "
-                     f"{time.strftime('%Y-%m-%d %H:%M:%S')}")
+        handle.write(
+            f"{command}, process {os.getpid()}, running since {time.strftime('%Y-%m-%d %H:%M:%S')}"
+        )
         handle.flush()
         try:
             yield
@@ -163,8 +169,9 @@ PARTIAL_FOLDERS = ("archive", "quarantine", "exports", "published", "state")
 PARTIAL_GRACE_SECONDS = 60.0
 
 
-def remove_leftover_partials(home: Path, grace_seconds: float = PARTIAL_GRACE_SECONDS
-                             ) -> list[Path]:
+def remove_leftover_partials(
+    home: Path, grace_seconds: float = PARTIAL_GRACE_SECONDS
+) -> list[Path]:
     """Delete the ``*.partial`` files a killed build or ingest left behind; return them.
 
     Every file csp writes for keeps is first written as ``<name>.partial`` (or
@@ -205,8 +212,13 @@ class WarehouseUnavailable(RuntimeError):
 
 
 # What DuckDB says of a file that is not (or no longer) a whole DuckDB database.
-_DAMAGE_SIGNS = ("not a valid duckdb database file", "could not read enough bytes",
-                 "corrupt database file", "checksum", "file is truncated")
+_DAMAGE_SIGNS = (
+    "not a valid duckdb database file",
+    "could not read enough bytes",
+    "corrupt database file",
+    "checksum",
+    "file is truncated",
+)
 _LOCK_HOLDER = re.compile(r"Conflicting lock is held in (?P<program>.+?) \(PID (?P<pid>\d+)\)")
 
 
@@ -229,25 +241,31 @@ def check_warehouse(settings: Settings, rerun: str) -> None:
         said += "" if said.endswith((".", "!", "?")) else "."
         holder = _LOCK_HOLDER.search(said)
         if "could not set lock" in said.lower():
-            raise WarehouseUnavailable(_locked_message(settings, holder, rerun),
-                                       "locked") from None
+            raise WarehouseUnavailable(_locked_message(settings, holder, rerun), "locked") from None
         damaged = any(sign in said.lower() for sign in _DAMAGE_SIGNS)
-        raise WarehouseUnavailable(_unopenable_message(settings, said, damaged, rerun),
-                                   "damaged" if damaged else "unopenable") from None
+        raise WarehouseUnavailable(
+            _unopenable_message(settings, said, damaged, rerun),
+            "damaged" if damaged else "unopenable",
+        ) from None
 
 
 def _locked_message(settings: Settings, holder: re.Match[str] | None, rerun: str) -> str:
     from exports.publish import published_path
 
-    who = (f"process {holder['pid']} ({holder['program']})" if holder
-           else "another process (DuckDB did not say which)")
-    return (f"the warehouse {settings.warehouse} is open in another program, {who}, and "
-            "DuckDB lets only one program at a time open it for writing, so nothing was "
-            "loaded or changed. If it is an analyst's session (the duckdb command line, "
-            "Python, DBeaver), close it: analysts should open "
-            f"{published_path(settings.home)} instead, the copy published after each "
-            "successful build, which never stands in a build's way. If it is a run started "
-            f"from the Dagster UI, let it finish. Then run `{rerun}` again.")
+    who = (
+        f"process {holder['pid']} ({holder['program']})"
+        if holder
+        else "another process (DuckDB did not say which)"
+    )
+    return (
+        f"the warehouse {settings.warehouse} is open in another program, {who}, and "
+        "DuckDB lets only one program at a time open it for writing, so nothing was "
+        "loaded or changed. If it is an analyst's session (the duckdb command line, "
+        "Python, DBeaver), close it: analysts should open "
+        f"{published_path(settings.home)} instead, the copy published after each "
+        "successful build, which never stands in a build's way. If it is a run started "
+        f"from the Dagster UI, let it finish. Then run `{rerun}` again."
+    )
 
 
 def _unopenable_message(settings: Settings, said: str, damaged: bool, rerun: str) -> str:
@@ -255,35 +273,48 @@ def _unopenable_message(settings: Settings, said: str, damaged: bool, rerun: str
 
     warehouse = settings.warehouse
     if not damaged:  # e.g. permissions, or a newer DuckDB's file: moving it aside would not help
-        return (f"the warehouse {warehouse} cannot be opened, although it does not look "
-                f"damaged. DuckDB says: {said} Nothing was loaded or changed. Put right what "
-                f"DuckDB names, then run `{rerun}` again.")
+        return (
+            f"the warehouse {warehouse} cannot be opened, although it does not look "
+            f"damaged. DuckDB says: {said} Nothing was loaded or changed. Put right what "
+            f"DuckDB names, then run `{rerun}` again."
+        )
     aside = warehouse.with_name(warehouse.name + ".damaged")
     published = published_path(settings.home)
-    start = (f"the warehouse {warehouse} cannot be opened: it looks damaged (overwritten or "
-             f"cut short). DuckDB says: {said} Nothing was loaded or changed. ")
+    start = (
+        f"the warehouse {warehouse} cannot be opened: it looks damaged (overwritten or "
+        f"cut short). DuckDB says: {said} Nothing was loaded or changed. "
+    )
     # The archive cannot rebuild it by itself: its files are named by their SHA-256, and a
     # delivery's period is read from its name (README.md, "When a partner's file is wrong").
     # The published copy holds the raw layer too, as of the last successful build.
     if published.exists():
         made = time.strftime("%Y-%m-%d %H:%M", time.localtime(published.stat().st_mtime))
-        restore = (f"To recover, move it aside and put back the copy published by the last "
-                   f"successful build ({made}), which holds every delivery loaded until then: "
-                   f"`mv {warehouse} {aside}` then `cp {published} {warehouse}`, then run "
-                   f"`{rerun}` again; the files in {settings.landing} loaded since then are "
-                   "loaded again. ")
+        restore = (
+            f"To recover, move it aside and put back the copy published by the last "
+            f"successful build ({made}), which holds every delivery loaded until then: "
+            f"`mv {warehouse} {aside}` then `cp {published} {warehouse}`, then run "
+            f"`{rerun}` again; the files in {settings.landing} loaded since then are "
+            "loaded again. "
+        )
     else:
-        restore = (f"To recover, move it aside (`mv {warehouse} {aside}`) and run `{rerun}` "
-                   f"again: it starts a new warehouse from the files still in "
-                   f"{settings.landing}. ")
+        restore = (
+            f"To recover, move it aside (`mv {warehouse} {aside}`) and run `{rerun}` "
+            f"again: it starts a new warehouse from the files still in "
+            f"{settings.landing}. "
+        )
     archive = settings.home / "archive"
     listed = settings.exports / "feed_deliveries.csv"
-    names = (f" (each is listed with its SHA-256 in {listed})" if listed.exists() else "")
-    return start + restore + (
-        f"csp cannot rebuild from {archive} alone: its files are named by their SHA-256, and "
-        "a delivery's period is read from its original name. To bring one back, copy it into "
-        f"its landing folder under its original name{names}; never under the archive's "
-        "name: that is rejected, and from then on so are those bytes, whatever their name.")
+    names = f" (each is listed with its SHA-256 in {listed})" if listed.exists() else ""
+    return (
+        start
+        + restore
+        + (
+            f"csp cannot rebuild from {archive} alone: its files are named by their SHA-256, and "
+            "a delivery's period is read from its original name. To bring one back, copy it into "
+            f"its landing folder under its original name{names}; never under the archive's "
+            "name: that is rejected, and from then on so are those bytes, whatever their name."
+        )
+    )
 
 
 def missing_landing(settings: Settings, what_happens: str) -> str | None:
@@ -295,15 +326,19 @@ def missing_landing(settings: Settings, what_happens: str) -> str | None:
     if settings.landing.is_dir():
         return None
     feeds = ", ".join(all_contracts())
-    return (f"Warning: there is no landing folder at {settings.landing}, so nothing was "
-            f"ingested; {what_happens} Partners' files go in {settings.landing}/<feed>/, one "
-            f"folder per feed: {feeds}. If {settings.home} is not the partnership's home, "
-            "check --home (or CSP_HOME).")
+    return (
+        f"Warning: there is no landing folder at {settings.landing}, so nothing was "
+        f"ingested; {what_happens} Partners' files go in {settings.landing}/<feed>/, one "
+        f"folder per feed: {feeds}. If {settings.home} is not the partnership's home, "
+        "check --home (or CSP_HOME)."
+    )
 
 
 def reference_warnings(settings: Settings) -> list[str]:
-    """One line per reference file not used, and why (``reference/<file>: not used: ...``); ConfigError (one line naming the file,
-    the columns expected and what to download) when the files contradict each other."""
+    """One line per reference file not used, and why (``reference/<file>: not used: ...``).
+
+    ConfigError (one line naming the file, the columns expected and what to download) when
+    the files contradict each other."""
     try:
         reference = read_reference(settings.reference_folder, settings.configured_lsoa_lookup)
     except ReferenceError as error:
@@ -321,11 +356,16 @@ def reclaim_abandoned_runs(instance: dg.DagsterInstance) -> list[str]:
     wait for it for ever. Only call this holding the home lock: then no other command-line
     run can be alive. Runs launched from the Dagster UI are left to Dagster.
     """
-    stale = instance.get_run_records(filters=dg.RunsFilter(
-        statuses=[dg.DagsterRunStatus.STARTED, dg.DagsterRunStatus.STARTING,
-                  dg.DagsterRunStatus.NOT_STARTED],
-        tags={CLI_TAG: "true"},
-    ))
+    stale = instance.get_run_records(
+        filters=dg.RunsFilter(
+            statuses=[
+                dg.DagsterRunStatus.STARTED,
+                dg.DagsterRunStatus.STARTING,
+                dg.DagsterRunStatus.NOT_STARTED,
+            ],
+            tags={CLI_TAG: "true"},
+        )
+    )
     for record in stale:
         run = record.dagster_run
         instance.report_run_failed(run, "abandoned: the csp process running it was killed")
@@ -344,10 +384,15 @@ def run_ingest(settings: Settings) -> list[Outcome]:
         check_warehouse(settings, f"csp ingest --home {settings.home}")
         remove_leftover_partials(settings.home)
         for feed in all_contracts():
-            outcomes += ingest_feed(feed, home=settings.home, warehouse=settings.warehouse_target,
-                                    pseudonymiser=pseudonymiser, la_code=settings.la_code,
-                                    districts=settings.districts,
-                                    min_age_seconds=settings.stable_seconds)
+            outcomes += ingest_feed(
+                feed,
+                home=settings.home,
+                warehouse=settings.warehouse_target,
+                pseudonymiser=pseudonymiser,
+                la_code=settings.la_code,
+                districts=settings.districts,
+                min_age_seconds=settings.stable_seconds,
+            )
     return outcomes
 
 
@@ -360,8 +405,9 @@ def run_rekey(settings: Settings, domain: str) -> RekeyResult:
         return rekey(settings.home, settings.warehouse_target, pseudonymiser_for(settings), domain)
 
 
-def run_build(settings: Settings, log_level: str = "WARNING",
-              full_refresh: bool = False) -> BuildResult:
+def run_build(
+    settings: Settings, log_level: str = "WARNING", full_refresh: bool = False
+) -> BuildResult:
     """Ingest what is waiting in landing, build the warehouse and write the exports.
 
     ``full_refresh`` rebuilds the incremental models from every row instead of the rows new
@@ -380,10 +426,16 @@ def _run_build_locked(settings: Settings, log_level: str, full_refresh: bool) ->
     # message can say that nothing was changed.
     check_warehouse(settings, f"csp build --home {settings.home}")
     remove_leftover_partials(settings.home)
-    warnings = [w for w in [
-        missing_landing(settings, "the warehouse and exports are rebuilt from what is already "
-                                  "loaded."),
-        unowned_message(settings.landing, unowned_entries(settings.landing))] if w]
+    warnings = [
+        w
+        for w in [
+            missing_landing(
+                settings, "the warehouse and exports are rebuilt from what is already loaded."
+            ),
+            unowned_message(settings.landing, unowned_entries(settings.landing)),
+        ]
+        if w
+    ]
     warnings += reference_warnings(settings)
     # Imported here, not at the top: dagster-dbt and dbt-core add 2.1-2.2 s to this module's
     # import (-X importtime, three runs), which csp ingest and csp rekey never need. Naming
@@ -400,24 +452,32 @@ def _run_build_locked(settings: Settings, log_level: str, full_refresh: bool) ->
     quiet = log_level in ("WARNING", "ERROR")
     try:
         # dagster-dbt echoes every dbt event to stdout; on the command line that goes to the log.
-        with (log_path.open("w", encoding="utf-8") if quiet else nullcontext(sys.stdout)) \
-                as sink, redirect_stdout(sink), \
-                dg.DagsterInstance.from_config(str(settings.dagster_home)) as instance:
+        with (
+            log_path.open("w", encoding="utf-8") if quiet else nullcontext(sys.stdout) as sink,
+            redirect_stdout(sink),
+            dg.DagsterInstance.from_config(str(settings.dagster_home)) as instance,
+        ):
             reclaim_abandoned_runs(instance)
             result = dg.materialize(
                 [*ALL_ASSETS, *DELIVERY_CHECKS],
                 instance=instance,
                 resources={
-                    "csp": CspResource(home=str(settings.home),
-                                       as_of=settings.as_of.isoformat(),
-                                       la_code=settings.la_code, full_refresh=full_refresh),
+                    "csp": CspResource(
+                        home=str(settings.home),
+                        as_of=settings.as_of.isoformat(),
+                        la_code=settings.la_code,
+                        full_refresh=full_refresh,
+                    ),
                     "dbt": dbt_resource(),
                 },
                 raise_on_error=False,
                 # The command line prints its own summary; Dagster's debug stream is for the UI.
                 run_config={"loggers": {"console": {"config": {"log_level": log_level}}}},
-                tags={"csp/as_of": settings.as_of.isoformat(), "csp/la_code": settings.la_code,
-                      CLI_TAG: "true"},
+                tags={
+                    "csp/as_of": settings.as_of.isoformat(),
+                    "csp/la_code": settings.la_code,
+                    CLI_TAG: "true",
+                },
             )
             steps = _step_durations(instance, result.run_id)
     except Exception as error:

@@ -28,8 +28,12 @@ from orchestration.dagster_internals import SENSOR_NAME_TAG
 
 LANDING_SENSOR = "landing_sensor"
 # Runs that may still reach their dbt step.
-UNFINISHED = [dg.DagsterRunStatus.QUEUED, dg.DagsterRunStatus.NOT_STARTED,
-              dg.DagsterRunStatus.STARTING, dg.DagsterRunStatus.STARTED]
+UNFINISHED = [
+    dg.DagsterRunStatus.QUEUED,
+    dg.DagsterRunStatus.NOT_STARTED,
+    dg.DagsterRunStatus.STARTING,
+    dg.DagsterRunStatus.STARTED,
+]
 
 
 def _has_started_step(instance: dg.DagsterInstance, run_id: str, step_key: str) -> bool:
@@ -37,8 +41,9 @@ def _has_started_step(instance: dg.DagsterInstance, run_id: str, step_key: str) 
     return any(r.event_log_entry.step_key == step_key for r in starts.records)
 
 
-def later_run_to_build(instance: dg.DagsterInstance, run: dg.DagsterRun, step_key: str,
-                       keys: Collection[dg.AssetKey]) -> str | None:
+def later_run_to_build(
+    instance: dg.DagsterInstance, run: dg.DagsterRun, step_key: str, keys: Collection[dg.AssetKey]
+) -> str | None:
     """The id of a landing-sensor run queued after ``run`` that will still run ``step_key``
     (materialising ``keys``), or None: then ``run`` must run the step itself.
 
@@ -50,9 +55,11 @@ def later_run_to_build(instance: dg.DagsterInstance, run: dg.DagsterRun, step_ke
     if ours is None:
         return None
     later = instance.get_run_records(
-        filters=dg.RunsFilter(job_name=run.job_name, statuses=UNFINISHED,
-                              tags={SENSOR_NAME_TAG: LANDING_SENSOR}),
-        order_by="id", ascending=True,
+        filters=dg.RunsFilter(
+            job_name=run.job_name, statuses=UNFINISHED, tags={SENSOR_NAME_TAG: LANDING_SENSOR}
+        ),
+        order_by="id",
+        ascending=True,
     )
     for record in later:
         other = record.dagster_run

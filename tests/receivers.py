@@ -68,17 +68,26 @@ def _self_signed(folder: Path) -> ssl.SSLContext:
 
     key = ec.generate_private_key(ec.SECP256R1())
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
-    now = dt.datetime.now(dt.timezone.utc)
-    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name)
-            .public_key(key.public_key()).serial_number(x509.random_serial_number())
-            .not_valid_before(now - dt.timedelta(days=1))
-            .not_valid_after(now + dt.timedelta(days=1))
-            .sign(key, hashes.SHA256()))
+    now = dt.datetime.now(dt.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(days=1))
+        .not_valid_after(now + dt.timedelta(days=1))
+        .sign(key, hashes.SHA256())
+    )
     cert_path, key_path = folder / "smtp.crt", folder / "smtp.key"
     cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM,
-                                           serialization.PrivateFormat.PKCS8,
-                                           serialization.NoEncryption()))
+    key_path.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     context.load_cert_chain(cert_path, key_path)
     return context
@@ -99,12 +108,22 @@ def smtp_receiver(folder: Path) -> Iterator[tuple[str, Inbox]]:
             return "250 OK"
 
     port = free_port()
-    controller = Controller(Handler(), hostname="127.0.0.1", port=port,
-                            tls_context=_self_signed(folder), require_starttls=True)
+    controller = Controller(
+        Handler(),
+        hostname="127.0.0.1",
+        port=port,
+        tls_context=_self_signed(folder),
+        require_starttls=True,
+    )
     controller.start()
     try:
         # The test certificate is self-signed, hence verify=no; the channel is still TLS.
-        yield (f"mailtos://127.0.0.1:{port}?mode=starttls&verify=no"
-               f"&from=csp-alerts@example.org&to=on-call@example.org"), inbox
+        yield (
+            (
+                f"mailtos://127.0.0.1:{port}?mode=starttls&verify=no"
+                f"&from=csp-alerts@example.org&to=on-call@example.org"
+            ),
+            inbox,
+        )
     finally:
         controller.stop()

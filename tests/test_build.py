@@ -54,14 +54,22 @@ def _revise(path: Path, reference: dict[str, bool]) -> dict[str, int]:
     lines = raw.decode("utf-8-sig").split("\r\n")
     header, rows = lines[0], [r for r in lines[1:] if r]
     parsed = list(csv.reader(rows))
-    thefts = [i for i, r in enumerate(parsed)
-              if r[3] == "49" and r[6] == r[7] == r[8] == "N" and r[9] == "Recorded"][-5:]
-    target = next(i for i, r in enumerate(parsed)
-                  if r[6] == "Y" and r[9] == "Recorded" and r[1].endswith("/09/2014"))
+    thefts = [
+        i
+        for i, r in enumerate(parsed)
+        if r[3] == "49" and r[6] == r[7] == r[8] == "N" and r[9] == "Recorded"
+    ][-5:]
+    target = next(
+        i
+        for i, r in enumerate(parsed)
+        if r[6] == "Y" and r[9] == "Recorded" and r[1].endswith("/09/2014")
+    )
     crime = parsed[target]
-    change = {"VA_DA_CRIMES": -1,
-              "PV_PPV": -1 if reference.get(crime[3]) and crime[5] != "Dwelling" else 0,
-              "GY_KNIFE_FIREARM": -1 if "Y" in (crime[7], crime[8]) else 0}
+    change = {
+        "VA_DA_CRIMES": -1,
+        "PV_PPV": -1 if reference.get(crime[3]) and crime[5] != "Dwelling" else 0,
+        "GY_KNIFE_FIREARM": -1 if "Y" in (crime[7], crime[8]) else 0,
+    }
     parsed[target][9] = "Cancelled"
     kept = [r for i, r in enumerate(parsed) if i not in thefts]
     buffer = []
@@ -81,8 +89,9 @@ def scenario(tmp_path_factory: pytest.TempPathFactory) -> dict:
         os.environ.pop(variable, None)
     staging = tmp_path_factory.mktemp("generated")
     home = tmp_path_factory.mktemp("home")
-    truth = generate_landing(staging, la_code=LA, la_name=LA_NAME, first_month=FIRST,
-                             last_month=LAST, seed=11, scale=0.3)
+    truth = generate_landing(
+        staging, la_code=LA, la_name=LA_NAME, first_month=FIRST, last_month=LAST, seed=11, scale=0.3
+    )
     files = sorted(staging.glob("*/*"))
     for path in files:
         if _period_of(path) <= ROUND_ONE_LAST and path.name != LATE:
@@ -96,21 +105,31 @@ def scenario(tmp_path_factory: pytest.TempPathFactory) -> dict:
         if _period_of(path) > ROUND_ONE_LAST or path.name == LATE:
             shutil.copy2(path, home / "landing" / path.parent.name / path.name)
     # A re-delivered duplicate under another name.
-    shutil.copy2(staging / "police_crime" / "police_crime_2013-05.csv",
-                 home / "landing" / "police_crime" / "police_crime_2013-05 (copy).csv")
+    shutil.copy2(
+        staging / "police_crime" / "police_crime_2013-05.csv",
+        home / "landing" / "police_crime" / "police_crime_2013-05 (copy).csv",
+    )
     _build(home, "2014-11-20")
-    reference = {r["ho_class"]: r["violence_with_injury"] == "true" for r in csv.DictReader(
-        (REPO / "dbt_project/seeds/ho_offence_classes.csv").open())}
+    reference = {
+        r["ho_class"]: r["violence_with_injury"] == "true"
+        for r in csv.DictReader((REPO / "dbt_project/seeds/ho_offence_classes.csv").open())
+    }
     change = _revise(home / "landing" / "police_crime" / REVISED, reference)
     # And a malformed revision of a good file: quarantined, while the good delivery stays
     # current and everything else is built (--strict says so in the exit code).
     good = (staging / "rny_treatment" / "rny_treatment_2014-09.csv").read_bytes()
     assert b",Probation," in good
     (home / "landing" / "rny_treatment" / "rny_treatment_2014-09.csv").write_bytes(
-        good.replace(b",Probation,", b",Probaton,", 1))
+        good.replace(b",Probation,", b",Probaton,", 1)
+    )
     _build(home, "2015-03-01", "--strict", expect=1)
-    return {"home": home, "truth": truth, "round_one": round_one, "final": _indicators(home),
-            "change": change}
+    return {
+        "home": home,
+        "truth": truth,
+        "round_one": round_one,
+        "final": _indicators(home),
+        "change": change,
+    }
 
 
 def _expected(truth: GroundTruth, code: str, quarter: str, change: dict[str, int]):
@@ -157,20 +176,25 @@ def test_year_to_date_rag_and_direction_follow_the_rules(scenario: dict) -> None
     for code in ("PV_PPV", "VA_DA_CRIMES", "VA_IDVA_HIGH_RISK", "VA_SCREENED"):
         expected = truth.ytd(code, [q1, q2]).value + change.get(code, 0)
         assert int(final[(code, q2)]["ytd_value"]) == expected, code
-        assert int(final[(code, q2)]["ytd_prev_value"]) == truth.ytd(
-            code, ["2013/14 Q1", "2013/14 Q2"]).value, code
+        assert (
+            int(final[(code, q2)]["ytd_prev_value"])
+            == truth.ytd(code, ["2013/14 Q1", "2013/14 Q2"]).value
+        ), code
     repeat = truth.ytd("VA_REPEAT_RATE", [q1, q2])
     assert float(final[("VA_REPEAT_RATE", q2)]["ytd_value"]) == pytest.approx(
-        100 * repeat.numerator / repeat.denominator, abs=0.05)
+        100 * repeat.numerator / repeat.denominator, abs=0.05
+    )
     reoffend = final[("RR_REOFFEND_DIFF", "2014/15 Q1")]
     diff = float(reoffend["ytd_value"])  # latest: the quarter's own value
     assert diff == pytest.approx(truth.indicators["RR_REOFFEND_DIFF"]["2014/15 Q1"].value)
-    assert reoffend["rag_status"] == ("Green" if diff <= -12 else
-                                      "Amber" if diff <= -12 + 0.6 else "Red")
+    assert reoffend["rag_status"] == (
+        "Green" if diff <= -12 else "Amber" if diff <= -12 + 0.6 else "Red"
+    )
     ppv = final[("PV_PPV", q2)]
     this, last = int(ppv["value"]), int(final[("PV_PPV", "2013/14 Q2")]["value"])
-    assert ppv["direction"] == ("improving" if this < last else
-                                "worsening" if this > last else "no change")
+    assert ppv["direction"] == (
+        "improving" if this < last else "worsening" if this > last else "no change"
+    )
     assert final[("VA_SCREENED", q2)]["direction"] == ""  # polarity none
 
 
@@ -190,16 +214,20 @@ def test_round_one_statuses_on_its_as_of_date(scenario: dict) -> None:
 def test_duplicate_and_revision_are_in_the_manifest(scenario: dict) -> None:
     home = scenario["home"]
     with duckdb.connect(str(home / "warehouse.duckdb"), read_only=True) as con:
-        statuses = dict(con.execute(
-            "select file_name, list(status order by delivery_id) from raw.deliveries "
-            "where feed = 'police_crime' and period_label in ('2013-05', '2014-09') "
-            "group by file_name").fetchall())
+        statuses = dict(
+            con.execute(
+                "select file_name, list(status order by delivery_id) from raw.deliveries "
+                "where feed = 'police_crime' and period_label in ('2013-05', '2014-09') "
+                "group by file_name"
+            ).fetchall()
+        )
         assert statuses[REVISED] == ["superseded", "loaded"]
         assert statuses["police_crime_2013-05.csv"] == ["loaded"]
         assert "police_crime_2013-05 (copy).csv" not in statuses
         lost = con.execute(
             "select count(*) from fct_crime c join raw.deliveries d using (delivery_id) "
-            "where d.status <> 'loaded'").fetchone()[0]
+            "where d.status <> 'loaded'"
+        ).fetchone()[0]
         assert lost == 0  # every counted crime comes from a current delivery
         archive = list((home / "archive" / "police_crime").iterdir())
         assert len(archive) == 19  # 18 months + the revision
@@ -226,20 +254,26 @@ def test_no_personal_data_anywhere_in_the_warehouse(scenario: dict) -> None:
 
 
 def test_the_run_log_has_a_line_per_new_file_and_one_for_those_already_loaded(
-        scenario: dict) -> None:
+    scenario: dict,
+) -> None:
     # Each log line is a row in Dagster's event log; one per landed file cost about 16 s a
     # build at national size (BENCHMARKS.md).
     import dagster as dg
 
     with dg.DagsterInstance.from_config(str(scenario["home"] / "dagster")) as instance:
         last_run = instance.get_runs(limit=1)[0]
-        police = [entry.user_message for entry in instance.all_logs(last_run.run_id)
-                  if entry.user_message.startswith("police_crime: ")]
+        police = [
+            entry.user_message
+            for entry in instance.all_logs(last_run.run_id)
+            if entry.user_message.startswith("police_crime: ")
+        ]
     landed = list((scenario["home"] / "landing" / "police_crime").iterdir())
     assert len(landed) == 19  # 18 months and the copy
     assert len(police) == 3, police
     copy, revision = sorted(police[:2])
-    assert copy.startswith("police_crime: police_crime_2013-05 (copy).csv duplicate (same "
-                           "bytes as police_crime_2013-05.csv")
+    assert copy.startswith(
+        "police_crime: police_crime_2013-05 (copy).csv duplicate (same "
+        "bytes as police_crime_2013-05.csv"
+    )
     assert revision.startswith(f"police_crime: {REVISED} loaded")
     assert police[-1] == "police_crime: 17 file(s) in landing already loaded"

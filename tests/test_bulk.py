@@ -69,10 +69,12 @@ def warehouse_state(warehouse: Path) -> tuple[list[tuple], list[tuple]]:
         manifest = con.execute(
             "select file_name, partner, period_label, row_count, status, "
             "coalesce(split_part(rejection_reason, ':', 1), '') "
-            "from raw.deliveries order by file_name, delivery_id").fetchall()
+            "from raw.deliveries order by file_name, delivery_id"
+        ).fetchall()
         rows = con.execute(
             "select d.file_name, r.* exclude (delivery_id) from raw.police_crime r "
-            "join raw.deliveries d using (delivery_id) order by all").fetchall()
+            "join raw.deliveries d using (delivery_id) order by all"
+        ).fetchall()
     return manifest, rows
 
 
@@ -81,21 +83,34 @@ def ingest_one_by_one(home: Path, warehouse: Path) -> None:
     with connect(warehouse) as con:
         ensure_raw_schema(con)
         for path in landed_files(home / "landing", FEED):
-            ingest_file(path, contract, home=home, con=con,
-                        pseudonymiser=test_pseudonymiser(), la_code=LA_CODE)
+            ingest_file(
+                path,
+                contract,
+                home=home,
+                con=con,
+                pseudonymiser=test_pseudonymiser(),
+                la_code=LA_CODE,
+            )
 
 
 def ingest_bulk(home: Path, warehouse: Path, chunk_bytes: int) -> list:
     contract = contract_for(FEED)
     with connect(warehouse) as con:
         ensure_raw_schema(con)
-        return ingest_in_bulk(landed_files(home / "landing", FEED), contract, home=home,
-                              con=con, pseudonymiser=test_pseudonymiser(), la_code=LA_CODE,
-                              chunk_bytes=chunk_bytes)
+        return ingest_in_bulk(
+            landed_files(home / "landing", FEED),
+            contract,
+            home=home,
+            con=con,
+            pseudonymiser=test_pseudonymiser(),
+            la_code=LA_CODE,
+            chunk_bytes=chunk_bytes,
+        )
 
 
-def both_ways(tmp_path: Path, sources: list[Path], chunk_bytes: int = 10**9
-              ) -> tuple[Path, Path, list]:
+def both_ways(
+    tmp_path: Path, sources: list[Path], chunk_bytes: int = 10**9
+) -> tuple[Path, Path, list]:
     """The same arrivals ingested one by one and in bulk; (single home, bulk home, outcomes)."""
     single, bulk = tmp_path / "single", tmp_path / "bulk"
     land(single, sources)
@@ -118,13 +133,15 @@ def test_police_is_taken_in_bulk_and_workbooks_are_not() -> None:
 
 
 @pytest.mark.parametrize("chunk_bytes", [10**9, 100_000], ids=["one-chunk", "many-chunks"])
-def test_good_files_load_exactly_as_one_by_one(tmp_path: Path, extracts: list[Path],
-                                               chunk_bytes: int) -> None:
+def test_good_files_load_exactly_as_one_by_one(
+    tmp_path: Path, extracts: list[Path], chunk_bytes: int
+) -> None:
     single, bulk, outcomes = both_ways(tmp_path, extracts, chunk_bytes)
     assert [(o.action, o.in_bulk) for o in outcomes] == [("loaded", True)] * len(extracts)
     assert [o.file_name for o in outcomes] == [p.name for p in extracts]
     assert warehouse_state(bulk / "warehouse.duckdb") == warehouse_state(
-        single / "warehouse.duckdb")
+        single / "warehouse.duckdb"
+    )
     # Every loaded file was archived under its bytes' hash first.
     assert len(list((bulk / "archive" / FEED).iterdir())) == len(extracts)
 
@@ -141,8 +158,16 @@ def bad_variants(source: Path, folder: Path) -> dict[str, Path]:
     header, rows = read_rows(source)
     month = source.stem.rsplit("_", 1)[1]
     folder.mkdir(parents=True, exist_ok=True)
-    forces = iter(["bedfordshire", "cambridgeshire", "cheshire", "cumbria", "derbyshire",
-                   "devon-and-cornwall"])
+    forces = iter(
+        [
+            "bedfordshire",
+            "cambridgeshire",
+            "cheshire",
+            "cumbria",
+            "derbyshire",
+            "devon-and-cornwall",
+        ]
+    )
 
     def name() -> Path:
         return folder / f"police_crime_{next(forces)}_{month}.csv"
@@ -159,8 +184,7 @@ def bad_variants(source: Path, folder: Path) -> dict[str, Path]:
     # A record key twice: the SQL screen's per-file key check.
     out["duplicate_key"] = write_rows(name(), header, rows + rows[3:4])
     # A row with one field too many: DuckDB refuses the whole read and names the file.
-    out["csv_structure"] = write_rows(name(), header,
-                                      rows[:5] + [rows[5] + b",extra"] + rows[6:])
+    out["csv_structure"] = write_rows(name(), header, rows[:5] + [rows[5] + b",extra"] + rows[6:])
     # A header and no rows.
     out["no_data"] = write_rows(name(), header, [])
     # A crime recorded after the end of the file's month (the screen's date rules).
@@ -171,19 +195,22 @@ def bad_variants(source: Path, folder: Path) -> dict[str, Path]:
     # No readable date in any row: the screen names the file. The suite, which sees those
     # dates as missing in more rows than it lists, cannot tell which file holds them, and is
     # asked again without the screen's files rather than sending the whole chunk alone.
-    out["date_format"] = write_rows(name(), header, [b",".join([f[0], b"n/a", *f[2:]])
-                                                     for f in fields])
+    out["date_format"] = write_rows(
+        name(), header, [b",".join([f[0], b"n/a", *f[2:]]) for f in fields]
+    )
     return out
 
 
 @pytest.mark.parametrize("chunk_bytes", [10**9, 60_000], ids=["one-chunk", "many-chunks"])
 def test_bad_files_are_rejected_as_one_by_one_and_the_rest_load(
-        tmp_path: Path, extracts: list[Path], chunk_bytes: int) -> None:
+    tmp_path: Path, extracts: list[Path], chunk_bytes: int
+) -> None:
     bad = bad_variants(extracts[0], tmp_path / "bad")
     arrivals = extracts[:6] + list(bad.values()) + extracts[6:]
     single, bulk, outcomes = both_ways(tmp_path, arrivals, chunk_bytes)
     assert warehouse_state(bulk / "warehouse.duckdb") == warehouse_state(
-        single / "warehouse.duckdb")
+        single / "warehouse.duckdb"
+    )
     actions = {o.file_name: o.action for o in outcomes}
     # Each bad file, and only those, was named by the screen or the suite and taken alone.
     assert {o.file_name for o in outcomes if not o.in_bulk} == {p.name for p in bad.values()}
@@ -196,11 +223,15 @@ def test_bad_files_are_rejected_as_one_by_one_and_the_rest_load(
 
 
 def test_a_revision_supersedes_the_original_loaded_in_bulk(
-        tmp_path: Path, extracts: list[Path]) -> None:
+    tmp_path: Path, extracts: list[Path]
+) -> None:
     header, rows = read_rows(extracts[1])
     (tmp_path / "revised").mkdir()
-    revision = write_rows(tmp_path / "revised" / extracts[1].name, header,
-                          [rows[0].replace(b",Recorded,", b",Cancelled,", 1), *rows[1:]])
+    revision = write_rows(
+        tmp_path / "revised" / extracts[1].name,
+        header,
+        [rows[0].replace(b",Recorded,", b",Cancelled,", 1), *rows[1:]],
+    )
     single, bulk = tmp_path / "single", tmp_path / "bulk"
     for home in (single, bulk):
         land(home, extracts[:4])
@@ -216,8 +247,7 @@ def test_a_revision_supersedes_the_original_loaded_in_bulk(
     assert [m[4] for m in manifest if m[0] == extracts[1].name] == ["superseded", "loaded"]
 
 
-def test_the_same_bytes_twice_in_one_batch_load_once(tmp_path: Path, extracts: list[Path]
-                                                     ) -> None:
+def test_the_same_bytes_twice_in_one_batch_load_once(tmp_path: Path, extracts: list[Path]) -> None:
     twin = tmp_path / "twin"
     twin.mkdir()
     month = extracts[0].stem.rsplit("_", 1)[1]
@@ -225,14 +255,20 @@ def test_the_same_bytes_twice_in_one_batch_load_once(tmp_path: Path, extracts: l
     single, bulk, outcomes = both_ways(tmp_path, [*extracts[:3], copy])
     assert [o.action for o in outcomes] == ["loaded"] * 3 + ["duplicate"]
     assert warehouse_state(bulk / "warehouse.duckdb") == warehouse_state(
-        single / "warehouse.duckdb")
+        single / "warehouse.duckdb"
+    )
 
 
 def test_ingest_feed_takes_a_backlog_in_bulk(tmp_path: Path, extracts: list[Path]) -> None:
     home = tmp_path / "home"
     land(home, extracts)
-    outcomes = ingest_feed(FEED, home=home, warehouse=home / "warehouse.duckdb",
-                           pseudonymiser=test_pseudonymiser(), la_code=LA_CODE)
+    outcomes = ingest_feed(
+        FEED,
+        home=home,
+        warehouse=home / "warehouse.duckdb",
+        pseudonymiser=test_pseudonymiser(),
+        la_code=LA_CODE,
+    )
     assert [o.action for o in outcomes] == ["loaded"] * len(extracts)
     rows = sum(len(read_rows(p)[1]) for p in extracts)
     with duckdb.connect(str(home / "warehouse.duckdb"), read_only=True) as con:
@@ -240,7 +276,8 @@ def test_ingest_feed_takes_a_backlog_in_bulk(tmp_path: Path, extracts: list[Path
 
 
 def test_bytes_known_from_earlier_runs_are_duplicates_as_one_by_one(
-        tmp_path: Path, extracts: list[Path]) -> None:
+    tmp_path: Path, extracts: list[Path]
+) -> None:
     # The second run sees the first run's files still in landing, a loaded file's bytes under
     # a new name, a rejected file's bytes under a new name, and two new months.
     bad = bad_variants(extracts[0], tmp_path / "bad")["duplicate_key"]
@@ -261,11 +298,11 @@ def test_bytes_known_from_earlier_runs_are_duplicates_as_one_by_one(
     # Bad bytes sent again are a rejection of this run too, whatever their new name.
     assert actions[resent_bad.name][0] == "rejected"
     assert actions[resent_good.name][1].startswith(f"same bytes as {extracts[1].name}")
-    assert reason(bulk, resent_bad.name)["problems"] == reason(single, resent_bad.name)[
-        "problems"]
+    assert reason(bulk, resent_bad.name)["problems"] == reason(single, resent_bad.name)["problems"]
     assert reason(bulk, resent_bad.name)["problems"][0]["rule"] == "duplicate_rejected"
     assert warehouse_state(bulk / "warehouse.duckdb") == warehouse_state(
-        single / "warehouse.duckdb")
+        single / "warehouse.duckdb"
+    )
 
 
 def land_after(home: Path, sources: list[Path]) -> None:
@@ -279,14 +316,20 @@ def land_after(home: Path, sources: list[Path]) -> None:
 
 
 def test_a_second_run_knows_the_files_it_loaded_without_reading_them(
-        tmp_path: Path, extracts: list[Path]) -> None:
+    tmp_path: Path, extracts: list[Path]
+) -> None:
     home = tmp_path / "home"
     land(home, extracts[:4])
     time.sleep(2.1)  # hashes of files written less than two seconds ago are not kept
 
     def run(feed: str = FEED) -> list:
-        return ingest_feed(feed, home=home, warehouse=home / "warehouse.duckdb",
-                           pseudonymiser=test_pseudonymiser(), la_code=LA_CODE)
+        return ingest_feed(
+            feed,
+            home=home,
+            warehouse=home / "warehouse.duckdb",
+            pseudonymiser=test_pseudonymiser(),
+            la_code=LA_CODE,
+        )
 
     assert [o.action for o in run()] == ["loaded"] * 4
     assert run("idva_caseload") == []  # another feed keeps its own store
@@ -297,5 +340,6 @@ def test_a_second_run_knows_the_files_it_loaded_without_reading_them(
     assert json.loads(store.read_text()) == remembered
     hashes = LandedHashes.of_feed(home, FEED)
     assert [hashes.sha256(p) for p in landed_files(home / "landing", FEED)] == [
-        remembered[str(p)][5] for p in landed_files(home / "landing", FEED)]
+        remembered[str(p)][5] for p in landed_files(home / "landing", FEED)
+    ]
     assert hashes.hits == 4

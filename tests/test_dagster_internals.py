@@ -32,11 +32,18 @@ from orchestration.runs import LANDING_SENSOR
 
 def test_the_sqlite_event_log_keeps_the_hooks_our_storage_overrides(tmp_path: Path) -> None:
     assert list(inspect.signature(SqliteEventLogStorage.__init__).parameters) == [
-        "self", "base_dir", "inst_data"]
+        "self",
+        "base_dir",
+        "inst_data",
+    ]
     assert list(inspect.signature(SqliteEventLogStorage._initdb).parameters)[:2] == [
-        "self", "engine"]
+        "self",
+        "engine",
+    ]
     assert list(inspect.signature(SqliteEventLogStorage.has_table).parameters) == [
-        "self", "table_name"]
+        "self",
+        "table_name",
+    ]
     assert INDEX_SHARD_NAME == "index"
     # Every connection the parent makes goes through _connect, which ours replaces.
     for method in (SqliteEventLogStorage.run_connection, SqliteEventLogStorage.index_connection):
@@ -73,8 +80,9 @@ def test_a_materialisation_event_still_carries_its_step_data() -> None:
     from orchestration.dagster_internals import StepMaterializationData
 
     data = StepMaterializationData(dg.AssetMaterialization(dg.AssetKey("x")))
-    event = dg.DagsterEvent(dg.DagsterEventType.ASSET_MATERIALIZATION.value, "job",
-                            event_specific_data=data)
+    event = dg.DagsterEvent(
+        dg.DagsterEventType.ASSET_MATERIALIZATION.value, "job", event_specific_data=data
+    )
     assert event.asset_key == dg.AssetKey("x")
 
 
@@ -86,7 +94,9 @@ def test_define_asset_job_returns_the_type_the_hints_name() -> None:
 def test_dagster_dbt_still_calls_the_two_hooks_our_resource_overrides() -> None:
     assert isinstance(inspect.getattr_static(DbtCliResource, "_cli_version"), cached_property)
     assert list(inspect.signature(DbtCliResource._initialize_dbt_core_adapter).parameters) == [
-        "self", "args"]
+        "self",
+        "args",
+    ]
     # Before each command: were either no longer called, the override would save nothing.
     cli = inspect.getsource(DbtCliResource.cli)
     assert "self._cli_version" in cli

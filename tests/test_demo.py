@@ -24,8 +24,10 @@ def demo_home(built_demo_home: Path) -> Path:
 
 @pytest.mark.parametrize("figure", PUBLISHED_FIGURES, ids=lambda f: f.report_says[:40])
 def test_published_figure_is_reproduced(demo_home: Path, figure) -> None:
-    results = {f.report_says: (found, ok) for f, found, ok in
-               check_published_figures(demo_home / "warehouse.duckdb", LA)}
+    results = {
+        f.report_says: (found, ok)
+        for f, found, ok in check_published_figures(demo_home / "warehouse.duckdb", LA)
+    }
     found, ok = results[figure.report_says]
     assert ok, f"{figure.report_says}: warehouse has {found}"
 
@@ -44,8 +46,9 @@ def test_demo_outputs_follow_the_contract(demo_home: Path) -> None:
     moj = {r["fiscal_quarter"]: r for r in rows if r["indicator_code"] == "RR_REOFFEND_DIFF"}
     assert moj["2014/15 Q1"]["data_status"] == "suspended"
     assert "Transforming Rehabilitation" in moj["2014/15 Q1"]["status_note"]
-    police_q3 = next(r for r in rows if r["indicator_code"] == "PV_PPV"
-                     and r["fiscal_quarter"] == "2014/15 Q3")
+    police_q3 = next(
+        r for r in rows if r["indicator_code"] == "PV_PPV" and r["fiscal_quarter"] == "2014/15 Q3"
+    )
     # October arrived; November is not due until 15 December.
     assert police_q3["data_status"] == "pending" and police_q3["value"] == ""
     assert police_q3["provisional_value"] != ""
@@ -74,11 +77,15 @@ def test_no_key_material_in_the_repository_or_the_warehouse(demo_home: Path) -> 
     keys = [p.read_text().strip() for p in (demo_home / "keys").glob("*/v*.key")]
     assert len(keys) == len(DOMAINS) and all(len(key) >= 32 for key in keys)
     needles = [k for key in keys for k in (key.encode(), key.upper().encode())]
-    places = [demo_home / "warehouse.duckdb", demo_home / "published" / "warehouse.duckdb",
-              *sorted((demo_home / "exports").rglob("*.*"))]
+    places = [
+        demo_home / "warehouse.duckdb",
+        demo_home / "published" / "warehouse.duckdb",
+        *sorted((demo_home / "exports").rglob("*.*")),
+    ]
     repo = Path(__file__).resolve().parents[1]
-    tracked = subprocess.run(["git", "ls-files"], cwd=repo, capture_output=True, text=True,
-                             check=True).stdout.split()
+    tracked = subprocess.run(
+        ["git", "ls-files"], cwd=repo, capture_output=True, text=True, check=True
+    ).stdout.split()
     places += [repo / name for name in tracked]
     assert not [name for name in tracked if name.endswith(".key")]
     leaks = [str(p) for p in places if p.is_file() and any(n in p.read_bytes() for n in needles)]

@@ -33,8 +33,14 @@ REFERENCE = Path(__file__).resolve().parents[1] / "dbt_project" / "seeds" / "ho_
 VWI = {"1", "2", "4.1", "4.4", "5D", "5E", "8N", "8P"}
 CJ_SOURCES = {"Arrest Referral", "Court", "Probation", "Prison"}
 
-SMALL = dict(la_code="E08000026", la_name="Coventry", first_month=date(2014, 1, 1),
-             last_month=date(2014, 9, 1), seed=7, scale=0.2)
+SMALL = dict(
+    la_code="E08000026",
+    la_name="Coventry",
+    first_month=date(2014, 1, 1),
+    last_month=date(2014, 9, 1),
+    seed=7,
+    scale=0.2,
+)
 
 
 # ----------------------------------------------------------------------------- helpers
@@ -102,8 +108,7 @@ def indicators_from_files(landing: Path, la_code: str) -> dict[str, dict[str, tu
         acc["GY_KNIFE_FIREARM"][q][0] += r["Knife Flag"] == "Y" or r["Firearm Flag"] == "Y"
     for r in read_treatment(landing).values():
         q = quarter_label(dmy(r["Referral Date"]))
-        for code in ("SM_CJ_REFERRALS", "SM_RA_BREACHES", "SM_MH_REFERRALS",
-                     "SM_CLASSA_ENGAGED"):
+        for code in ("SM_CJ_REFERRALS", "SM_RA_BREACHES", "SM_MH_REFERRALS", "SM_CLASSA_ENGAGED"):
             acc[code][q]
         acc["SM_CJ_REFERRALS"][q][0] += r["Referral Source"] in CJ_SOURCES
         acc["SM_RA_BREACHES"][q][0] += r["Required Assessment"] == "Breach"
@@ -127,22 +132,29 @@ def indicators_from_files(landing: Path, la_code: str) -> dict[str, dict[str, tu
     out: dict[str, dict[str, tuple]] = {}
     pct = {"SM_CLASSA_ENGAGED", "SM_COMPLETIONS", "VA_REPEAT_RATE"}
     for code, byq in acc.items():
-        out[code] = {q: ((n, d, 100 * n / d if d else None) if code in pct else (n, None, n))
-                     for q, (n, d) in byq.items()}
+        out[code] = {
+            q: ((n, d, 100 * n / d if d else None) if code in pct else (n, None, n))
+            for q, (n, d) in byq.items()
+        }
     out["RR_REOFFEND_DIFF"] = {}
     for path in sorted((landing / "moj_reoffending").glob("*.csv")):
         y, m = map(int, path.stem.rsplit("_", 1)[1].split("-"))
         for r in read_moj(path)[1]:
             if r["LA Code"] == la_code and r["Difference (%)"] != "..":
                 out["RR_REOFFEND_DIFF"][quarter_label(date(y, m, 1))] = (
-                    float(r["Actual Rate"]), float(r["Predicted Rate"]),
-                    float(r["Difference (%)"]))
+                    float(r["Actual Rate"]),
+                    float(r["Predicted Rate"]),
+                    float(r["Difference (%)"]),
+                )
     return out
 
 
 def digest(landing: Path) -> dict[str, str]:
-    return {str(p.relative_to(landing)): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(landing.rglob("*")) if p.is_file()}
+    return {
+        str(p.relative_to(landing)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(landing.rglob("*"))
+        if p.is_file()
+    }
 
 
 # ----------------------------------------------------------------------------- fixtures
@@ -201,8 +213,11 @@ def test_treatment_csv_is_cp1252_with_notes(small: tuple[Path, GroundTruth]) -> 
 def test_idva_workbook_layout(small: tuple[Path, GroundTruth]) -> None:
     landing, _ = small
     names = sorted(p.name for p in (landing / "idva_caseload").iterdir())
-    assert names == ["idva_caseload_2013-14_Q4.xlsx", "idva_caseload_2014-15_Q1.xlsx",
-                     "idva_caseload_2014-15_Q2.xlsx"]
+    assert names == [
+        "idva_caseload_2013-14_Q4.xlsx",
+        "idva_caseload_2014-15_Q1.xlsx",
+        "idva_caseload_2014-15_Q2.xlsx",
+    ]
     wb = openpyxl.load_workbook(landing / "idva_caseload" / names[-1])
     cases = wb["Cases"]
     assert cases["A1"].value == "IDVA Service - Case Extract - 2014/15 Q2"
@@ -210,8 +225,9 @@ def test_idva_workbook_layout(small: tuple[Path, GroundTruth]) -> None:
     assert cases["A3"].value == "Case ID" and cases["M3"].value == "Closure Reason"
     assert isinstance(cases["B4"].value, datetime) and cases["B4"].is_date
     assert str(cases["A4"].value).startswith("IDVA-14-")
-    referral_quarters = {quarter_label(r[1].date()) for r in
-                         cases.iter_rows(min_row=4, values_only=True)}
+    referral_quarters = {
+        quarter_label(r[1].date()) for r in cases.iter_rows(min_row=4, values_only=True)
+    }
     assert referral_quarters == {"2014/15 Q1", "2014/15 Q2"}  # the year to date
     screening = wb["Screening"]
     assert [c.value for c in screening[1]] == ["Month", "Incidents Screened"]
@@ -265,21 +281,37 @@ def test_feed_subset(tmp_path: Path, small: tuple[Path, GroundTruth]) -> None:
     generate_landing(tmp_path, **SMALL, feeds=["idva_caseload"])
     assert [p.name for p in tmp_path.iterdir()] == ["idva_caseload"]
     # A feed's stream of random numbers does not depend on the others.
-    assert digest(tmp_path) == {k: v for k, v in digest(landing).items()
-                                if k.startswith("idva_caseload")}
+    assert digest(tmp_path) == {
+        k: v for k, v in digest(landing).items() if k.startswith("idva_caseload")
+    }
 
 
 def test_ground_truth_matches_files(small: tuple[Path, GroundTruth]) -> None:
     landing, truth = small
     from_files = indicators_from_files(landing, SMALL["la_code"])
-    assert set(truth.indicators) == set(from_files) == {
-        "PV_PPV", "VA_DA_CRIMES", "GY_KNIFE_FIREARM", "SM_CJ_REFERRALS",
-        "SM_CLASSA_ENGAGED", "SM_COMPLETIONS", "SM_RA_BREACHES", "SM_MH_REFERRALS",
-        "VA_IDVA_HIGH_RISK", "VA_REPEAT_RATE", "VA_MARAC_REFERRALS", "VA_SCREENED",
-        "RR_REOFFEND_DIFF"}
+    assert (
+        set(truth.indicators)
+        == set(from_files)
+        == {
+            "PV_PPV",
+            "VA_DA_CRIMES",
+            "GY_KNIFE_FIREARM",
+            "SM_CJ_REFERRALS",
+            "SM_CLASSA_ENGAGED",
+            "SM_COMPLETIONS",
+            "SM_RA_BREACHES",
+            "SM_MH_REFERRALS",
+            "VA_IDVA_HIGH_RISK",
+            "VA_REPEAT_RATE",
+            "VA_MARAC_REFERRALS",
+            "VA_SCREENED",
+            "RR_REOFFEND_DIFF",
+        }
+    )
     for code, byq in from_files.items():
-        got = {q: (iv.numerator, iv.denominator, iv.value)
-               for q, iv in truth.indicators[code].items()}
+        got = {
+            q: (iv.numerator, iv.denominator, iv.value) for q, iv in truth.indicators[code].items()
+        }
         assert set(got) == set(byq), code
         for q, expected in byq.items():
             assert got[q] == pytest.approx(expected), (code, q)
@@ -293,19 +325,21 @@ def test_revisions_are_delivered(small: tuple[Path, GroundTruth]) -> None:
             for row in csv.DictReader(fh):
                 seen[row["Crime Reference"]].append(row)
     repeated = [rows for rows in seen.values() if len(rows) > 1]
-    assert any(r[0]["Status"] == "Recorded" and r[-1]["Status"] == "Cancelled"
-               for r in repeated)
-    assert any(r[0]["HO Class"] != r[-1]["HO Class"] or r[0]["DA Flag"] != r[-1]["DA Flag"]
-               for r in repeated)
+    assert any(r[0]["Status"] == "Recorded" and r[-1]["Status"] == "Cancelled" for r in repeated)
+    assert any(
+        r[0]["HO Class"] != r[-1]["HO Class"] or r[0]["DA Flag"] != r[-1]["DA Flag"]
+        for r in repeated
+    )
     episodes: dict[tuple[str, str], list[dict[str, str]]] = defaultdict(list)
     for path in sorted((landing / "rny_treatment").glob("*.csv")):
         with open(path, encoding="cp1252", newline="") as fh:
             for row in csv.DictReader(fh):
                 episodes[(row["Client ID"], row["Referral Date"])].append(row)
-    assert any(not r[0]["Treatment Start Date"] and r[-1]["Treatment Start Date"]
-               for r in episodes.values())
-    assert any(not r[0]["Discharge Date"] and r[-1]["Discharge Date"]
-               for r in episodes.values())
+    assert any(
+        not r[0]["Treatment Start Date"] and r[-1]["Treatment Start Date"]
+        for r in episodes.values()
+    )
+    assert any(not r[0]["Discharge Date"] and r[-1]["Discharge Date"] for r in episodes.values())
     states: dict[str, list[tuple]] = defaultdict(list)
     for path in sorted((landing / "idva_caseload").glob("*.xlsx")):
         wb = openpyxl.load_workbook(path, read_only=True)
@@ -324,8 +358,7 @@ def test_personal_data_ground_truth(small: tuple[Path, GroundTruth]) -> None:
     assert {r["Date of Birth"] for r in rows} <= pd.dates_of_birth
     cases, _ = read_idva(landing)
     assert set(cases) == pd.case_ids
-    text = "".join(p.read_bytes().decode("cp1252")
-                   for p in (landing / "rny_treatment").iterdir())
+    text = "".join(p.read_bytes().decode("cp1252") for p in (landing / "rny_treatment").iterdir())
     assert pd.note_names and all(name in text for name in pd.note_names)
     assert all(value in text for value in pd.note_addresses)
 
@@ -335,18 +368,25 @@ def test_personal_data_ground_truth(small: tuple[Path, GroundTruth]) -> None:
 
 def test_demo_inventory(demo: tuple[Path, GroundTruth]) -> None:
     landing, truth = demo
-    months = [f"{y}-{m:02d}" for y in (2012, 2013, 2014) for m in range(1, 13)
-              if "2012-04" <= f"{y}-{m:02d}" <= "2014-10"]
+    months = [
+        f"{y}-{m:02d}"
+        for y in (2012, 2013, 2014)
+        for m in range(1, 13)
+        if "2012-04" <= f"{y}-{m:02d}" <= "2014-10"
+    ]
     assert sorted(p.name for p in (landing / "police_crime").iterdir()) == [
-        f"police_crime_{m}.csv" for m in months]
+        f"police_crime_{m}.csv" for m in months
+    ]
     assert sorted(p.name for p in (landing / "rny_treatment").iterdir()) == [
-        f"rny_treatment_{m}.csv" for m in months]
+        f"rny_treatment_{m}.csv" for m in months
+    ]
     assert sorted(p.name for p in (landing / "idva_caseload").iterdir()) == [
         f"idva_caseload_{fy}_Q{q}.xlsx" for fy in ("2012-13", "2013-14") for q in (1, 2, 3, 4)
     ] + ["idva_caseload_2014-15_Q1.xlsx", "idva_caseload_2014-15_Q2.xlsx"]
     assert sorted(p.name for p in (landing / "moj_reoffending").iterdir()) == [
-        f"moj_reoffending_{m}.csv" for m in
-        ("2012-06", "2012-09", "2012-12", "2013-03", "2013-06", "2013-09", "2013-12")]
+        f"moj_reoffending_{m}.csv"
+        for m in ("2012-06", "2012-09", "2012-12", "2013-03", "2013-06", "2013-09", "2013-12")
+    ]
     assert set(truth.files) == set(FEEDS) | {"partner_returns"}
     # Five partners' returns for 2012/13 Q1 to 2014/15 Q2.
     assert len(list((landing / "partner_returns").iterdir())) == 5 * 10
@@ -360,29 +400,44 @@ def test_demo_reproduces_published_figures(demo: tuple[Path, GroundTruth]) -> No
     crimes = read_police(landing)
 
     def ppv(first: date, last: date) -> int:
-        return sum(1 for r in crimes.values() if r["Status"] != "Cancelled"
-                   and first <= dmy(r["Recorded Date"]) <= last
-                   and r["HO Class"] in VWI and r["Location Type"] != "Dwelling")
+        return sum(
+            1
+            for r in crimes.values()
+            if r["Status"] != "Cancelled"
+            and first <= dmy(r["Recorded Date"]) <= last
+            and r["HO Class"] in VWI
+            and r["Location Type"] != "Dwelling"
+        )
 
-    before, after = ppv(date(2013, 4, 1), date(2013, 10, 31)), ppv(date(2014, 4, 1),
-                                                                     date(2014, 10, 31))
+    before, after = (
+        ppv(date(2013, 4, 1), date(2013, 10, 31)),
+        ppv(date(2014, 4, 1), date(2014, 10, 31)),
+    )
     assert (before, after) == (637, 744)
     assert after - before == 107 and round(100 * (after - before) / before, 1) == 16.8
 
     def da(first: date, last: date) -> int:
-        return sum(1 for r in crimes.values() if r["Status"] != "Cancelled"
-                   and first <= dmy(r["Recorded Date"]) <= last and r["DA Flag"] == "Y")
+        return sum(
+            1
+            for r in crimes.values()
+            if r["Status"] != "Cancelled"
+            and first <= dmy(r["Recorded Date"]) <= last
+            and r["DA Flag"] == "Y"
+        )
 
-    growth = 100 * (da(date(2014, 4, 1), date(2014, 9, 30))
-                    / da(date(2013, 4, 1), date(2013, 9, 30)) - 1)
+    growth = 100 * (
+        da(date(2014, 4, 1), date(2014, 9, 30)) / da(date(2013, 4, 1), date(2013, 9, 30)) - 1
+    )
     assert abs(growth - 41) <= 0.5
 
     cases, screening = read_idva(landing)
-    h1 = [c for c in cases.values() if date(2014, 4, 1) <= c["Referral Date"].date()
-          <= date(2014, 9, 30)]
+    h1 = [
+        c
+        for c in cases.values()
+        if date(2014, 4, 1) <= c["Referral Date"].date() <= date(2014, 9, 30)
+    ]
     assert sum(c["Risk Level"] == "High" for c in h1) == 205
-    assert sum(n for m, n in screening.items()
-               if date(2014, 4, 1) <= m <= date(2014, 9, 1)) == 1354
+    assert sum(n for m, n in screening.items() if date(2014, 4, 1) <= m <= date(2014, 9, 1)) == 1354
     repeat = 100 * sum(c["Repeat Victim"] == "Yes" for c in h1) / len(h1)
     assert 27 <= repeat <= 31
 
@@ -397,8 +452,10 @@ def test_demo_reproduces_published_figures(demo: tuple[Path, GroundTruth]) -> No
     assert truth.ytd("VA_IDVA_HIGH_RISK", ["2014/15 Q1", "2014/15 Q2"]).value == 205
     assert truth.ytd("VA_SCREENED", ["2014/15 Q1", "2014/15 Q2"]).value == 1354
     assert truth.value("RR_REOFFEND_DIFF", "2013/14 Q3") == -18.3
-    assert sum(v for m, v in truth.police_monthly["PV_PPV"].items()
-               if "2014-04" <= m <= "2014-10") == 744
+    assert (
+        sum(v for m, v in truth.police_monthly["PV_PPV"].items() if "2014-04" <= m <= "2014-10")
+        == 744
+    )
 
 
 def test_demo_latest_row_matters(demo: tuple[Path, GroundTruth]) -> None:
@@ -410,14 +467,24 @@ def test_demo_latest_row_matters(demo: tuple[Path, GroundTruth]) -> None:
             for row in csv.DictReader(fh):
                 first_rows.setdefault(row["Crime Reference"], row)
     latest = read_police(landing)
-    cancelled_ppv = [ref for ref, r in first_rows.items()
-                     if r["Status"] == "Recorded" and latest[ref]["Status"] == "Cancelled"
-                     and r["HO Class"] in VWI and r["Location Type"] != "Dwelling"
-                     and date(2014, 4, 1) <= dmy(r["Recorded Date"]) <= date(2014, 10, 31)]
+    cancelled_ppv = [
+        ref
+        for ref, r in first_rows.items()
+        if r["Status"] == "Recorded"
+        and latest[ref]["Status"] == "Cancelled"
+        and r["HO Class"] in VWI
+        and r["Location Type"] != "Dwelling"
+        and date(2014, 4, 1) <= dmy(r["Recorded Date"]) <= date(2014, 10, 31)
+    ]
     assert cancelled_ppv
-    naive = sum(1 for r in first_rows.values() if r["Status"] != "Cancelled"
-                and date(2014, 4, 1) <= dmy(r["Recorded Date"]) <= date(2014, 10, 31)
-                and r["HO Class"] in VWI and r["Location Type"] != "Dwelling")
+    naive = sum(
+        1
+        for r in first_rows.values()
+        if r["Status"] != "Cancelled"
+        and date(2014, 4, 1) <= dmy(r["Recorded Date"]) <= date(2014, 10, 31)
+        and r["HO Class"] in VWI
+        and r["Location Type"] != "Dwelling"
+    )
     assert naive != 744
     # The MoJ sent nothing after 2013/14 Q3, and nothing is in the demo for later quarters.
     assert not (landing / "moj_reoffending" / "moj_reoffending_2014-03.csv").exists()
@@ -427,8 +494,9 @@ def test_demo_ground_truth_matches_files(demo: tuple[Path, GroundTruth]) -> None
     landing, truth = demo
     from_files = indicators_from_files(landing, "E08000031")
     for code, byq in from_files.items():
-        got = {q: (iv.numerator, iv.denominator, iv.value)
-               for q, iv in truth.indicators[code].items()}
+        got = {
+            q: (iv.numerator, iv.denominator, iv.value) for q, iv in truth.indicators[code].items()
+        }
         assert set(got) == set(byq), code
         for q, expected in byq.items():
             assert got[q] == pytest.approx(expected), (code, q)

@@ -44,8 +44,10 @@ def test_a_home_uses_our_event_log_and_the_stock_one_reads_its_history(tmp_path:
     # Where Dagster's default storage keeps it: a home can switch to ours and back.
     stock = SqliteEventLogStorage(str(home / "history" / "runs"))
     logs = stock.get_logs_for_run(run_id)
-    assert any(e.dagster_event and e.dagster_event.event_type_value == "ASSET_MATERIALIZATION"
-               for e in logs)
+    assert any(
+        e.dagster_event and e.dagster_event.event_type_value == "ASSET_MATERIALIZATION"
+        for e in logs
+    )
     assert stock.get_latest_materialization_events([dg.AssetKey("one")])[dg.AssetKey("one")]
     stock.dispose()
 
@@ -116,7 +118,8 @@ def test_wipe_closes_the_files_it_deletes_and_the_storage_goes_on(tmp_path: Path
 
 @pytest.mark.parametrize("storage_class", [SqliteEventLogStorage, CspSqliteEventLogStorage])
 def test_events_survive_a_new_process_opening_the_directory(
-        tmp_path: Path, storage_class: type[SqliteEventLogStorage]) -> None:
+    tmp_path: Path, storage_class: type[SqliteEventLogStorage]
+) -> None:
     """What a build writes is in the file when the next build (a new storage) reads it."""
     storage = storage_class(str(tmp_path))
     for i in range(20):

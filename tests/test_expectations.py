@@ -33,8 +33,7 @@ EXAMPLES = {
     "idva_caseload": "idva_caseload_2014-15_Q2.xlsx",
     "moj_reoffending": "moj_reoffending_2013-12.csv",
 }
-KINDS = {"between", "not_after", "not_before", "present_when", "blank_when",
-         "contains", "matches"}
+KINDS = {"between", "not_after", "not_before", "present_when", "blank_when", "contains", "matches"}
 
 
 # ----------------------------------------------------------------------------- helpers
@@ -48,8 +47,10 @@ def good() -> dict[str, tuple[Period, dict[str, pa.Table]]]:
     for feed, name in EXAMPLES.items():
         contract = contract_for(feed)
         period = contract.period_from_file_name(name)
-        out[feed] = (period, read_delivery(example(name), contract, period, pseudonymiser,
-                                                   la_code=None).tables)
+        out[feed] = (
+            period,
+            read_delivery(example(name), contract, period, pseudonymiser, la_code=None).tables,
+        )
     return out
 
 
@@ -61,8 +62,14 @@ def changed(table: pa.Table, edits: dict[int, dict[str, Any]]) -> pa.Table:
     return pa.Table.from_pylist(rows, schema=table.schema)
 
 
-def run(feed: str, good: dict, table: str | None = None, edits: dict | None = None,
-        la_code: str = LA_CODE, **kwargs: Any) -> tuple[list[Problem], dict[str, pa.Table]]:
+def run(
+    feed: str,
+    good: dict,
+    table: str | None = None,
+    edits: dict | None = None,
+    la_code: str = LA_CODE,
+    **kwargs: Any,
+) -> tuple[list[Problem], dict[str, pa.Table]]:
     period, tables = good[feed]
     tables = dict(tables)
     if table is not None:
@@ -112,33 +119,90 @@ JULY_END = date(2014, 7, 31)
 # (feed, table, {position: {column: value}}, rule, partner's column, bad positions)
 CASES = [
     # police_crime (July 2014)
-    ("police_crime", "police_crime", {2: {"offence_date": date(2014, 7, 5)}},
-     "offence_after_recorded", "Offence Date", [2]),
+    (
+        "police_crime",
+        "police_crime",
+        {2: {"offence_date": date(2014, 7, 5)}},
+        "offence_after_recorded",
+        "Offence Date",
+        [2],
+    ),
     # rny_treatment (July 2014)
-    ("rny_treatment", "rny_treatment", {1: {"treatment_start_date": date(2013, 9, 22)}},
-     "treatment_start_before_referral", "Treatment Start Date", [1]),
-    ("rny_treatment", "rny_treatment",
-     {2: {"treatment_start_date": None, "discharge_date": date(2013, 9, 14)}},
-     "discharge_before_referral", "Discharge Date", [2]),
-    ("rny_treatment", "rny_treatment",
-     {0: {"discharge_reason": None}, 4: {"discharge_reason": None}},
-     "discharge_reason_missing", "Discharge Reason", [0, 4]),
+    (
+        "rny_treatment",
+        "rny_treatment",
+        {1: {"treatment_start_date": date(2013, 9, 22)}},
+        "treatment_start_before_referral",
+        "Treatment Start Date",
+        [1],
+    ),
+    (
+        "rny_treatment",
+        "rny_treatment",
+        {2: {"treatment_start_date": None, "discharge_date": date(2013, 9, 14)}},
+        "discharge_before_referral",
+        "Discharge Date",
+        [2],
+    ),
+    (
+        "rny_treatment",
+        "rny_treatment",
+        {0: {"discharge_reason": None}, 4: {"discharge_reason": None}},
+        "discharge_reason_missing",
+        "Discharge Reason",
+        [0, 4],
+    ),
     # idva_caseload (2014/15 Q2)
-    ("idva_caseload", "idva_cases", {0: {"case_closed_date": date(2014, 4, 12)}},
-     "closed_before_referral", "Case Closed Date", [0]),
-    ("idva_caseload", "idva_screening",
-     {0: {"screening_month": date(2014, 3, 1)}, 5: {"screening_month": date(2014, 10, 1)}},
-     "screening_month_outside_period", "Month", [0, 5]),
+    (
+        "idva_caseload",
+        "idva_cases",
+        {0: {"case_closed_date": date(2014, 4, 12)}},
+        "closed_before_referral",
+        "Case Closed Date",
+        [0],
+    ),
+    (
+        "idva_caseload",
+        "idva_screening",
+        {0: {"screening_month": date(2014, 3, 1)}, 5: {"screening_month": date(2014, 10, 1)}},
+        "screening_month_outside_period",
+        "Month",
+        [0, 5],
+    ),
     # moj_reoffending (2013/14 Q3)
-    ("moj_reoffending", "moj_reoffending", {1: {"difference_pct": -1.5}, 6: {"difference_pct": 10.8}},
-     "difference_inconsistent", "Difference (%)", [1, 6]),
-    ("moj_reoffending", "moj_reoffending", {9: {"actual_rate": 5.0}},
-     "suppression_missing", "Actual Rate", [9]),
-    ("moj_reoffending", "moj_reoffending", {0: {"significant": None}},
-     "suppressed_without_reason", "Significant", [0]),
+    (
+        "moj_reoffending",
+        "moj_reoffending",
+        {1: {"difference_pct": -1.5}, 6: {"difference_pct": 10.8}},
+        "difference_inconsistent",
+        "Difference (%)",
+        [1, 6],
+    ),
+    (
+        "moj_reoffending",
+        "moj_reoffending",
+        {9: {"actual_rate": 5.0}},
+        "suppression_missing",
+        "Actual Rate",
+        [9],
+    ),
+    (
+        "moj_reoffending",
+        "moj_reoffending",
+        {0: {"significant": None}},
+        "suppressed_without_reason",
+        "Significant",
+        [0],
+    ),
     # A range rule with a period bound at each end.
-    ("idva_caseload", "idva_screening", {5: {"screening_month": date(2014, 10, 1)}},
-     "screening_month_outside_period", "Month", [5]),
+    (
+        "idva_caseload",
+        "idva_screening",
+        {5: {"screening_month": date(2014, 10, 1)}},
+        "screening_month_outside_period",
+        "Month",
+        [5],
+    ),
 ]
 
 
@@ -155,34 +219,45 @@ CONTRACT_ONLY = [
 ]
 
 
-@pytest.mark.parametrize("feed, table, edits", CONTRACT_ONLY,
-                         ids=[f"{c[1]}-{'-'.join(next(iter(c[2].values())))}"
-                              for c in CONTRACT_ONLY])
-def test_contract_rules_are_left_to_the_sql_checks(feed: str, table: str, edits: dict,
-                                                   good: dict) -> None:
+@pytest.mark.parametrize(
+    "feed, table, edits",
+    CONTRACT_ONLY,
+    ids=[f"{c[1]}-{'-'.join(next(iter(c[2].values())))}" for c in CONTRACT_ONLY],
+)
+def test_contract_rules_are_left_to_the_sql_checks(
+    feed: str, table: str, edits: dict, good: dict
+) -> None:
     problems, _ = run(feed, good, table, edits)
     assert problems == []
 
 
 def test_a_table_without_feed_specific_rules_is_not_handed_to_gx() -> None:
-    code = ("import sys, pyarrow as pa, datetime as dt; "
-            "from core.contracts import contract_for; from core.periods import calendar_month; "
-            "from expectations.validate import validate_table; "
-            "c = contract_for('police_uk'); t = c.tables[0]; "
-            "assert not __import__('expectations.rules').rules.rules_for(t.name); "
-            "p = validate_table(c, t, pa.table({'source_row': [2]}), calendar_month(2024, 1), "
-            "la_code='E09000001'); "
-            "sys.exit(p != [] or 'great_expectations' in sys.modules)")
+    code = (
+        "import sys, pyarrow as pa, datetime as dt; "
+        "from core.contracts import contract_for; from core.periods import calendar_month; "
+        "from expectations.validate import validate_table; "
+        "c = contract_for('police_uk'); t = c.tables[0]; "
+        "assert not __import__('expectations.rules').rules.rules_for(t.name); "
+        "p = validate_table(c, t, pa.table({'source_row': [2]}), calendar_month(2024, 1), "
+        "la_code='E09000001'); "
+        "sys.exit(p != [] or 'great_expectations' in sys.modules)"
+    )
     done = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True)
     assert done.returncode == 0, done.stderr.decode()
 
 
 @pytest.mark.parametrize(
-    "feed, table, edits, rule, column, positions", CASES,
+    "feed, table, edits, rule, column, positions",
+    CASES,
     ids=[f"{c[3]}-{c[1]}" for c in CASES],
 )
 def test_breaking_a_rule_gives_exactly_that_problem(
-    feed: str, table: str, edits: dict, rule: str, column: str, positions: list[int],
+    feed: str,
+    table: str,
+    edits: dict,
+    rule: str,
+    column: str,
+    positions: list[int],
     good: dict,
 ) -> None:
     problems, tables = run(feed, good, table, edits)
@@ -196,8 +271,7 @@ def test_breaking_a_rule_gives_exactly_that_problem(
 
 
 def test_problem_examples_show_values_as_the_partner_wrote_them(good: dict) -> None:
-    problems, _ = run("police_crime", good, "police_crime",
-                      {2: {"offence_date": date(2014, 7, 5)}})
+    problems, _ = run("police_crime", good, "police_crime", {2: {"offence_date": date(2014, 7, 5)}})
     assert problems[0].examples == [
         {"row": 4, "value": "05/07/2014", "Recorded Date": "04/07/2014"}
     ]
@@ -209,8 +283,9 @@ def test_problem_examples_show_values_as_the_partner_wrote_them(good: dict) -> N
 
 
 def test_period_bounds_are_named_in_the_message(good: dict) -> None:
-    problems, _ = run("idva_caseload", good, "idva_screening",
-                      {0: {"screening_month": date(2014, 3, 1)}})
+    problems, _ = run(
+        "idva_caseload", good, "idva_screening", {0: {"screening_month": date(2014, 3, 1)}}
+    )
     assert "01/04/2014 to 30/09/2014" in problems[0].message
 
 
@@ -223,9 +298,19 @@ def test_difference_within_a_tenth_passes(good: dict) -> None:
 
 
 def test_suppressed_rates_are_not_judged(good: dict) -> None:
-    problems, _ = run("moj_reoffending", good, "moj_reoffending",
-                      {9: {"actual_rate": None, "predicted_rate": None,
-                           "difference_pct": None, "significant": None}})
+    problems, _ = run(
+        "moj_reoffending",
+        good,
+        "moj_reoffending",
+        {
+            9: {
+                "actual_rate": None,
+                "predicted_rate": None,
+                "difference_pct": None,
+                "significant": None,
+            }
+        },
+    )
     assert problems == []
 
 
@@ -243,8 +328,12 @@ def test_partnership_row_must_be_present(good: dict) -> None:
 
 
 def test_offence_date_on_the_recorded_date_passes(good: dict) -> None:
-    problems, _ = run("police_crime", good, "police_crime",
-                      {4: {"offence_date": date(2014, 7, 24)}, 0: {"recorded_date": JULY_END}})
+    problems, _ = run(
+        "police_crime",
+        good,
+        "police_crime",
+        {4: {"offence_date": date(2014, 7, 24)}, 0: {"recorded_date": JULY_END}},
+    )
     assert problems == []
 
 
@@ -257,13 +346,15 @@ def test_personal_data_never_appears_in_problems(good: dict) -> None:
     rny_table = rny["rny_treatment"]
     # Rule breaks on rows whose tokens and age bands must stay out of the problems.
     rny_problems, _ = run("rny_treatment", good, "rny_treatment", {1: {"discharge_reason": None}})
-    idva_problems, _ = run("idva_caseload", good, "idva_cases",
-                           {0: {"case_closed_date": date(2014, 4, 1)}})
+    idva_problems, _ = run(
+        "idva_caseload", good, "idva_cases", {0: {"case_closed_date": date(2014, 4, 1)}}
+    )
     problems = rny_problems + idva_problems
     assert {p.rule for p in problems} == {"discharge_reason_missing", "closed_before_referral"}
     dumped = json.dumps([p.as_dict() for p in problems])
     secrets = set(rny_table["client_token"].to_pylist()) | set(
-        idva["idva_cases"]["case_token"].to_pylist())
+        idva["idva_cases"]["case_token"].to_pylist()
+    )
     assert not [s for s in secrets if s in dumped]
 
 
@@ -289,10 +380,12 @@ def test_big_tables_are_validated_on_a_deterministic_sample(good: dict) -> None:
     period, _ = good["police_crime"]
     big = _big_police(good, 500, bad_every=5)  # 100 bad rows
     contract = contract_for("police_crime")
-    first = validate_delivery(contract, {"police_crime": big}, period, la_code=LA_CODE,
-                              sample_rows=50)
-    again = validate_delivery(contract, {"police_crime": big}, period, la_code=LA_CODE,
-                              sample_rows=50)
+    first = validate_delivery(
+        contract, {"police_crime": big}, period, la_code=LA_CODE, sample_rows=50
+    )
+    again = validate_delivery(
+        contract, {"police_crime": big}, period, la_code=LA_CODE, sample_rows=50
+    )
     assert [p.as_dict() for p in first] == [p.as_dict() for p in again]
     assert [p.rule for p in first] == ["offence_after_recorded"]
     problem = first[0]
@@ -315,8 +408,10 @@ def test_sampling_keeps_the_partnership_row(good: dict) -> None:
 
 
 def test_importing_validate_does_not_import_great_expectations() -> None:
-    code = ("import sys, expectations.validate, expectations.suites, expectations.rules; "
-            "sys.exit('great_expectations' in sys.modules)")
+    code = (
+        "import sys, expectations.validate, expectations.suites, expectations.rules; "
+        "sys.exit('great_expectations' in sys.modules)"
+    )
     done = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True)
     assert done.returncode == 0, done.stderr.decode()
 
@@ -336,8 +431,9 @@ def test_two_hundred_thousand_rows_validate_in_seconds(good: dict) -> None:
     period, _ = good["police_crime"]
     big = _big_police(good, 200_000, bad_every=1000)
     started = time.perf_counter()
-    problems = validate_delivery(contract_for("police_crime"), {"police_crime": big}, period,
-                                 la_code=LA_CODE)
+    problems = validate_delivery(
+        contract_for("police_crime"), {"police_crime": big}, period, la_code=LA_CODE
+    )
     elapsed = time.perf_counter() - started
     assert [p.row_count for p in problems] == [200]
     assert elapsed < 30, f"{elapsed:.1f} s"
@@ -350,9 +446,13 @@ def test_a_variant_contract_gets_its_own_suite(good: dict) -> None:
     period, tables = good["police_crime"]
     contract = contract_for("police_crime")
     table = contract.tables[0]
-    renamed = dataclasses.replace(table, columns=tuple(
-        dataclasses.replace(c, source="Date of Offence") if c.name == "offence_date" else c
-        for c in table.columns))
+    renamed = dataclasses.replace(
+        table,
+        columns=tuple(
+            dataclasses.replace(c, source="Date of Offence") if c.name == "offence_date" else c
+            for c in table.columns
+        ),
+    )
     variant = dataclasses.replace(contract, tables=(renamed,))
     bad = {"police_crime": changed(tables["police_crime"], {2: {"offence_date": date(2014, 7, 5)}})}
     problems = validate_delivery(variant, bad, period, la_code=LA_CODE)
@@ -368,5 +468,6 @@ def test_an_expectation_that_cannot_run_fails_loudly(good: dict) -> None:
     period, tables = good["police_crime"]
     broken = tables["police_crime"].drop_columns(["offence_date"])
     with pytest.raises(ValidationError, match="offence_date"):
-        validate_delivery(contract_for("police_crime"), {"police_crime": broken}, period,
-                          la_code=LA_CODE)
+        validate_delivery(
+            contract_for("police_crime"), {"police_crime": broken}, period, la_code=LA_CODE
+        )

@@ -24,11 +24,29 @@ from tests.test_report import QUARTER, SLUG, report_home  # noqa: F401 (the shar
 # --- statistical disclosure control (NHS England method) -----------------------------------
 
 
-@pytest.mark.parametrize(("count", "shown"), [
-    (0, 0), (1, SUPPRESSED), (3, SUPPRESSED), (7, SUPPRESSED), (8, 10), (9, 10), (10, 10),
-    (12, 10), (13, 15), (17, 15), (18, 20), (744, 745), (1354, 1355), (1551, 1550),
-    (None, None), (SUPPRESSED, SUPPRESSED), (7.0, SUPPRESSED), (12.0, 10),
-])
+@pytest.mark.parametrize(
+    ("count", "shown"),
+    [
+        (0, 0),
+        (1, SUPPRESSED),
+        (3, SUPPRESSED),
+        (7, SUPPRESSED),
+        (8, 10),
+        (9, 10),
+        (10, 10),
+        (12, 10),
+        (13, 15),
+        (17, 15),
+        (18, 20),
+        (744, 745),
+        (1354, 1355),
+        (1551, 1550),
+        (None, None),
+        (SUPPRESSED, SUPPRESSED),
+        (7.0, SUPPRESSED),
+        (12.0, 10),
+    ],
+)
 def test_sdc_count(count, shown) -> None:
     assert sdc_count(count) == shown
 
@@ -42,22 +60,27 @@ def test_sdc_percent_from_rounded_parts() -> None:
     # 18/24 = 75.0% unrounded; from the rounded parts 20/25 = 80.0%.
     assert sdc_percent(18, 24) == 80.0
     assert sdc_percent(77, 266) == round(100 * 75 / 265, 1)
-    assert sdc_percent(3, 24) == SUPPRESSED      # numerator suppressed
-    assert sdc_percent(12, 6) == SUPPRESSED      # denominator suppressed
+    assert sdc_percent(3, 24) == SUPPRESSED  # numerator suppressed
+    assert sdc_percent(12, 6) == SUPPRESSED  # denominator suppressed
     assert sdc_percent(0, 40) == 0.0
     assert sdc_percent(0, 0) is None
     assert sdc_percent(None, 40) is None
 
 
 def test_method_note_states_the_rules() -> None:
-    for words in ("1 to 7", "[c]", "nearest 5", "rounded numerators and denominators",
-                  "independently"):
+    for words in (
+        "1 to 7",
+        "[c]",
+        "nearest 5",
+        "rounded numerators and denominators",
+        "independently",
+    ):
         assert words in METHOD_NOTE
 
 
 # --- formula injection --------------------------------------------------------------------
 
-DANGEROUS = ["=HYPERLINK(\"http://x\")", "+1+1", "-2+3", "@SUM(A1)", "\tx", "\rx"]
+DANGEROUS = ['=HYPERLINK("http://x")', "+1+1", "-2+3", "@SUM(A1)", "\tx", "\rx"]
 
 
 @pytest.mark.parametrize("text", DANGEROUS)
@@ -65,8 +88,7 @@ def test_escape_cell_prefixes_formula_text(text: str) -> None:
     assert escape_cell(text) == "'" + text
 
 
-@pytest.mark.parametrize("value", ["Wolverhampton", "", "a=b", "MoJ: note", 5, -12.0, None,
-                                   3.5])
+@pytest.mark.parametrize("value", ["Wolverhampton", "", "a=b", "MoJ: note", 5, -12.0, None, 3.5])
 def test_escape_cell_leaves_safe_values(value) -> None:
     assert escape_cell(value) == value
 
@@ -99,8 +121,14 @@ def _rows_by_code(sheet) -> dict[str, list]:
 
 def test_board_pack_sheets(board_pack) -> None:
     assert board_pack.sheetnames == [
-        "Summary", "Reducing Reoffending", "Substance Misuse", "Gangs and Youth Crime",
-        "VAWG", "Violence", "Feed status"]
+        "Summary",
+        "Reducing Reoffending",
+        "Substance Misuse",
+        "Gangs and Youth Crime",
+        "VAWG",
+        "Violence",
+        "Feed status",
+    ]
     for sheet in board_pack.worksheets:
         assert sheet.freeze_panes == "A2", sheet.title
         assert sheet["A1"].font.bold
@@ -158,8 +186,11 @@ def test_board_pack_text_is_escaped(board_pack) -> None:
         for row in sheet.iter_rows():
             for cell in row:
                 if isinstance(cell.value, str):
-                    assert not cell.value.startswith(("=", "+", "-", "@", "\t", "\r")), \
-                        (sheet.title, cell.coordinate, cell.value)
+                    assert not cell.value.startswith(("=", "+", "-", "@", "\t", "\r")), (
+                        sheet.title,
+                        cell.coordinate,
+                        cell.value,
+                    )
 
 
 # --- the analyst exports ------------------------------------------------------------------
@@ -168,9 +199,13 @@ def test_board_pack_text_is_escaped(board_pack) -> None:
 def test_every_mart_as_parquet_and_csv(report_home: Path) -> None:  # noqa: F811
     folder = report_home / "exports" / "marts"
     with duckdb.connect(str(report_home / "warehouse.duckdb"), read_only=True) as con:
-        marts = [r[0] for r in con.execute(
-            "select table_name from information_schema.tables where table_schema = 'main' "
-            "and (table_name like 'dim_%' or table_name like 'fct_%')").fetchall()]
+        marts = [
+            r[0]
+            for r in con.execute(
+                "select table_name from information_schema.tables where table_schema = 'main' "
+                "and (table_name like 'dim_%' or table_name like 'fct_%')"
+            ).fetchall()
+        ]
         assert {"fct_indicator_quarter", "dim_indicator", "fct_crime"} <= set(marts)
         for table in marts:
             rows = con.execute(f"select count(*) from main.{table}").fetchone()[0]

@@ -26,12 +26,18 @@ from tests.conftest import TEST_KEYS, drop, example
 
 LA = "E08000031"
 AS_OF = "2014-12-04"
-EXAMPLES = ("police_crime_2014-07.csv", "rny_treatment_2014-07.csv",
-            "moj_reoffending_2013-12.csv", "idva_caseload_2014-15_Q2.xlsx")
-FEED_OF = {"police_crime_2014-07.csv": "police_crime",
-           "rny_treatment_2014-07.csv": "rny_treatment",
-           "moj_reoffending_2013-12.csv": "moj_reoffending",
-           "idva_caseload_2014-15_Q2.xlsx": "idva_caseload"}
+EXAMPLES = (
+    "police_crime_2014-07.csv",
+    "rny_treatment_2014-07.csv",
+    "moj_reoffending_2013-12.csv",
+    "idva_caseload_2014-15_Q2.xlsx",
+)
+FEED_OF = {
+    "police_crime_2014-07.csv": "police_crime",
+    "rny_treatment_2014-07.csv": "rny_treatment",
+    "moj_reoffending_2013-12.csv": "moj_reoffending",
+    "idva_caseload_2014-15_Q2.xlsx": "idva_caseload",
+}
 CSP = str(Path(sys.executable).with_name("csp"))
 HOLD_WAREHOUSE = textwrap.dedent("""
     import sys, time, duckdb
@@ -80,15 +86,28 @@ def snapshot(home: Path) -> dict[str, tuple[str, int]]:
             # The home lock's file is rewritten by every command, and emptied again after.
             mtime = 0 if path.name == ".csp.lock" else stat.st_mtime_ns
             state[str(path.relative_to(home))] = (
-                hashlib.sha256(path.read_bytes()).hexdigest(), mtime)
+                hashlib.sha256(path.read_bytes()).hexdigest(),
+                mtime,
+            )
     return state
 
 
-def csp(home: Path, command: str, *extra: str, level: str | None = None,
-        capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
+def csp(
+    home: Path,
+    command: str,
+    *extra: str,
+    level: str | None = None,
+    capsys: pytest.CaptureFixture[str],
+) -> tuple[int, str, str]:
     """``csp [--log-level LEVEL] COMMAND --home HOME --as-of AS_OF ...``, in-process."""
     argv = (["--log-level", level] if level else []) + [
-        command, "--home", str(home), "--as-of", AS_OF, *extra]
+        command,
+        "--home",
+        str(home),
+        "--as-of",
+        AS_OF,
+        *extra,
+    ]
     capsys.readouterr()
     code = main(argv)
     printed = capsys.readouterr()
@@ -136,7 +155,8 @@ def damage(path: Path, how: str) -> None:
 
 @pytest.mark.parametrize("how", ["garbage", "truncated"])
 def test_a_damaged_warehouse_is_one_paragraph_and_changes_nothing(
-        built_home: Path, tmp_path: Path, how: str, capsys: pytest.CaptureFixture[str]) -> None:
+    built_home: Path, tmp_path: Path, how: str, capsys: pytest.CaptureFixture[str]
+) -> None:
     home = copy_of(built_home, tmp_path)
     warehouse = home / "warehouse.duckdb"
     damage(warehouse, how)
@@ -148,8 +168,9 @@ def test_a_damaged_warehouse_is_one_paragraph_and_changes_nothing(
         assert code == 1
         message = paragraph(err)
         assert "Traceback" not in out + err
-        assert message.startswith(f"csp {command}: the warehouse {warehouse} cannot be opened: "
-                                  "it looks damaged")
+        assert message.startswith(
+            f"csp {command}: the warehouse {warehouse} cannot be opened: it looks damaged"
+        )
         assert "Nothing was loaded or changed." in message
         assert f"mv {warehouse} {warehouse}.damaged" in message
         assert f"`csp {command} --home {home}` again" in message
@@ -181,11 +202,14 @@ def test_a_damaged_warehouse_is_one_paragraph_and_changes_nothing(
 
 
 def test_a_warehouse_held_by_another_program_names_it_and_the_published_copy(
-        built_home: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    built_home: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     home = copy_of(built_home, tmp_path)
-    holder = subprocess.Popen([sys.executable, "-c", HOLD_WAREHOUSE,
-                               str(home / "warehouse.duckdb")],
-                              stdout=subprocess.PIPE, text=True)
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLD_WAREHOUSE, str(home / "warehouse.duckdb")],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     try:
         assert read_line(holder.stdout, 60).strip() == "held"
         before = snapshot(home)
@@ -194,8 +218,10 @@ def test_a_warehouse_held_by_another_program_names_it_and_the_published_copy(
             assert code == 1
             message = paragraph(err)
             assert "Traceback" not in out + err
-            assert message.startswith(f"csp {command}: the warehouse {home / 'warehouse.duckdb'}"
-                                      " is open in another program")
+            assert message.startswith(
+                f"csp {command}: the warehouse {home / 'warehouse.duckdb'}"
+                " is open in another program"
+            )
             assert f"process {holder.pid} (" in message
             assert f"analysts should open {published_path(home)} instead" in message
             assert f"run `csp {command} --home {home}` again" in message
@@ -212,20 +238,24 @@ def test_a_warehouse_held_by_another_program_names_it_and_the_published_copy(
 
 
 def test_a_missing_landing_folder_warns_and_still_builds(
-        built_home: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    built_home: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     home = copy_of(built_home, tmp_path)
     shutil.rmtree(home / "landing")
     figures = indicators(home)
     feeds = list(all_contracts())
-    for command, rest in (("build", "the warehouse and exports are rebuilt from what is "
-                                    "already loaded."),
-                          ("ingest", "the raw layer is as it was.")):
+    for command, rest in (
+        ("build", "the warehouse and exports are rebuilt from what is already loaded."),
+        ("ingest", "the raw layer is as it was."),
+    ):
         code, out, err = csp(home, command, "--strict", capsys=capsys)
         assert code == 0, err  # not a rejection, so not a failure even under --strict
         message = paragraph(err)
         assert "Traceback" not in out + err
-        assert message.startswith(f"Warning: there is no landing folder at {home / 'landing'}, "
-                                  f"so nothing was ingested; {rest}")
+        assert message.startswith(
+            f"Warning: there is no landing folder at {home / 'landing'}, "
+            f"so nothing was ingested; {rest}"
+        )
         assert f"Partners' files go in {home / 'landing'}/<feed>/" in message
         assert ", ".join(feeds) in message and len(feeds) >= 4
         assert not (home / "landing").exists()  # a mistyped --home is not papered over
@@ -236,22 +266,32 @@ def test_a_missing_landing_folder_warns_and_still_builds(
 
 
 def test_a_home_held_by_another_command_says_who_and_can_be_given_up(
-        built_home: Path, tmp_path: Path) -> None:
+    built_home: Path, tmp_path: Path
+) -> None:
     home = copy_of(built_home, tmp_path)
     env = {**os.environ, **TEST_KEYS}
-    holder = subprocess.Popen([sys.executable, "-c", HOLD_HOME, str(home)],
-                              stdout=subprocess.PIPE, text=True, env=env)
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLD_HOME, str(home)], stdout=subprocess.PIPE, text=True, env=env
+    )
     waiting = None
     try:
         assert read_line(holder.stdout, 60).strip() == "held"
-        waiting = subprocess.Popen([CSP, "build", "--home", str(home), "--as-of", AS_OF],
-                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                                   env=env, preexec_fn=default_sigint)
+        waiting = subprocess.Popen(
+            [CSP, "build", "--home", str(home), "--as-of", AS_OF],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=env,
+            preexec_fn=default_sigint,
+        )
         message = read_line(waiting.stderr, 120).strip()
-        assert message.startswith(f"Another csp command is already working on {home} "
-                                  f"(csp build, process {holder.pid}, running since ")
-        assert "this csp build is waiting and will start by itself as soon as that one ends" \
-            in message
+        assert message.startswith(
+            f"Another csp command is already working on {home} "
+            f"(csp build, process {holder.pid}, running since "
+        )
+        assert (
+            "this csp build is waiting and will start by itself as soon as that one ends" in message
+        )
         assert "press Ctrl-C to give up" in message
         time.sleep(1.0)
         assert waiting.poll() is None  # still waiting
@@ -271,18 +311,21 @@ def test_a_home_held_by_another_command_says_who_and_can_be_given_up(
 
 
 def test_an_unexpected_error_is_one_paragraph_and_its_traceback_needs_debug(
-        built_home: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    built_home: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     home = copy_of(built_home, tmp_path)
     # Dagster's own run history damaged: nothing csp has a message for.
     (home / "dagster" / "history" / "runs.db").write_bytes(os.urandom(50_000))
     args = ["build", "--home", str(home), "--as-of", AS_OF]
-    done = subprocess.run([CSP, *args], capture_output=True, text=True,
-                          env={**os.environ, **TEST_KEYS})
+    done = subprocess.run(
+        [CSP, *args], capture_output=True, text=True, env={**os.environ, **TEST_KEYS}
+    )
     assert done.returncode == 1
     assert "Traceback" not in done.stdout + done.stderr
     message = paragraph(done.stderr)
-    assert message.startswith("csp build failed on an unexpected error: "
-                              "sqlalchemy.exc.DatabaseError: ")
+    assert message.startswith(
+        "csp build failed on an unexpected error: sqlalchemy.exc.DatabaseError: "
+    )
     assert "file is not a database" in message
     assert "Run it again as `csp --log-level DEBUG build ...` to see the traceback." in message
 
@@ -298,8 +341,8 @@ def test_an_unexpected_error_is_one_paragraph_and_its_traceback_needs_debug(
 
 @pytest.mark.parametrize("command", ["ingest", "build"])
 def test_leftover_partial_files_are_removed_but_never_in_landing(
-        built_home: Path, tmp_path: Path, command: str,
-        capsys: pytest.CaptureFixture[str]) -> None:
+    built_home: Path, tmp_path: Path, command: str, capsys: pytest.CaptureFixture[str]
+) -> None:
     home = copy_of(built_home, tmp_path)
     sha = hashlib.sha256(example("police_crime_2014-07.csv").read_bytes()).hexdigest()
     leftovers = [  # where a kill leaves them (ingest/landing.py, exports/, LandedHashes)
@@ -331,7 +374,8 @@ def test_leftover_partial_files_are_removed_but_never_in_landing(
 
 
 def test_the_same_bad_bytes_under_two_names_are_two_rejections(
-        built_home: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    built_home: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     home = copy_of(built_home, tmp_path)
     bad = tmp_path / "bad.csv"
     bad.write_bytes(b"not,a,police,extract\r\n1,2,3,4\r\n")
@@ -343,5 +387,6 @@ def test_the_same_bad_bytes_under_two_names_are_two_rejections(
     rejected = [line for line in out.splitlines() if line.startswith("  REJECTED ")]
     assert [line.split(":")[0] for line in rejected] == [
         "  REJECTED police_crime/police_crime_2014-08.csv",
-        "  REJECTED police_crime/police_crime_2014-09.csv"]
+        "  REJECTED police_crime/police_crime_2014-09.csv",
+    ]
     assert "Traceback" not in out + err

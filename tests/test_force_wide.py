@@ -35,8 +35,11 @@ def split_for(source: Path, lookup: dict[str, str], la_code: str, target: Path) 
 
 def police_rows(home: Path) -> dict[tuple[str, str], dict[str, str]]:
     with (home / "exports" / "indicators.csv").open(newline="", encoding="utf-8") as handle:
-        return {(r["indicator_code"], r["fiscal_quarter"]): r for r in csv.DictReader(handle)
-                if r["indicator_code"] in POLICE_INDICATORS}
+        return {
+            (r["indicator_code"], r["fiscal_quarter"]): r
+            for r in csv.DictReader(handle)
+            if r["indicator_code"] in POLICE_INDICATORS
+        }
 
 
 def build(home: Path, la_code: str) -> None:
@@ -55,11 +58,16 @@ def homes(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     homes = {"force": force_wide}
     for la_code in (WOLVERHAMPTON, COVENTRY):
         home = tmp_path_factory.mktemp(la_code)
-        for source in sorted((force_wide / "landing" / "police_crime").glob(
-                "police_crime_west-midlands_*.csv")):
+        for source in sorted(
+            (force_wide / "landing" / "police_crime").glob("police_crime_west-midlands_*.csv")
+        ):
             month = source.stem.rsplit("_", 1)[1]
-            kept = split_for(source, lookup, la_code,
-                             home / "landing" / "police_crime" / f"police_crime_{month}.csv")
+            kept = split_for(
+                source,
+                lookup,
+                la_code,
+                home / "landing" / "police_crime" / f"police_crime_{month}.csv",
+            )
             assert kept > 20
         build(home, la_code)
         homes[la_code] = home
@@ -67,8 +75,9 @@ def homes(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 
 
 @pytest.mark.parametrize("la_code", [WOLVERHAMPTON, COVENTRY])
-def test_force_wide_extract_gives_the_partnerships_own_figures(homes: dict[str, Path],
-                                                               la_code: str) -> None:
+def test_force_wide_extract_gives_the_partnerships_own_figures(
+    homes: dict[str, Path], la_code: str
+) -> None:
     build(homes["force"], la_code)
     from_force = police_rows(homes["force"])
     own = police_rows(homes[la_code])
@@ -86,29 +95,39 @@ def test_unknown_lsoas_are_reported_not_dropped(homes: dict[str, Path]) -> None:
     # October's extract: September's first rows moved a month on, the first two of them in
     # an LSOA the lookup lacks (LSOA, ward and sector are the last three columns).
     moved = [line.replace("/09/2014", "/10/2014") for line in lines[:40]]
-    body = [header, *[f"{r.rsplit(',', 3)[0]},E01888888,Ward,Sector" if i < 2 else r
-                      for i, r in enumerate(moved)]]
+    body = [
+        header,
+        *[
+            f"{r.rsplit(',', 3)[0]},E01888888,Ward,Sector" if i < 2 else r
+            for i, r in enumerate(moved)
+        ],
+    ]
     target = home / "landing" / "police_crime" / "police_crime_west-midlands_2014-10.csv"
     target.write_bytes(b"\xef\xbb\xbf" + "\r\n".join([*body, ""]).encode("utf-8"))
     build(home, WOLVERHAMPTON)
     with duckdb.connect(str(home / "warehouse.duckdb"), read_only=True) as con:
-        found = con.execute("select file_name, force, lsoa_code, crimes "
-                            "from fct_police_unknown_lsoa where lsoa_code = 'E01888888'"
-                            ).fetchall()
-        unplaced = con.execute("select count(*) from fct_crime where la_code is null"
-                               ).fetchone()[0]
+        found = con.execute(
+            "select file_name, force, lsoa_code, crimes "
+            "from fct_police_unknown_lsoa where lsoa_code = 'E01888888'"
+        ).fetchall()
+        unplaced = con.execute("select count(*) from fct_crime where la_code is null").fetchone()[0]
     assert found == [(target.name, "west-midlands", "E01888888", 2)]
     assert unplaced >= 2
 
 
-@pytest.mark.parametrize("text, problem", [
-    ("lsoa_code,la_code,la_name\nE01000001,E08000031,Wolverhampton\n", "missing column"),
-    ("lsoa_code,la_code,la_name,force\nE01000001,E08000031,W,west-midlands\n"
-     "E01000001,E08000026,C,west-midlands\n", "listed twice: E01000001"),
-    ("lsoa_code,la_code,la_name,force\nE01000001,,W,west-midlands\n", "needs an lsoa_code"),
-])
-def test_a_broken_lsoa_lookup_is_refused_by_name(tmp_path: Path, text: str,
-                                                 problem: str) -> None:
+@pytest.mark.parametrize(
+    "text, problem",
+    [
+        ("lsoa_code,la_code,la_name\nE01000001,E08000031,Wolverhampton\n", "missing column"),
+        (
+            "lsoa_code,la_code,la_name,force\nE01000001,E08000031,W,west-midlands\n"
+            "E01000001,E08000026,C,west-midlands\n",
+            "listed twice: E01000001",
+        ),
+        ("lsoa_code,la_code,la_name,force\nE01000001,,W,west-midlands\n", "needs an lsoa_code"),
+    ],
+)
+def test_a_broken_lsoa_lookup_is_refused_by_name(tmp_path: Path, text: str, problem: str) -> None:
     from ingest.warehouse import LsoaLookupError, read_lsoa_lookup
 
     path = tmp_path / "lsoa_la_lookup.csv"

@@ -96,8 +96,11 @@ ALL_FEEDS = CSV_FEEDS + XLSX_FEEDS
 EARLIER = "earlier copy of "
 WAREHOUSE = "warehouse.duckdb"
 # No explain phase: it re-runs a failing example hundreds of times (half a minute here).
-FUZZ = dict(deadline=None, phases=[Phase.explicit, Phase.reuse, Phase.generate, Phase.shrink],
-            suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+FUZZ = dict(
+    deadline=None,
+    phases=[Phase.explicit, Phase.reuse, Phase.generate, Phase.shrink],
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -147,8 +150,13 @@ def assume_no_marker_drawn(drawn: Any, markers: Markers) -> None:
 
 def is_free_text(column: Column, table: Table) -> bool:
     """A column no rule reads the values of, so no rejection ever quotes it."""
-    return (column.type == "text" and not column.allowed and not column.reference
-            and not column.pii and column.name != table.owner_column)
+    return (
+        column.type == "text"
+        and not column.allowed
+        and not column.reference
+        and not column.pii
+        and column.name != table.owner_column
+    )
 
 
 def planted_value(column: Column, table: Table, tag: int, n: object) -> str | None:
@@ -220,56 +228,156 @@ def plant_csv(feed: str, rows: list[list[str]], tag: int, dob: date) -> Markers:
 
 LONG = st.sampled_from([1_000, 33_000, 140_000, MAX_LINE_BYTES + 10])
 SPECIAL_CELLS = [
-    "1" + "0" * 300, "1e300", "-1e300", "-0", "NaN", "nan", "inf", "-inf", "Infinity",
-    "１２", "２０１４", "０９/０７/２０１４", "¼", "Ⅻ", "²", "\x1b[2J\x1b[H", "\x1b]8;;http://x.example\x07x", "\x07",
-    "\x00", "\t", '"', '""', "'", "=1+1", "@SUM(A1)", "\u202e", "\ufeff", "\u2028", "Total",
-    "..", "", " ", "\xa0", "9" * 20, "-1", "2147483648", "9007199254740993", "31/02/2014",
-    "00/00/0000", "01/07/2014", "99/99/9999", "1,024", "N", "Y", "Yes",
+    "1" + "0" * 300,
+    "1e300",
+    "-1e300",
+    "-0",
+    "NaN",
+    "nan",
+    "inf",
+    "-inf",
+    "Infinity",
+    "１２",
+    "２０１４",
+    "０９/０７/２０１４",
+    "¼",
+    "Ⅻ",
+    "²",
+    "\x1b[2J\x1b[H",
+    "\x1b]8;;http://x.example\x07x",
+    "\x07",
+    "\x00",
+    "\t",
+    '"',
+    '""',
+    "'",
+    "=1+1",
+    "@SUM(A1)",
+    "\u202e",
+    "\ufeff",
+    "\u2028",
+    "Total",
+    "..",
+    "",
+    " ",
+    "\xa0",
+    "9" * 20,
+    "-1",
+    "2147483648",
+    "9007199254740993",
+    "31/02/2014",
+    "00/00/0000",
+    "01/07/2014",
+    "99/99/9999",
+    "1,024",
+    "N",
+    "Y",
+    "Yes",
 ]
 # Text of one Unicode general category (a fraction, a combining mark, a format character...):
 # what a reader describes instead of quoting must be describable whatever it holds.
-CATEGORIES = ("Lu", "Ll", "Lt", "Lm", "Lo", "Mn", "Mc", "Me", "Nd", "Nl", "No", "Pc", "Pd",
-              "Ps", "Pe", "Pi", "Pf", "Po", "Sm", "Sc", "Sk", "So", "Zs", "Zl", "Zp", "Cc",
-              "Cf", "Co")
+CATEGORIES = (
+    "Lu",
+    "Ll",
+    "Lt",
+    "Lm",
+    "Lo",
+    "Mn",
+    "Mc",
+    "Me",
+    "Nd",
+    "Nl",
+    "No",
+    "Pc",
+    "Pd",
+    "Ps",
+    "Pe",
+    "Pi",
+    "Pf",
+    "Po",
+    "Sm",
+    "Sc",
+    "Sk",
+    "So",
+    "Zs",
+    "Zl",
+    "Zp",
+    "Cc",
+    "Cf",
+    "Co",
+)
 UNICODE_TEXT = st.sampled_from(CATEGORIES).flatmap(
-    lambda category: st.text(st.characters(categories=(category,)), min_size=1, max_size=4))
+    lambda category: st.text(st.characters(categories=(category,)), min_size=1, max_size=4)
+)
 CELL = st.one_of(
     st.sampled_from(SPECIAL_CELLS),
     UNICODE_TEXT,
     st.text(max_size=20),
-    st.integers(-10**20, 10**20).map(str),
+    st.integers(-(10**20), 10**20).map(str),
     st.floats().map(repr),
     # Never a year a planted date of birth may have (``DOB``): a value must not be a marker.
-    st.dates(date(1, 1, 1), date(9999, 12, 31)).filter(lambda d: not 1921 <= d.year <= 1939)
+    st.dates(date(1, 1, 1), date(9999, 12, 31))
+    .filter(lambda d: not 1921 <= d.year <= 1939)
     .map(lambda d: f"{d.day:02}/{d.month:02}/{d.year:04}"),
     LONG.map(lambda n: ("long", n)),
 )
 ROW_OP = st.one_of(
     # Rows lean to the top, where the header (and the MoJ title and period lines) are.
-    st.tuples(st.just("cell"), st.one_of(st.integers(0, 3), st.integers(0, 40)),
-              st.integers(0, 18), CELL),
+    st.tuples(
+        st.just("cell"), st.one_of(st.integers(0, 3), st.integers(0, 40)), st.integers(0, 18), CELL
+    ),
     st.tuples(st.just("add_column"), st.sampled_from(["all", "header", "data"])),
     st.tuples(st.just("copy_row"), st.integers(0, 40), st.integers(0, 40)),
     st.tuples(st.just("drop_row"), st.integers(0, 40)),
     st.tuples(st.just("dup_row"), st.integers(0, 40)),
 )
 SPECIAL_BYTES = [
-    b'"', b'""', b",", b"\x00", b"\r", b"\n", b"\r\n", b"\n\n", b"\xff", b"\xfe\xff", b"\xc3",
-    b"\xc3\x28", b"\xed\xa0\x80", b"\xf4\x90\x80\x80", b"\x81", b"\x8d\x8f\x90\x9d",
-    b"\xef\xbb\xbf", b"\x1b[31m", b"\x1b]0;x\x07", b"\x07\x08\x0b\x0c\x7f",
-    "１２３".encode(), "\u202e".encode(), "\u2028".encode(), b"1" + b"0" * 300, b"1e300",
-    b"-0", b"NaN", b"inf", b"\xc2\xa0", b"Total,", b"\x93quoted\x94",
+    b'"',
+    b'""',
+    b",",
+    b"\x00",
+    b"\r",
+    b"\n",
+    b"\r\n",
+    b"\n\n",
+    b"\xff",
+    b"\xfe\xff",
+    b"\xc3",
+    b"\xc3\x28",
+    b"\xed\xa0\x80",
+    b"\xf4\x90\x80\x80",
+    b"\x81",
+    b"\x8d\x8f\x90\x9d",
+    b"\xef\xbb\xbf",
+    b"\x1b[31m",
+    b"\x1b]0;x\x07",
+    b"\x07\x08\x0b\x0c\x7f",
+    "１２３".encode(),
+    "\u202e".encode(),
+    "\u2028".encode(),
+    b"1" + b"0" * 300,
+    b"1e300",
+    b"-0",
+    b"NaN",
+    b"inf",
+    b"\xc2\xa0",
+    b"Total,",
+    b"\x93quoted\x94",
 ]
-PAYLOAD = st.one_of(st.binary(min_size=1, max_size=12), st.sampled_from(SPECIAL_BYTES),
-                    LONG.map(lambda n: ("long", n)))
+PAYLOAD = st.one_of(
+    st.binary(min_size=1, max_size=12),
+    st.sampled_from(SPECIAL_BYTES),
+    LONG.map(lambda n: ("long", n)),
+)
 POSITION = st.integers(0, 1 << 16)
 BYTE_OP = st.one_of(
     st.tuples(st.just("insert"), POSITION, PAYLOAD),
     st.tuples(st.just("overwrite"), POSITION, PAYLOAD),
     st.tuples(st.just("delete"), POSITION, st.integers(1, 64)),
     st.tuples(st.just("truncate"), POSITION),
-    st.tuples(st.just("endings"), st.sampled_from(["CR", "LF", "CRLF", "mixed"]),
-              st.integers(0, 1000)),
+    st.tuples(
+        st.just("endings"), st.sampled_from(["CR", "LF", "CRLF", "mixed"]), st.integers(0, 1000)
+    ),
     st.tuples(st.just("drop_line"), st.integers(0, 40)),
     st.tuples(st.just("dup_line"), st.integers(0, 40)),
     st.tuples(st.just("swap_lines"), st.integers(0, 40), st.integers(0, 40)),
@@ -332,14 +440,18 @@ def apply_byte_op(data: bytes, op: tuple[Any, ...]) -> bytes:
             return data[:at] + materialise(op[2], b"x") + data[at:]
         if kind == "overwrite":
             payload = materialise(op[2], b"x")
-            return data[:at] + payload + data[at + len(payload):]
+            return data[:at] + payload + data[at + len(payload) :]
         if kind == "delete":
-            return data[:at] + data[at + op[2]:]
+            return data[:at] + data[at + op[2] :]
         return data[:at]
     if kind == "endings":
         rng = random.Random(op[2])
-        endings = {"CR": [b"\r"], "LF": [b"\n"], "CRLF": [b"\r\n"],
-                   "mixed": [b"\r", b"\n", b"\r\n"]}[op[1]]
+        endings = {
+            "CR": [b"\r"],
+            "LF": [b"\n"],
+            "CRLF": [b"\r\n"],
+            "mixed": [b"\r", b"\n", b"\r\n"],
+        }[op[1]]
         bare = [line.rstrip(b"\r\n") for line in _lines(data)]
         return b"".join(line + rng.choice(endings) for line in bare)
     lines = _lines(data)
@@ -371,9 +483,14 @@ def misplace_in_csv(feed: str, rows: list[list[str]], place: str) -> None:
         rows.insert(0, record)
 
 
-def csv_delivery(feed: str, tag: int, dob: date, misplaced: str | None,
-                 row_ops: Iterable[tuple[Any, ...]], byte_ops: Iterable[tuple[Any, ...]]
-                 ) -> tuple[bytes, Markers]:
+def csv_delivery(
+    feed: str,
+    tag: int,
+    dob: date,
+    misplaced: str | None,
+    row_ops: Iterable[tuple[Any, ...]],
+    byte_ops: Iterable[tuple[Any, ...]],
+) -> tuple[bytes, Markers]:
     """A planted, mutated delivery of a CSV feed, and what was planted in it."""
     rows = csv_rows(feed)
     markers = plant_csv(feed, rows, tag, dob)
@@ -441,11 +558,32 @@ def printable_for_xlsx(text: str) -> str:
 XCELL = st.one_of(
     st.text(max_size=20).map(printable_for_xlsx),
     UNICODE_TEXT.map(printable_for_xlsx),
-    st.integers(-10**18, 10**18),
+    st.integers(-(10**18), 10**18),
     st.floats(),
-    st.sampled_from([1e300, -1e300, 1.7976931348623157e308, -0.0, float(2**53 + 2), 10**300,
-                     "1" + "0" * 300, "NaN", "１２", "¼", "\u202e", "=1+1", "Total", "", " ",
-                     "09/07/2014", "2014/15 Q2", "2014/15 Q3", "Yes", "High"]),
+    st.sampled_from(
+        [
+            1e300,
+            -1e300,
+            1.7976931348623157e308,
+            -0.0,
+            float(2**53 + 2),
+            10**300,
+            "1" + "0" * 300,
+            "NaN",
+            "１２",
+            "¼",
+            "\u202e",
+            "=1+1",
+            "Total",
+            "",
+            " ",
+            "09/07/2014",
+            "2014/15 Q2",
+            "2014/15 Q3",
+            "Yes",
+            "High",
+        ]
+    ),
     st.datetimes(datetime(1900, 3, 1), datetime(9999, 12, 31)),
     st.dates(date(1900, 3, 1), date(9999, 12, 31)),
     st.booleans(),
@@ -471,8 +609,9 @@ XLSX_OP = st.one_of(
 )
 
 
-def apply_xlsx_ops(feed: str, book: openpyxl.Workbook, ops: list[tuple[Any, ...]], tag: int
-                   ) -> None:
+def apply_xlsx_ops(
+    feed: str, book: openpyxl.Workbook, ops: list[tuple[Any, ...]], tag: int
+) -> None:
     """Apply ``XLSX_OP`` edits: markers first (placed by the agreed layout), then the rest.
 
     An edit openpyxl refuses (a sheet name it will not take) is left out: only files openpyxl
@@ -536,8 +675,9 @@ def misplace_in_book(feed: str, book: openpyxl.Workbook, place: str) -> None:
         sheet.cell(table.title_row or 1, column).value = value
 
 
-def xlsx_delivery(feed: str, tag: int, misplaced: str | None, ops: list[tuple[Any, ...]]
-                  ) -> tuple[bytes, Markers]:
+def xlsx_delivery(
+    feed: str, tag: int, misplaced: str | None, ops: list[tuple[Any, ...]]
+) -> tuple[bytes, Markers]:
     """A planted, edited workbook of an xlsx feed, and what was planted in it."""
     book = good_book(feed)
     markers = plant_book(feed, book, tag)
@@ -555,7 +695,9 @@ ZIP_OP = st.one_of(
     st.tuples(st.just("append"), st.binary(min_size=1, max_size=64)),
     st.tuples(st.just("part"), st.integers(0, 20), st.lists(BYTE_OP, min_size=1, max_size=3)),
     st.tuples(st.just("drop_part"), st.integers(0, 20)),
-    st.tuples(st.just("stored"),),
+    st.tuples(
+        st.just("stored"),
+    ),
 )
 
 
@@ -590,13 +732,15 @@ def _zip_op(data: bytes, op: tuple[Any, ...]) -> bytes:
         if not data:
             return data
         at = op[1] % len(data)
-        return data[:at] + bytes([op[2]]) + data[at + 1:]
+        return data[:at] + bytes([op[2]]) + data[at + 1 :]
     if kind == "append":
         return data + op[1]
     if kind == "stored":
+
         def store(index: int, info: zipfile.ZipInfo, content: bytes) -> bytes:
             info.compress_type = zipfile.ZIP_STORED
             return content
+
         return rebuild_zip(data, store)
     count = len(zipfile.ZipFile(io.BytesIO(data)).infolist()) or 1
     chosen = op[1] % count
@@ -609,6 +753,7 @@ def _zip_op(data: bytes, op: tuple[Any, ...]) -> bytes:
         for byte_op in op[2]:
             content = apply_byte_op(content, byte_op)
         return content
+
     return rebuild_zip(data, mutate)
 
 
@@ -622,8 +767,9 @@ CSV_EDIT = st.tuples(st.integers(0, 1), st.integers(0, 30), st.integers(0, 30), 
 XLSX_EDIT = st.tuples(st.integers(0, 1), st.integers(0, 30), st.integers(0, 30), XCELL)
 
 
-def edited_csv(feed: str, tag: int, dob: date, edits: list[tuple[Any, ...]]
-               ) -> tuple[bytes, Markers]:
+def edited_csv(
+    feed: str, tag: int, dob: date, edits: list[tuple[Any, ...]]
+) -> tuple[bytes, Markers]:
     """A planted CSV delivery with ``CSV_EDIT`` values written into its records' cells."""
     rows = csv_rows(feed)
     markers = plant_csv(feed, rows, tag, dob)
@@ -646,14 +792,21 @@ def edited_xlsx(feed: str, tag: int, edits: list[tuple[Any, ...]]) -> tuple[byte
         table = tables[which % len(tables)]
         sheet = book[table.sheet]
         first = table.header_row + 1
-        count = next((n for n, row in enumerate(range(first, sheet.max_row + 1))
-                      if all(c.value is None for c in sheet[row])), sheet.max_row + 1 - first)
+        count = next(
+            (
+                n
+                for n, row in enumerate(range(first, sheet.max_row + 1))
+                if all(c.value is None for c in sheet[row])
+            ),
+            sheet.max_row + 1 - first,
+        )
         sheet.cell(first + record % max(count, 1), 1 + column % len(table.columns)).value = value
     return book_bytes(book), markers
 
 
-def misplaced_delivery(feed: str, place: str, tag: int, dob: date, odd_column: int,
-                       odd_text: str) -> tuple[bytes, Markers]:
+def misplaced_delivery(
+    feed: str, place: str, tag: int, dob: date, odd_column: int, odd_text: str
+) -> tuple[bytes, Markers]:
     """A planted delivery whose first record sits where the header or title should be, with
     ``odd_text`` in one of the cells of that record."""
     if feed in CSV_FEEDS:
@@ -678,10 +831,38 @@ def misplaced_delivery(feed: str, place: str, tag: int, dob: date, odd_column: i
 # ---------------------------------------------------------------------------------------------
 
 FULL_WIDTH = str.maketrans("0123456789", "０１２３４５６７８９")
-HOSTILE_BITS = ["\n", "\r", "\r\n", "\t", "\x1b[31m", "\x1b[2J", "\x1b]0;pwned\x07", "\x07",
-                "\x7f", "\x85", "=", "=HYPERLINK(\"http://x.example\")", "+", "-", "@",
-                "\u202e", "\u200b", "\u2028", "\ufeff", "１２", "é", "€", "😀", " ", "..",
-                ".reason.json", "reason.json", ".csv", ".xlsx", ".partial.csv"]
+HOSTILE_BITS = [
+    "\n",
+    "\r",
+    "\r\n",
+    "\t",
+    "\x1b[31m",
+    "\x1b[2J",
+    "\x1b]0;pwned\x07",
+    "\x07",
+    "\x7f",
+    "\x85",
+    "=",
+    '=HYPERLINK("http://x.example")',
+    "+",
+    "-",
+    "@",
+    "\u202e",
+    "\u200b",
+    "\u2028",
+    "\ufeff",
+    "１２",
+    "é",
+    "€",
+    "😀",
+    " ",
+    "..",
+    ".reason.json",
+    "reason.json",
+    ".csv",
+    ".xlsx",
+    ".partial.csv",
+]
 
 
 def valid_name(name: str) -> bool:
@@ -700,18 +881,26 @@ def hostile_names(draw: st.DrawFn, canonical: str) -> str:
     bits = st.sampled_from(HOSTILE_BITS)
     kind = draw(st.sampled_from(["wrapped", "random", "full_width", "long", "reason", "exact"]))
     if kind == "wrapped":
-        name = "".join(draw(st.lists(bits, max_size=3))) + canonical + "".join(
-            draw(st.lists(bits, max_size=3)))
+        name = (
+            "".join(draw(st.lists(bits, max_size=3)))
+            + canonical
+            + "".join(draw(st.lists(bits, max_size=3)))
+        )
     elif kind == "random":
-        name = draw(st.text(st.characters(exclude_characters="/\x00",
-                                          exclude_categories=("Cs",)), min_size=1, max_size=60))
+        name = draw(
+            st.text(
+                st.characters(exclude_characters="/\x00", exclude_categories=("Cs",)),
+                min_size=1,
+                max_size=60,
+            )
+        )
     elif kind == "full_width":
         name = canonical.translate(FULL_WIDTH)
     elif kind == "long":
         filler = draw(st.sampled_from(["x", "é", "€", "😀", "\x1b", "\u202e", "\n"]))
         count = draw(st.one_of(st.just(255), st.integers(1, 255)))  # often up to 255 bytes
         tail = draw(st.sampled_from(["", dot + ext, ".reason.json", canonical]))
-        name = (filler * count)[: 255] + tail
+        name = (filler * count)[:255] + tail
         while len(name.encode("utf-8")) > 255:
             name = name[1:]
     elif kind == "reason":
@@ -735,8 +924,9 @@ def ignored_by_design(name: str) -> bool:
 
 def ingest(home: Path, feed: str) -> list[Outcome]:
     """The ingest of one feed, as the pipeline runs it for a partnership."""
-    return ingest_feed(feed, home=home, warehouse=home / WAREHOUSE,
-                       pseudonymiser=test_pseudonymiser(), la_code=LA)
+    return ingest_feed(
+        feed, home=home, warehouse=home / WAREHOUSE, pseudonymiser=test_pseudonymiser(), la_code=LA
+    )
 
 
 class Homes:
@@ -786,8 +976,9 @@ def homes(tmp_path_factory: pytest.TempPathFactory) -> Homes:
     return Homes(tmp_path_factory.mktemp("fuzz"))
 
 
-def deliver(homes: Homes, template: Path, feed: str, name: str, data: bytes,
-            markers: Markers) -> None:
+def deliver(
+    homes: Homes, template: Path, feed: str, name: str, data: bytes, markers: Markers
+) -> None:
     """Drop ``data`` as ``landing/<feed>/<name>`` in a copy of ``template``, ingest the feed,
     and check every property of the module docstring."""
     with homes.copy(template) as home:
@@ -844,21 +1035,30 @@ def quarantined_copies(home: Path, feed: str, data: bytes) -> list[Path]:
     folder = home / "quarantine" / feed
     if not folder.is_dir():
         return []
-    return [folder / n for n in os.listdir(folder)
-            if (folder / n).is_file() and not (folder / n).is_symlink()
-            and (folder / n).read_bytes() == data]
+    return [
+        folder / n
+        for n in os.listdir(folder)
+        if (folder / n).is_file()
+        and not (folder / n).is_symlink()
+        and (folder / n).read_bytes() == data
+    ]
 
 
-def check_outcomes(home: Path, feed: str, landed: dict[str, bytes],
-                   outcomes: list[Outcome]) -> None:
+def check_outcomes(
+    home: Path, feed: str, landed: dict[str, bytes], outcomes: list[Outcome]
+) -> None:
     """Each landed file loaded, a duplicate, or quarantined with its reason; none stuck."""
     taken = {n: d for n, d in landed.items() if not ignored_by_design(n)}
     assert sorted(o.sha256 for o in outcomes) == sorted(sha(d) for d in taken.values()), (
-        "outcomes do not match the landed files one for one")
+        "outcomes do not match the landed files one for one"
+    )
     for outcome in outcomes:
         assert outcome.action in ("loaded", "duplicate", "rejected"), outcome.as_dict()
-        crashed = [p.message for p in outcome.problems if p.rule == "unreadable_file"
-                   and any(words in p.message for words in READER_CRASHED)]
+        crashed = [
+            p.message
+            for p in outcome.problems
+            if p.rule == "unreadable_file" and any(words in p.message for words in READER_CRASHED)
+        ]
         assert not crashed, f"a reader raised instead of naming a rule: {crashed}"
         problem = shown_name_problem(outcome.file_name)
         assert problem is None, f"outcome file name: {problem}"
@@ -880,7 +1080,8 @@ def check_outcomes(home: Path, feed: str, landed: dict[str, bytes],
         elif outcome.action == "loaded":
             archived = home / "archive" / feed / f"{outcome.sha256}{Path(name).suffix.lower()}"
             assert archived.is_file() and archived.read_bytes() == data, (
-                f"loaded {name!r} is not archived as {archived.name}")
+                f"loaded {name!r} is not archived as {archived.name}"
+            )
     for name in os.listdir(folder):
         if ignored_by_design(name):
             assert name in landed, f"the ingest left {name!r} in landing"
@@ -911,22 +1112,34 @@ def warehouse_text(home: Path) -> Iterator[tuple[str, str]]:
     with duckdb.connect(str(home / WAREHOUSE), read_only=True) as con:
         tables = con.execute(
             "select table_schema, table_name from information_schema.tables "
-            "where table_type = 'BASE TABLE'").fetchall()
+            "where table_type = 'BASE TABLE'"
+        ).fetchall()
         for schema, table in tables:
             rows = con.execute(f'select * from "{schema}"."{table}"').fetchall()
             yield f"{schema}.{table}", "\n".join(" ".join(str(v) for v in r) for r in rows)
 
 
-def check_no_leak(home: Path, feed: str, landed: dict[str, bytes], outcomes: list[Outcome],
-                  markers: Markers, loaded: bool) -> None:
+def check_no_leak(
+    home: Path,
+    feed: str,
+    landed: dict[str, bytes],
+    outcomes: list[Outcome],
+    markers: Markers,
+    loaded: bool,
+) -> None:
     """No marker anywhere outside the delivered bytes (free text in the warehouse if loaded)."""
     delivered = set(landed.values())
     for outcome in outcomes:
-        shown = " ".join([str(outcome.reason), outcome.file_name,
-                          json.dumps([p.as_dict() for p in outcome.problems], default=str)])
+        shown = " ".join(
+            [
+                str(outcome.reason),
+                outcome.file_name,
+                json.dumps([p.as_dict() for p in outcome.problems], default=str),
+            ]
+        )
         leaked = found_in(shown, markers.every())
         assert not leaked, f"{leaked} in the outcome: {outcome.as_dict()}"
-    for level, line in log_lines(feed, outcomes):
+    for _level, line in log_lines(feed, outcomes):
         assert not found_in(line, markers.every()), f"marker in a log line: {line!r}"
     own_copies = {home / "quarantine" / feed, home / "landing" / feed}
     for folder, _, files in os.walk(home):
@@ -975,29 +1188,51 @@ def test_planted_good_delivery_loads_without_its_personal_data(feed: str, homes:
         assert outcome.action == "loaded", outcome.reason
         check_no_leak(home, feed, {EXAMPLES[feed]: data}, [outcome], markers, loaded=True)
         tables = dict(warehouse_text(home))
-        if any(not c.pii and is_free_text(c, t) for t in contract_for(feed).tables
-               for c in t.columns):
+        if any(
+            not c.pii and is_free_text(c, t) for t in contract_for(feed).tables for c in t.columns
+        ):
             assert any(found_in(text, markers.free) for text in tables.values())
 
 
 @settings(max_examples=40, **FUZZ)
-@given(feed=st.sampled_from(CSV_FEEDS), tag=TAG, dob=DOB, misplaced=SOMETIMES,
-       row_ops=st.lists(ROW_OP, max_size=3), byte_ops=BYTE_OPS)
+@given(
+    feed=st.sampled_from(CSV_FEEDS),
+    tag=TAG,
+    dob=DOB,
+    misplaced=SOMETIMES,
+    row_ops=st.lists(ROW_OP, max_size=3),
+    byte_ops=BYTE_OPS,
+)
 def test_mutated_csv_delivery_is_loaded_or_quarantined_and_leaks_nothing(
-        homes: Homes, feed: str, tag: int, dob: date, misplaced: str | None,
-        row_ops: list[tuple[Any, ...]], byte_ops: list[tuple[Any, ...]]) -> None:
+    homes: Homes,
+    feed: str,
+    tag: int,
+    dob: date,
+    misplaced: str | None,
+    row_ops: list[tuple[Any, ...]],
+    byte_ops: list[tuple[Any, ...]],
+) -> None:
     """Records and bytes of a planted CSV mutated at random, in a home with the good file."""
     data, markers = csv_delivery(feed, tag, dob, misplaced, row_ops, byte_ops)
     deliver(homes, homes.seeded(feed), feed, EXAMPLES[feed], data, markers)
 
 
 @settings(max_examples=40, **FUZZ)
-@given(feed=st.sampled_from(ALL_FEEDS), tag=TAG, dob=DOB,
-       csv_edits=st.lists(CSV_EDIT, min_size=1, max_size=4),
-       xlsx_edits=st.lists(XLSX_EDIT, min_size=1, max_size=4))
+@given(
+    feed=st.sampled_from(ALL_FEEDS),
+    tag=TAG,
+    dob=DOB,
+    csv_edits=st.lists(CSV_EDIT, min_size=1, max_size=4),
+    xlsx_edits=st.lists(XLSX_EDIT, min_size=1, max_size=4),
+)
 def test_hostile_cell_values_are_loaded_or_quarantined_and_leak_nothing(
-        homes: Homes, feed: str, tag: int, dob: date, csv_edits: list[tuple[Any, ...]],
-        xlsx_edits: list[tuple[Any, ...]]) -> None:
+    homes: Homes,
+    feed: str,
+    tag: int,
+    dob: date,
+    csv_edits: list[tuple[Any, ...]],
+    xlsx_edits: list[tuple[Any, ...]],
+) -> None:
     """Huge numbers, NaN, full-width digits, escapes, odd dates and long text in records."""
     if feed in CSV_FEEDS:
         data, markers = edited_csv(feed, tag, dob, csv_edits)
@@ -1007,12 +1242,25 @@ def test_hostile_cell_values_are_loaded_or_quarantined_and_leak_nothing(
 
 
 @settings(max_examples=30, **FUZZ)
-@given(feed=st.sampled_from(ALL_FEEDS), place=PLACE, tag=TAG, dob=DOB,
-       odd_column=st.integers(0, 30), odd_text=UNICODE_TEXT,
-       byte_ops=st.lists(BYTE_OP, max_size=1))
+@given(
+    feed=st.sampled_from(ALL_FEEDS),
+    place=PLACE,
+    tag=TAG,
+    dob=DOB,
+    odd_column=st.integers(0, 30),
+    odd_text=UNICODE_TEXT,
+    byte_ops=st.lists(BYTE_OP, max_size=1),
+)
 def test_first_record_where_header_or_title_should_be_is_never_quoted(
-        homes: Homes, feed: str, place: str, tag: int, dob: date, odd_column: int,
-        odd_text: str, byte_ops: list[tuple[Any, ...]]) -> None:
+    homes: Homes,
+    feed: str,
+    place: str,
+    tag: int,
+    dob: date,
+    odd_column: int,
+    odd_text: str,
+    byte_ops: list[tuple[Any, ...]],
+) -> None:
     """A file sent without its header (or with a record over its title): the planted first
     record is read where the header (or title) should be, and must only be described, even
     with a cell of any kind of character in it."""
@@ -1024,11 +1272,15 @@ def test_first_record_where_header_or_title_should_be_is_never_quoted(
 
 
 @settings(max_examples=40, **FUZZ)
-@given(feed=st.sampled_from(XLSX_FEEDS), tag=TAG, misplaced=SOMETIMES,
-       ops=st.lists(XLSX_OP, max_size=5))
+@given(
+    feed=st.sampled_from(XLSX_FEEDS),
+    tag=TAG,
+    misplaced=SOMETIMES,
+    ops=st.lists(XLSX_OP, max_size=5),
+)
 def test_edited_workbook_is_loaded_or_quarantined_and_leaks_nothing(
-        homes: Homes, feed: str, tag: int, misplaced: str | None,
-        ops: list[tuple[Any, ...]]) -> None:
+    homes: Homes, feed: str, tag: int, misplaced: str | None, ops: list[tuple[Any, ...]]
+) -> None:
     """A planted workbook edited at random with openpyxl: cells, rows and sheets."""
     data, markers = xlsx_delivery(feed, tag, misplaced, ops)
     deliver(homes, homes.seeded(feed), feed, EXAMPLES[feed], data, markers)
@@ -1037,7 +1289,8 @@ def test_edited_workbook_is_loaded_or_quarantined_and_leaks_nothing(
 @settings(max_examples=30, **FUZZ)
 @given(feed=st.sampled_from(XLSX_FEEDS), tag=TAG, ops=st.lists(ZIP_OP, min_size=1, max_size=3))
 def test_damaged_workbook_zip_is_loaded_or_quarantined_and_leaks_nothing(
-        homes: Homes, feed: str, tag: int, ops: list[tuple[Any, ...]]) -> None:
+    homes: Homes, feed: str, tag: int, ops: list[tuple[Any, ...]]
+) -> None:
     """A planted workbook whose zip is damaged: cut short, garbage after PK, a part's XML
     mutated or left out, bytes flipped."""
     data, markers = xlsx_delivery(feed, tag, None, [])
@@ -1057,7 +1310,8 @@ def named_delivery(draw: st.DrawFn) -> tuple[str, str]:
 @settings(max_examples=40, **FUZZ)
 @given(named=named_delivery(), tag=TAG, dob=DOB)
 def test_good_file_under_hostile_name_is_taken_and_shown_safely(
-        homes: Homes, named: tuple[str, str], tag: int, dob: date) -> None:
+    homes: Homes, named: tuple[str, str], tag: int, dob: date
+) -> None:
     """A good (planted) file under a hostile name, in an empty home: it loads (under the
     agreed name) or is quarantined, and its name is shown as one bounded printable line."""
     feed, name = named

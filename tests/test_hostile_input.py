@@ -80,13 +80,21 @@ def csp(home: Path, *args: str, env: dict[str, str], scratch: Path) -> Run:
     with out.open("wb") as stdout, err.open("wb") as stderr:
         process = subprocess.Popen(
             [sys.executable, "-m", "orchestration.cli", *args, "--home", str(home)],
-            cwd=REPO, env=env, stdin=subprocess.DEVNULL, stdout=stdout, stderr=stderr,
+            cwd=REPO,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=stdout,
+            stderr=stderr,
             preexec_fn=_without_root_file_access if os.geteuid() == 0 else None,
         )
         _, status, usage = os.wait4(process.pid, 0)
         process.returncode = os.waitstatus_to_exitcode(status)
-    return Run(process.returncode, out.read_text(errors="replace"),
-               err.read_text(errors="replace"), usage.ru_maxrss * 1024)
+    return Run(
+        process.returncode,
+        out.read_text(errors="replace"),
+        err.read_text(errors="replace"),
+        usage.ru_maxrss * 1024,
+    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -126,12 +134,15 @@ def headerless_police(landing: Path) -> bytes:
 
 
 def headerless_moj(landing: Path) -> bytes:
-    lines = (landing / "moj_reoffending" / "moj_reoffending_2013-12.csv").read_text(
-        encoding="utf-8").splitlines()
+    lines = (
+        (landing / "moj_reoffending" / "moj_reoffending_2013-12.csv")
+        .read_text(encoding="utf-8")
+        .splitlines()
+    )
     header = next(i for i, line in enumerate(lines) if line.startswith("LA Code"))
     first = lines[header + 1].split(",")
     first[1] = f"{PLANT}-AREA"
-    lines[header:header + 2] = [",".join(first)]
+    lines[header : header + 2] = [",".join(first)]
     return ("\n".join(lines) + "\n").encode("utf-8")
 
 
@@ -167,7 +178,8 @@ def probation_return(landing: Path, change: dict[str, dict[str, object]], out: P
     """The probation return for 2014/15 Q2 with some of its cells changed, by indicator code
     and column name (the partner resending a 'corrected' return)."""
     book = openpyxl.load_workbook(
-        landing / "partner_returns" / "partner_return_probation_2014-15_Q2.xlsx")
+        landing / "partner_returns" / "partner_return_probation_2014-15_Q2.xlsx"
+    )
     sheet = book["Return"]
     header = [c.value for c in sheet[1]]
     for row in sheet.iter_rows(min_row=2):
@@ -179,7 +191,8 @@ def probation_return(landing: Path, change: dict[str, dict[str, object]], out: P
 
 def iom_return(landing: Path, value: object, out: Path, quarter: str = "2014-15_Q2") -> bytes:
     book = openpyxl.load_workbook(
-        landing / "partner_returns" / f"partner_return_iom_{quarter}.xlsx")
+        landing / "partner_returns" / f"partner_return_iom_{quarter}.xlsx"
+    )
     sheet = book["Return"]
     header = [c.value for c in sheet[1]]
     sheet.cell(2, header.index("Value") + 1).value = value
@@ -216,13 +229,25 @@ def lay_hostile_landing(home: Path, out: Path, secret_file: Path) -> list[Case]:
     put("rny_treatment", "rny_treatment_2011-01.csv", headerless_treatment(landing), "header")
     put("police_crime", "police_crime_2011-01.csv", headerless_police(landing), "header")
     put("moj_reoffending", "moj_reoffending_2013-12.csv", moj_headerless, "header")
-    put("idva_caseload", "idva_caseload_2011-12_Q1.xlsx", headerless_idva(landing, out),
-        "period_mismatch")
-    put("idva_caseload", "idva_caseload_2014-15_Q1.xlsx", idva_case_as_title(landing, out),
-        "period_mismatch")
+    put(
+        "idva_caseload",
+        "idva_caseload_2011-12_Q1.xlsx",
+        headerless_idva(landing, out),
+        "period_mismatch",
+    )
+    put(
+        "idva_caseload",
+        "idva_caseload_2014-15_Q1.xlsx",
+        idva_case_as_title(landing, out),
+        "period_mismatch",
+    )
     # The same bad bytes under two names: two rejections.
-    put("police_crime", "police_crime_west-midlands_2011-01.csv", headerless_police(landing),
-        "duplicate_rejected")
+    put(
+        "police_crime",
+        "police_crime_west-midlands_2011-01.csv",
+        headerless_police(landing),
+        "duplicate_rejected",
+    )
 
     # Landing entries that are not files, and a file the pipeline cannot read.
     folder = landing / "rny_treatment"
@@ -234,44 +259,77 @@ def lay_hostile_landing(home: Path, out: Path, secret_file: Path) -> list[Case]:
     cases.append(Case("police_crime", "police_crime_2011-03.csv", "not_a_regular_file"))
     (landing / "idva_caseload" / "idva_caseload_2011-12_Q2.xlsx").mkdir()
     cases.append(Case("idva_caseload", "idva_caseload_2011-12_Q2.xlsx", "not_a_regular_file"))
-    unreadable = put("moj_reoffending", "moj_reoffending_2011-06.csv",
-                     moj_headerless + b"\n", "unreadable_file")
+    unreadable = put(
+        "moj_reoffending", "moj_reoffending_2011-06.csv", moj_headerless + b"\n", "unreadable_file"
+    )
     unreadable.chmod(0)
 
     # Files that crashed the build, and a number no warehouse type holds.
     good = (landing / "police_crime" / "police_crime_2014-10.csv").read_bytes()
-    put("police_crime", "police_crime_2011-04" + "x" * 226 + ".csv", good + b"\r\n" * 4,
-        "file_name")
+    put(
+        "police_crime", "police_crime_2011-04" + "x" * 226 + ".csv", good + b"\r\n" * 4, "file_name"
+    )
     rows = police(landing)
     rows[0][0] = "A" * 140_000
-    put("police_crime", "police_crime_2011-05.csv", csv_bytes(rows, "utf-8", b"\xef\xbb\xbf"),
-        "header")
+    put(
+        "police_crime",
+        "police_crime_2011-05.csv",
+        csv_bytes(rows, "utf-8", b"\xef\xbb\xbf"),
+        "header",
+    )
     rows = police(landing)
     rows[0] = rows[0] + [f"Extra {n}" for n in range(10_000)]
-    put("police_crime", "police_crime_2011-06.csv", csv_bytes(rows, "utf-8", b"\xef\xbb\xbf"),
-        "too_many_columns")
-    put("partner_returns", "partner_return_iom_2014-15_Q2.xlsx", iom_return(landing, 1e300, out),
-        "number_too_large")
+    put(
+        "police_crime",
+        "police_crime_2011-06.csv",
+        csv_bytes(rows, "utf-8", b"\xef\xbb\xbf"),
+        "too_many_columns",
+    )
+    put(
+        "partner_returns",
+        "partner_return_iom_2014-15_Q2.xlsx",
+        iom_return(landing, 1e300, out),
+        "number_too_large",
+    )
 
     # Silent wrong figures: a negative count, a percentage over 100.
-    put("partner_returns", "partner_return_iom_2014-15_Q1.xlsx", iom_return(landing, -68, out, "2014-15_Q1"),
-        "negative_count")
-    put("partner_returns", "partner_return_probation_2014-15_Q2.xlsx",
-        probation_return(landing, {"RR_EMPLOYMENT": {
-            "Numerator": 50, "Denominator": 41, "Value": 122.0}}, out),
-        "numerator_above_denominator")
+    put(
+        "partner_returns",
+        "partner_return_iom_2014-15_Q1.xlsx",
+        iom_return(landing, -68, out, "2014-15_Q1"),
+        "negative_count",
+    )
+    put(
+        "partner_returns",
+        "partner_return_probation_2014-15_Q2.xlsx",
+        probation_return(
+            landing, {"RR_EMPLOYMENT": {"Numerator": 50, "Denominator": 41, "Value": 122.0}}, out
+        ),
+        "numerator_above_denominator",
+    )
 
     # Workbook bombs.
-    put("partner_returns", "partner_return_courts_2011-12_Q1.xlsx", dimension_bomb(out),
-        "workbook_dimension")
-    put("partner_returns", "partner_return_courts_2011-12_Q2.xlsx", shared_strings_bomb(out),
-        "workbook_too_large")
+    put(
+        "partner_returns",
+        "partner_return_courts_2011-12_Q1.xlsx",
+        dimension_bomb(out),
+        "workbook_dimension",
+    )
+    put(
+        "partner_returns",
+        "partner_return_courts_2011-12_Q2.xlsx",
+        shared_strings_bomb(out),
+        "workbook_too_large",
+    )
 
     # Names: a formula, a terminal escape and a line break, full-width digits, reason.json.
-    put("police_crime", '=HYPERLINK("evil.example.org","x").csv', good + b"\r\n",
-        "file_name")
-    put("police_crime", "police_crime_\x1b[2J\x1b[31mFORGED\nok 2011-07.csv", good + b"\r\n\r\n",
-        "file_name")
+    put("police_crime", '=HYPERLINK("evil.example.org","x").csv', good + b"\r\n", "file_name")
+    put(
+        "police_crime",
+        "police_crime_\x1b[2J\x1b[31mFORGED\nok 2011-07.csv",
+        good + b"\r\n\r\n",
+        "file_name",
+    )
     put("police_crime", "police_crime_２０１１-０８.csv", good + b"\r\n" * 3, "file_name")
     put("police_crime", "reason.json", b'{"rule": "forged"}\n', "file_name")
     # Line endings that used to get misleading reasons.
@@ -305,8 +363,10 @@ def warehouse_texts(warehouse: Path) -> str:
     """Every value of every table of a DuckDB file, as text (its pages may be compressed)."""
     parts = []
     with duckdb.connect(str(warehouse), read_only=True) as con:
-        tables = con.execute("select table_schema, table_name from information_schema.tables "
-                             "where table_type = 'BASE TABLE'").fetchall()
+        tables = con.execute(
+            "select table_schema, table_name from information_schema.tables "
+            "where table_type = 'BASE TABLE'"
+        ).fetchall()
         for schema, table in tables:
             parts.append(str(con.execute(f'select * from "{schema}"."{table}"').fetchall()))
     return "\n".join(parts)
@@ -351,8 +411,11 @@ def test_every_case_is_refused_for_its_own_rule(hostile_build) -> None:
 
     home, cases, _, _, _, _, _ = hostile_build
     rules = quarantine_rules(home)
-    wrong = {(c.feed, c.name): rules.get((c.feed, safe_file_name(c.name)))
-             for c in cases if rules.get((c.feed, safe_file_name(c.name))) != c.rule}
+    wrong = {
+        (c.feed, c.name): rules.get((c.feed, safe_file_name(c.name)))
+        for c in cases
+        if rules.get((c.feed, safe_file_name(c.name))) != c.rule
+    }
     assert not wrong, f"refused for another rule, or not at all: {wrong}"
     for case in cases:
         assert not os.path.lexists(home / "landing" / case.feed / case.name), case
@@ -365,8 +428,9 @@ def test_figures_are_unchanged(hostile_build) -> None:
 
 def test_no_planted_identifier_or_secret_leaves_the_delivered_bytes(hostile_build) -> None:
     home, _, _, result, inbox, _, secret_file = hostile_build
-    quarantined = {p for p in (home / "quarantine").glob("*/*")
-                   if not p.name.endswith("reason.json")}
+    quarantined = {
+        p for p in (home / "quarantine").glob("*/*") if not p.name.endswith("reason.json")
+    }
     for path, data in texts_outside_deliveries(home, quarantined).items():
         for marker in (PLANT, SECRET):
             assert marker.encode() not in data, f"{marker} in {path}"
@@ -400,7 +464,7 @@ def test_names_are_harmless_on_the_console_and_in_exports(hostile_build) -> None
     assert all("\x1b" not in t + b for t, b in inbox.messages)
     with (home / "exports" / "feed_deliveries.csv").open(encoding="utf-8", newline="") as f:
         names = [row["file_name"] for row in csv.DictReader(f)]
-    assert "'=HYPERLINK(\"evil.example.org\",\"x\").csv" in names
+    assert '\'=HYPERLINK("evil.example.org","x").csv' in names
     assert not any(n.startswith(("=", "+", "-", "@")) for n in names)
 
 

@@ -39,8 +39,10 @@ BUILT = """
     from staging.stg_police__crimes order by crime_reference
 """
 # fct_crime as a from-scratch build would make it: the views under it are never incremental.
-FACT_COLUMNS = ("crime_reference, la_code, recorded_date, ho_class, category, is_ppv, "
-                "is_domestic_abuse, is_knife_or_firearm, lsoa_code, is_force_wide, delivery_id")
+FACT_COLUMNS = (
+    "crime_reference, la_code, recorded_date, ho_class, category, is_ppv, "
+    "is_domestic_abuse, is_knife_or_firearm, lsoa_code, is_force_wide, delivery_id"
+)
 FACT_EXPECTED = f"""
     select {FACT_COLUMNS} from intermediate.int_crimes_classified
     where not is_cancelled order by crime_reference
@@ -107,7 +109,9 @@ def revise(source: Path, target: Path, drop: str, cancel: str | None = None) -> 
 
 def cancelled_after_recorded(home: Path, file_name: str) -> str:
     """A crime that ``file_name`` cancels and an earlier month's file recorded."""
-    [(ref,)] = query(home, f"""
+    [(ref,)] = query(
+        home,
+        f"""
         select c.crime_reference from raw.police_crime c join raw.deliveries d using (delivery_id)
         where d.file_name = '{file_name}' and d.status = 'loaded' and c.status = 'Cancelled'
           and c.crime_reference in (
@@ -115,19 +119,26 @@ def cancelled_after_recorded(home: Path, file_name: str) -> str:
             join raw.deliveries d2 using (delivery_id)
             where d2.file_name < '{file_name}' and d2.status = 'loaded'
               and c2.status = 'Recorded')
-        order by crime_reference limit 1""")
+        order by crime_reference limit 1""",
+    )
     return ref
 
 
 def only_in(home: Path, file_name: str) -> list[str]:
     """Recorded crimes of one delivered file that no other file holds."""
-    return [ref for (ref,) in query(home, f"""
+    return [
+        ref
+        for (ref,) in query(
+            home,
+            f"""
         select c.crime_reference from raw.police_crime c join raw.deliveries d using (delivery_id)
         where d.file_name = '{file_name}' and c.status = 'Recorded'
           and c.crime_reference not in (
             select c2.crime_reference from raw.police_crime c2
             join raw.deliveries d2 using (delivery_id) where d2.file_name <> '{file_name}')
-        order by crime_reference limit 2""")]
+        order by crime_reference limit 2""",
+        )
+    ]
 
 
 @pytest.fixture(scope="module")
@@ -143,13 +154,15 @@ def new_home(tmp_path: Path, extracts: Path) -> Path:
     home = tmp_path / "home"
     (home / "landing" / FEED).mkdir(parents=True)
     (home / "reference").mkdir()
-    shutil.copyfile(extracts / "reference" / "lsoa_la_lookup.csv",
-                    home / "reference" / "lsoa_la_lookup.csv")
+    shutil.copyfile(
+        extracts / "reference" / "lsoa_la_lookup.csv", home / "reference" / "lsoa_la_lookup.csv"
+    )
     return home
 
 
 def test_new_and_revised_months_update_staging_incrementally(
-        tmp_path: Path, extracts: Path) -> None:
+    tmp_path: Path, extracts: Path
+) -> None:
     home = new_home(tmp_path, extracts)
     landing = home / "landing" / FEED
     files = sorted((extracts / "landing" / FEED).glob("*.csv"))
@@ -180,26 +193,32 @@ def test_new_and_revised_months_update_staging_incrementally(
     refs = {ref: status for ref, _, _, status in built}
     assert dropped not in refs
     assert refs[cancelled] == "Cancelled"
-    statuses = query(home, f"select status from raw.deliveries where file_name = "
-                           f"'{original.name}' order by delivery_id")
+    statuses = query(
+        home,
+        f"select status from raw.deliveries where file_name = "
+        f"'{original.name}' order by delivery_id",
+    )
     assert statuses == [("superseded",), ("loaded",)]
 
     # A revision that leaves out a crime the month before recorded and this month cancelled:
     # the crime counts again, from the earlier month's row.
     later = sorted(landing.glob("*_2014-07.csv"))[0]
     restored = cancelled_after_recorded(home, later.name)
-    assert query(home, f"select count(*) from main.fct_crime "
-                       f"where crime_reference = '{restored}'") == [(0,)]
+    assert query(
+        home, f"select count(*) from main.fct_crime where crime_reference = '{restored}'"
+    ) == [(0,)]
     revise(later, tmp_path / later.name, restored)
     shutil.copyfile(tmp_path / later.name, later)
     build(home)
     assert_built_incrementally_as_from_scratch(home, otherwise=True)
-    assert query(home, f"select count(*) from main.fct_crime "
-                       f"where crime_reference = '{restored}'") == [(1,)]
+    assert query(
+        home, f"select count(*) from main.fct_crime where crime_reference = '{restored}'"
+    ) == [(1,)]
 
 
 def test_a_new_lsoa_lookup_moves_crimes_without_a_full_refresh(
-        tmp_path: Path, extracts: Path) -> None:
+    tmp_path: Path, extracts: Path
+) -> None:
     home = new_home(tmp_path, extracts)
     landing = home / "landing" / FEED
     lookup = home / "reference" / "lsoa_la_lookup.csv"
@@ -219,7 +238,8 @@ def test_a_new_lsoa_lookup_moves_crimes_without_a_full_refresh(
 
 
 def test_a_crime_table_from_an_earlier_version_asks_for_a_full_refresh(
-        tmp_path: Path, extracts: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    tmp_path: Path, extracts: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     home = new_home(tmp_path, extracts)
     for path in sorted((extracts / "landing" / FEED).glob("*_2014-04.csv")):
         shutil.copyfile(path, home / "landing" / FEED / path.name)

@@ -27,8 +27,13 @@ LA = "E08000031"
 
 def ingest(home: Path, feed: str):
     """Run the ingest of one feed over the home's landing folder."""
-    return ingest_feed(feed, home=home, warehouse=home / "warehouse.duckdb",
-                       pseudonymiser=load_pseudonymiser(home), la_code=LA)
+    return ingest_feed(
+        feed,
+        home=home,
+        warehouse=home / "warehouse.duckdb",
+        pseudonymiser=load_pseudonymiser(home),
+        la_code=LA,
+    )
 
 
 def query(home: Path, sql: str) -> list[tuple]:
@@ -42,12 +47,23 @@ def test_police_extract_with_bom_and_crlf_is_read_typed(home: Path) -> None:
     drop(home, "police_crime", source)
     [outcome] = ingest(home, "police_crime")
     assert outcome.action == "loaded" and outcome.rows == 8 and outcome.period == "2014-07"
-    row = query(home, "select crime_reference, recorded_date, offence_date, ho_class, "
-                      "da_flag, knife_flag, victim_age, sector from raw.police_crime "
-                      "where source_row = 2")[0]
+    row = query(
+        home,
+        "select crime_reference, recorded_date, offence_date, ho_class, "
+        "da_flag, knife_flag, victim_age, sector from raw.police_crime "
+        "where source_row = 2",
+    )[0]
     # The first data line of the sample, typed (and the BOM not glued to the first column).
-    assert row == ("20WM/129318K/14", date(2014, 7, 9), date(2014, 7, 8), "19C", False, False,
-                   86, "Central")
+    assert row == (
+        "20WM/129318K/14",
+        date(2014, 7, 9),
+        date(2014, 7, 8),
+        "19C",
+        False,
+        False,
+        86,
+        "Central",
+    )
 
 
 def test_treatment_cp1252_is_decoded_and_personal_data_never_loaded(home: Path) -> None:
@@ -57,17 +73,31 @@ def test_treatment_cp1252_is_decoded_and_personal_data_never_loaded(home: Path) 
     drop(home, "rny_treatment", source)
     [outcome] = ingest(home, "rny_treatment")
     assert outcome.action == "loaded" and outcome.rows == 6
-    columns = {r[0] for r in query(home, "select column_name from information_schema.columns "
-                                        "where table_name = 'rny_treatment'")}
+    columns = {
+        r[0]
+        for r in query(
+            home,
+            "select column_name from information_schema.columns where table_name = 'rny_treatment'",
+        )
+    }
     assert "keyworker_notes" not in columns and "date_of_birth" not in columns
     # RNY700036: born 25/12/1990, referred 31/08/2013 -> 22 at referral.
-    tokens = query(home, "select client_token, age_band, referral_date, discharge_reason "
-                         "from raw.rny_treatment where source_row = 2")[0]
+    tokens = query(
+        home,
+        "select client_token, age_band, referral_date, discharge_reason "
+        "from raw.rny_treatment where source_row = 2",
+    )[0]
     assert tokens[1:] == ("18-24", date(2013, 8, 31), "Completed - alcohol free")
     assert len(tokens[0]) == 64 and tokens[0] != "RNY700036"
     warehouse_bytes = (home / "warehouse.duckdb").read_bytes()
-    for secret in (b"RNY700036", b"RNY513151", b"25/12/1990", b"1990-12-25", b"Church Street",
-                   b"Connor"):
+    for secret in (
+        b"RNY700036",
+        b"RNY513151",
+        b"25/12/1990",
+        b"1990-12-25",
+        b"Church Street",
+        b"Connor",
+    ):
         assert secret not in warehouse_bytes, secret
 
 
@@ -75,23 +105,36 @@ def test_idva_workbook_title_rows_and_real_excel_dates(home: Path) -> None:
     drop(home, "idva_caseload", example("idva_caseload_2014-15_Q2.xlsx"))
     [outcome] = ingest(home, "idva_caseload")
     assert outcome.action == "loaded", outcome.reason
-    cases = query(home, "select count(*), min(source_row), min(referral_date), "
-                        "count(*) filter (where case_token like 'IDVA%') from raw.idva_cases")[0]
+    cases = query(
+        home,
+        "select count(*), min(source_row), min(referral_date), "
+        "count(*) filter (where case_token like 'IDVA%') from raw.idva_cases",
+    )[0]
     assert cases[0] > 0 and cases[1] == 4 and isinstance(cases[2], date) and cases[3] == 0
-    screening = query(home, "select screening_month, incidents_screened from raw.idva_screening "
-                            "order by screening_month")
+    screening = query(
+        home,
+        "select screening_month, incidents_screened from raw.idva_screening "
+        "order by screening_month",
+    )
     assert screening[0] == (date(2014, 4, 1), 219)
     assert query(home, "select period_label, period_start from raw.deliveries")[0] == (
-        "2014/15 Q2", date(2014, 7, 1))
+        "2014/15 Q2",
+        date(2014, 7, 1),
+    )
 
 
 def test_moj_table_title_notes_suppression_and_thousands(home: Path) -> None:
     drop(home, "moj_reoffending", example("moj_reoffending_2013-12.csv"))
     [outcome] = ingest(home, "moj_reoffending")
     assert outcome.action == "loaded" and outcome.rows == 12 and outcome.period == "2013/14 Q3"
-    rows = dict((r[0], r[1:]) for r in query(
-        home, "select la_code, offenders, actual_rate, difference_pct, significant "
-              "from raw.moj_reoffending"))
+    rows = dict(
+        (r[0], r[1:])
+        for r in query(
+            home,
+            "select la_code, offenders, actual_rate, difference_pct, significant "
+            "from raw.moj_reoffending",
+        )
+    )
     assert rows[LA] == (1746, 13.60, -1.2, False)  # "1,746" in quotes
     assert rows["E06000053"] == (12, None, None, None)  # '..' suppressed
 
@@ -118,9 +161,12 @@ def test_later_delivery_for_the_same_period_supersedes_and_history_stays(home: P
     [outcome] = ingest(home, "police_crime")
     assert outcome.action == "loaded" and outcome.rows == 7
     assert query(home, "select delivery_id, status from raw.deliveries order by 1") == [
-        (1, "superseded"), (2, "loaded")]
-    assert query(home, "select delivery_id, count(*) from raw.police_crime group by 1 order by 1"
-                 ) == [(1, 8), (2, 7)]
+        (1, "superseded"),
+        (2, "loaded"),
+    ]
+    assert query(
+        home, "select delivery_id, count(*) from raw.police_crime group by 1 order by 1"
+    ) == [(1, 8), (2, 7)]
     archived = sorted(p.name for p in (home / "archive" / "police_crime").iterdir())
     assert len(archived) == 2 and all(p.endswith(".csv") for p in archived)
 
@@ -138,8 +184,12 @@ def test_file_name_outside_the_contract_is_quarantined_with_a_reason(home: Path)
 
 
 def test_moj_period_line_must_agree_with_the_file_name(home: Path) -> None:
-    drop(home, "moj_reoffending", example("moj_reoffending_2013-12.csv"),
-         "moj_reoffending_2014-03.csv")
+    drop(
+        home,
+        "moj_reoffending",
+        example("moj_reoffending_2013-12.csv"),
+        "moj_reoffending_2014-03.csv",
+    )
     [outcome] = ingest(home, "moj_reoffending")
     assert outcome.action == "rejected" and outcome.problems[0].rule == "period_mismatch"
     assert "line 2" in outcome.reason
@@ -178,23 +228,44 @@ def test_one_batch_holding_a_period_twice_keeps_only_the_last_loaded(tmp_path: P
     with connect(tmp_path / "warehouse.duckdb") as con:
         ensure_raw_schema(con)
         # No crime rows: the manifest is the point.
-        rows = con.sql(f"select * exclude (delivery_id) from raw.{table.name} limit 0"
-                       ).to_arrow_table().add_column(0, "_file", pa.array([], pa.int32()))
+        rows = (
+            con.sql(f"select * exclude (delivery_id) from raw.{table.name} limit 0")
+            .to_arrow_table()
+            .add_column(0, "_file", pa.array([], pa.int32()))
+        )
 
         def record(name: str, period: object, partner: str) -> DeliveryRecord:
-            return DeliveryRecord("police_crime", partner, name, hashlib.sha256(
-                name.encode()).hexdigest(), period, datetime(2014, 9, 1), "E08000031")
+            return DeliveryRecord(
+                "police_crime",
+                partner,
+                name,
+                hashlib.sha256(name.encode()).hexdigest(),
+                period,
+                datetime(2014, 9, 1),
+                "E08000031",
+            )
 
-        earlier = load_deliveries(con, [record("a", july, "west-midlands")], contract,
-                                  {table.name: rows})
-        batch = [record("b", july, "west-midlands"), record("c", august, "west-midlands"),
-                 record("d", july, "west-midlands"), record("e", july, "staffordshire")]
+        earlier = load_deliveries(
+            con, [record("a", july, "west-midlands")], contract, {table.name: rows}
+        )
+        batch = [
+            record("b", july, "west-midlands"),
+            record("c", august, "west-midlands"),
+            record("d", july, "west-midlands"),
+            record("e", july, "staffordshire"),
+        ]
         ids = load_deliveries(con, batch, contract, {table.name: rows})
-        manifest = con.execute("select delivery_id, file_name, status from raw.deliveries "
-                               "order by delivery_id").fetchall()
+        manifest = con.execute(
+            "select delivery_id, file_name, status from raw.deliveries order by delivery_id"
+        ).fetchall()
     assert ids == [earlier[0] + 1 + n for n in range(4)]
-    assert manifest == [(1, "a", "superseded"), (2, "b", "superseded"), (3, "c", "loaded"),
-                        (4, "d", "loaded"), (5, "e", "loaded")]
+    assert manifest == [
+        (1, "a", "superseded"),
+        (2, "b", "superseded"),
+        (3, "c", "loaded"),
+        (4, "d", "loaded"),
+        (5, "e", "loaded"),
+    ]
 
 
 def test_no_key_no_ingest(home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -234,18 +305,24 @@ def test_a_file_still_being_copied_in_is_waited_for(home: Path) -> None:
     def finish_copy() -> None:
         time.sleep(0.6)
         with target.open("ab") as handle:
-            handle.write(data[len(data) // 2:])
+            handle.write(data[len(data) // 2 :])
 
     copier = threading.Thread(target=finish_copy)
     copier.start()
-    [outcome] = ingest_feed("police_crime", home=home, warehouse=home / "warehouse.duckdb",
-                            pseudonymiser=load_pseudonymiser(home), la_code=LA,
-                            min_age_seconds=1.0)
+    [outcome] = ingest_feed(
+        "police_crime",
+        home=home,
+        warehouse=home / "warehouse.duckdb",
+        pseudonymiser=load_pseudonymiser(home),
+        la_code=LA,
+        min_age_seconds=1.0,
+    )
     copier.join()
     assert outcome.action == "loaded" and outcome.rows == 8
 
 
 # --- hashes of files left in landing -----------------------------------------------------
+
 
 def _sha(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
@@ -267,8 +344,7 @@ def test_an_unchanged_landed_file_is_not_read_again(tmp_path: Path) -> None:
     assert store.stat().st_ino == written.st_ino
 
 
-def test_a_rewritten_file_is_hashed_again_even_with_its_old_size_and_mtime(
-        tmp_path: Path) -> None:
+def test_a_rewritten_file_is_hashed_again_even_with_its_old_size_and_mtime(tmp_path: Path) -> None:
     landed = tmp_path / "police_crime_2014-07.csv"
     landed.write_bytes(b"first")
     stamp = landed.stat()
@@ -297,7 +373,8 @@ def test_a_hash_taken_just_after_a_write_is_not_remembered(tmp_path: Path) -> No
 
 
 def test_the_warehouse_connection_keeps_duckdb_within_the_configured_memory(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("CSP_DUCKDB_MEMORY_LIMIT", "256MB")
     with connect(tmp_path / "warehouse.duckdb") as con:
         limit = con.execute("select current_setting('memory_limit')").fetchone()[0]

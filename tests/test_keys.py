@@ -36,8 +36,10 @@ from orchestration.demonstration import generate_landing
 from tests.conftest import keys_from_files
 
 LA = "E08000031"
-TOKENS = "select delivery_id, source_row, client_token, client_token_key_version " \
-         "from raw.rny_treatment order by delivery_id, source_row"
+TOKENS = (
+    "select delivery_id, source_row, client_token, client_token_key_version "
+    "from raw.rny_treatment order by delivery_id, source_row"
+)
 
 
 def rows(warehouse: Path, sql: str) -> list[tuple]:
@@ -55,8 +57,16 @@ def client_ids(path: Path) -> dict[int, str]:
 def treatment_files(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
     """Three months of generated treatment deliveries."""
     folder = tmp_path_factory.mktemp("generated")
-    generate_landing(folder, la_code=LA, la_name="Wolverhampton", first_month=date(2014, 4, 1),
-                     last_month=date(2014, 6, 1), seed=3, scale=0.2, feeds=("rny_treatment",))
+    generate_landing(
+        folder,
+        la_code=LA,
+        la_name="Wolverhampton",
+        first_month=date(2014, 4, 1),
+        last_month=date(2014, 6, 1),
+        seed=3,
+        scale=0.2,
+        feeds=("rny_treatment",),
+    )
     return sorted((folder / "rny_treatment").glob("*.csv"))
 
 
@@ -67,8 +77,13 @@ def deliver(home: Path, path: Path) -> None:
 
 
 def ingest(home: Path, pseudonymiser: Pseudonymiser | None = None) -> list:
-    return ingest_feed("rny_treatment", home=home, warehouse=home / "warehouse.duckdb",
-                       pseudonymiser=pseudonymiser or load_pseudonymiser(home), la_code=LA)
+    return ingest_feed(
+        "rny_treatment",
+        home=home,
+        warehouse=home / "warehouse.duckdb",
+        pseudonymiser=pseudonymiser or load_pseudonymiser(home),
+        la_code=LA,
+    )
 
 
 # --- one key per domain -----------------------------------------------------------------
@@ -95,15 +110,17 @@ def test_linked_domains_share_one_key(home: Path, monkeypatch: pytest.MonkeyPatc
     with pytest.raises(MissingKeyError, match="CSP_PSEUDO_KEY_OFFENDERS_TREATMENT"):
         pseudonymiser_for(settings)
     monkeypatch.setenv("CSP_PSEUDO_KEY_OFFENDERS_TREATMENT", "linked-key-0123456789abcdef")
-    linked = load_pseudonymiser(home, settings.pseudonym_links,
-                                domains=["treatment", "offenders", "domestic_abuse"])
+    linked = load_pseudonymiser(
+        home, settings.pseudonym_links, domains=["treatment", "offenders", "domestic_abuse"]
+    )
     assert linked.token("treatment", "P42") == linked.token("offenders", "P42")
     assert linked.token("treatment", "P42") != linked.token("domestic_abuse", "P42")
     assert linked.key_for("offenders").label == "offenders+treatment/v1"
 
 
-@pytest.mark.parametrize("link", ["treatment", "treatment+victims", "treatment+offenders,"
-                                  "offenders+domestic_abuse"])
+@pytest.mark.parametrize(
+    "link", ["treatment", "treatment+victims", "treatment+offenders,offenders+domestic_abuse"]
+)
 def test_a_wrong_link_is_refused(home: Path, monkeypatch: pytest.MonkeyPatch, link: str) -> None:
     monkeypatch.setenv("CSP_PSEUDO_LINK", link)
     with pytest.raises(ConfigError, match="CSP_PSEUDO_LINK"):
@@ -131,13 +148,15 @@ def test_the_highest_key_file_is_current(home: Path) -> None:
     assert "version-three" not in repr(key)
 
 
-def test_every_token_is_stored_beside_its_key_label(home: Path,
-                                                    treatment_files: list[Path]) -> None:
+def test_every_token_is_stored_beside_its_key_label(
+    home: Path, treatment_files: list[Path]
+) -> None:
     deliver(home, treatment_files[0])
     [outcome] = ingest(home)
     assert outcome.action == "loaded"
-    labels = rows(home / "warehouse.duckdb",
-                  "select distinct client_token_key_version from raw.rny_treatment")
+    labels = rows(
+        home / "warehouse.duckdb", "select distinct client_token_key_version from raw.rny_treatment"
+    )
     assert labels == [("treatment/v1",)]
 
 
@@ -149,9 +168,16 @@ def rotated(tmp_path_factory: pytest.TempPathFactory) -> dict:
     """A built home (key files), rotated with `csp rekey treatment`, then sent a new month."""
     home = tmp_path_factory.mktemp("rotated")
     staging = tmp_path_factory.mktemp("landing")
-    generate_landing(staging, la_code=LA, la_name="Wolverhampton", first_month=date(2014, 4, 1),
-                     last_month=date(2014, 9, 1), seed=7, scale=0.3,
-                     feeds=("police_crime", "rny_treatment", "idva_caseload"))
+    generate_landing(
+        staging,
+        la_code=LA,
+        la_name="Wolverhampton",
+        first_month=date(2014, 4, 1),
+        last_month=date(2014, 9, 1),
+        seed=7,
+        scale=0.3,
+        feeds=("police_crime", "rny_treatment", "idva_caseload"),
+    )
     later = staging / "rny_treatment" / "rny_treatment_2014-09.csv"
     for path in sorted(staging.glob("*/*")):
         if path != later:
@@ -196,8 +222,10 @@ def test_new_tokens_are_the_new_key_applied_to_the_archived_identifiers(rotated:
     home = rotated["home"]
     secret = (home / "keys" / "treatment" / "v2.key").read_bytes().strip()
     under_v2 = Pseudonymiser({"treatment": DomainKey("treatment", 2, secret)})
-    deliveries = rows(home / "warehouse.duckdb",
-                      "select delivery_id, sha256 from raw.deliveries where feed = 'rny_treatment'")
+    deliveries = rows(
+        home / "warehouse.duckdb",
+        "select delivery_id, sha256 from raw.deliveries where feed = 'rny_treatment'",
+    )
     tokens = {(r[0], r[1]): r[2] for r in rotated["after"]["tokens"]}
     checked = 0
     for delivery_id, sha in deliveries[:3]:
@@ -226,20 +254,25 @@ def test_rotation_retires_the_old_key_file(rotated: dict) -> None:
 def test_a_month_sent_after_rotation_links_to_the_same_people(rotated: dict) -> None:
     home = rotated["home"]
     warehouse = home / "warehouse.duckdb"
-    assert rows(warehouse, "select distinct client_token_key_version from raw.rny_treatment") \
-        == [("treatment/v2",)]
+    assert rows(warehouse, "select distinct client_token_key_version from raw.rny_treatment") == [
+        ("treatment/v2",)
+    ]
     clients: set[str] = set()
     for path in (home / "archive" / "rny_treatment").glob("*.csv"):
         clients |= set(client_ids(path).values())
     [(tokens,)] = rows(warehouse, "select count(distinct client_token) from raw.rny_treatment")
     # Clients seen before and after the rotation have one token, not two.
     assert tokens == len(clients)
-    assert rows(warehouse, "select count(*) from raw.deliveries where file_name = "
-                           f"'{rotated['later'].name}' and status = 'loaded'") == [(1,)]
+    assert rows(
+        warehouse,
+        "select count(*) from raw.deliveries where file_name = "
+        f"'{rotated['later'].name}' and status = 'loaded'",
+    ) == [(1,)]
 
 
 def test_an_interrupted_rotation_blocks_loading_until_it_is_finished(
-        home: Path, treatment_files: list[Path]) -> None:
+    home: Path, treatment_files: list[Path]
+) -> None:
     warehouse = home / "warehouse.duckdb"
     with keys_from_files():
         create_demo_keys(home)
@@ -248,32 +281,39 @@ def test_an_interrupted_rotation_blocks_loading_until_it_is_finished(
         current = load_pseudonymiser(home)
         # Steps 1 to 3 of a rotation, then the process dies before the key file is promoted.
         new = prepare_next_key(home, current.keys["treatment"])
-        apply_tokens(warehouse, rederive_tokens(home, warehouse, current.with_key(new),
-                                                "treatment"), new.label)
+        apply_tokens(
+            warehouse,
+            rederive_tokens(home, warehouse, current.with_key(new), "treatment"),
+            new.label,
+        )
         deliver(home, treatment_files[1])
         with pytest.raises(KeyMismatchError, match="csp rekey treatment"):
             ingest(home)
         assert rows(warehouse, "select count(*) from raw.deliveries") == [(1,)]
-        assert main(["rekey", "treatment", "--home", str(home), "--la-code", LA,
-                     "--no-build"]) == 0
+        assert main(["rekey", "treatment", "--home", str(home), "--la-code", LA, "--no-build"]) == 0
         assert not list((home / "keys" / "treatment").glob("*.pending"))
         outcomes = ingest(home)
     assert [o.action for o in outcomes] == ["duplicate", "loaded"]
-    assert rows(warehouse, "select distinct client_token_key_version from raw.rny_treatment") \
-        == [("treatment/v2",)]
+    assert rows(warehouse, "select distinct client_token_key_version from raw.rny_treatment") == [
+        ("treatment/v2",)
+    ]
 
 
-def test_rotation_with_keys_in_the_environment(home: Path, treatment_files: list[Path],
-                                               monkeypatch: pytest.MonkeyPatch,
-                                               capsys: pytest.CaptureFixture[str]) -> None:
+def test_rotation_with_keys_in_the_environment(
+    home: Path,
+    treatment_files: list[Path],
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
     warehouse = home / "warehouse.duckdb"
     deliver(home, treatment_files[0])
     ingest(home)
     rekey_args = ["rekey", "treatment", "--home", str(home), "--la-code", LA, "--no-build"]
     assert main(rekey_args) == 1
     assert "CSP_PSEUDO_KEY_TREATMENT_NEXT" in capsys.readouterr().err
-    assert rows(warehouse, "select distinct client_token_key_version from raw.rny_treatment") \
-        == [("treatment/v1",)]
+    assert rows(warehouse, "select distinct client_token_key_version from raw.rny_treatment") == [
+        ("treatment/v1",)
+    ]
     new_key = "the-next-treatment-key-0123456789"
     monkeypatch.setenv("CSP_PSEUDO_KEY_TREATMENT_NEXT", new_key)
     assert main(rekey_args) == 0
@@ -285,12 +325,14 @@ def test_rotation_with_keys_in_the_environment(home: Path, treatment_files: list
     monkeypatch.setenv("CSP_PSEUDO_KEY_TREATMENT_VERSION", "2")
     monkeypatch.delenv("CSP_PSEUDO_KEY_TREATMENT_NEXT")
     assert [o.action for o in ingest(home)] == ["duplicate", "loaded"]
-    assert rows(warehouse, "select distinct client_token_key_version from raw.rny_treatment") \
-        == [("treatment/v2",)]
+    assert rows(warehouse, "select distinct client_token_key_version from raw.rny_treatment") == [
+        ("treatment/v2",)
+    ]
 
 
 def test_rotation_stops_before_writing_when_an_archived_file_is_gone(
-        home: Path, treatment_files: list[Path], monkeypatch: pytest.MonkeyPatch) -> None:
+    home: Path, treatment_files: list[Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
     warehouse = home / "warehouse.duckdb"
     for path in treatment_files[:2]:
         deliver(home, path)

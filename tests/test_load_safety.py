@@ -23,14 +23,18 @@ from orchestration.demonstration import generate_landing
 from tests.conftest import TEST_KEYS
 
 LA = "E08000026"
-RAW_TABLES = ["police_crime", "rny_treatment", "idva_cases", "idva_screening",
-              "moj_reoffending"]
+RAW_TABLES = ["police_crime", "rny_treatment", "idva_cases", "idva_screening", "moj_reoffending"]
 
 
 def _csp(*args: str) -> subprocess.Popen:
     env = {**os.environ, **TEST_KEYS, "CSP_STABLE_SECONDS": "0"}
-    return subprocess.Popen([sys.executable, "-m", "orchestration.cli", *args], env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    return subprocess.Popen(
+        [sys.executable, "-m", "orchestration.cli", *args],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
 
 
 def _run(*args: str) -> str:
@@ -49,12 +53,16 @@ def _fresh_home(landing: Path, root: Path) -> Path:
 def snapshot(home: Path) -> dict[str, list[tuple]]:
     """Everything the loads wrote, minus the wall-clock time of arrival."""
     with duckdb.connect(str(home / "warehouse.duckdb"), read_only=True) as con:
-        tables = {"deliveries": con.execute(
-            "select delivery_id, feed, file_name, sha256, period_label, row_count, status "
-            "from raw.deliveries order by delivery_id").fetchall()}
+        tables = {
+            "deliveries": con.execute(
+                "select delivery_id, feed, file_name, sha256, period_label, row_count, status "
+                "from raw.deliveries order by delivery_id"
+            ).fetchall()
+        }
         for table in RAW_TABLES:
             tables[table] = con.execute(
-                f"select * from raw.{table} order by delivery_id, source_row").fetchall()
+                f"select * from raw.{table} order by delivery_id, source_row"
+            ).fetchall()
     tables["archive"] = sorted(p.name for p in (home / "archive").glob("*/*"))
     return tables
 
@@ -62,8 +70,15 @@ def snapshot(home: Path) -> dict[str, list[tuple]]:
 @pytest.fixture(scope="module")
 def scenario(tmp_path_factory: pytest.TempPathFactory) -> dict:
     staging = tmp_path_factory.mktemp("landing")
-    generate_landing(staging, la_code=LA, la_name="Coventry", first_month=date(2013, 4, 1),
-                     last_month=date(2014, 3, 1), seed=3, scale=0.4)
+    generate_landing(
+        staging,
+        la_code=LA,
+        la_name="Coventry",
+        first_month=date(2013, 4, 1),
+        last_month=date(2014, 3, 1),
+        seed=3,
+        scale=0.4,
+    )
     # A bad file too: a rejection must also survive a kill exactly once.
     bad = staging / "rny_treatment" / "rny_treatment_2013-09.csv"
     bad.write_bytes(bad.read_bytes().replace(b",Court,", b",Courts,", 1))
@@ -71,13 +86,13 @@ def scenario(tmp_path_factory: pytest.TempPathFactory) -> dict:
     started = time.perf_counter()
     _run("ingest", "--home", str(base), "--la-code", LA)
     seconds = time.perf_counter() - started
-    return {"landing": staging, "baseline": snapshot(base), "seconds": seconds,
-            "base_home": base}
+    return {"landing": staging, "baseline": snapshot(base), "seconds": seconds, "base_home": base}
 
 
 @pytest.mark.parametrize("seed", range(20))
-def test_killed_ingest_reruns_to_the_same_warehouse(scenario: dict, tmp_path: Path,
-                                                    seed: int) -> None:
+def test_killed_ingest_reruns_to_the_same_warehouse(
+    scenario: dict, tmp_path: Path, seed: int
+) -> None:
     home = _fresh_home(scenario["landing"], tmp_path)
     moment = random.Random(seed).uniform(0.5, scenario["seconds"])
     process = _csp("ingest", "--home", str(home), "--la-code", LA)
@@ -95,13 +110,13 @@ def _indicators(home: Path) -> str:
 
 @pytest.fixture(scope="module")
 def built_baseline(scenario: dict) -> str:
-    _run("build", "--home", str(scenario["base_home"]), "--la-code", LA,
-         "--as-of", "2014-06-30")
+    _run("build", "--home", str(scenario["base_home"]), "--la-code", LA, "--as-of", "2014-06-30")
     return _indicators(scenario["base_home"])
 
 
-def test_killed_build_reruns_to_the_same_figures(scenario: dict, built_baseline: str,
-                                                 tmp_path: Path) -> None:
+def test_killed_build_reruns_to_the_same_figures(
+    scenario: dict, built_baseline: str, tmp_path: Path
+) -> None:
     home = _fresh_home(scenario["landing"], tmp_path)
     process = _csp("build", "--home", str(home), "--la-code", LA, "--as-of", "2014-06-30")
     # Somewhere in the loads or the start of dbt.
@@ -113,8 +128,9 @@ def test_killed_build_reruns_to_the_same_figures(scenario: dict, built_baseline:
     assert snapshot(home) == scenario["baseline"]
 
 
-def test_two_builds_at_once_one_waits_and_both_succeed(scenario: dict, built_baseline: str,
-                                                       tmp_path: Path) -> None:
+def test_two_builds_at_once_one_waits_and_both_succeed(
+    scenario: dict, built_baseline: str, tmp_path: Path
+) -> None:
     home = _fresh_home(scenario["landing"], tmp_path)
     args = ("build", "--home", str(home), "--la-code", LA, "--as-of", "2014-06-30")
     first = _csp(*args)

@@ -45,13 +45,17 @@ CHILD = textwrap.dedent("""
 """)
 
 
-def arenas_after_threads(tmp_path: Path, limited: bool, env: dict[str, str] | None = None
-                         ) -> tuple[str, int]:
+def arenas_after_threads(
+    tmp_path: Path, limited: bool, env: dict[str, str] | None = None
+) -> tuple[str, int]:
     """Run eight allocating threads in a fresh Python; its printed limit and its arena count."""
     report = tmp_path / f"malloc-info-{limited}.xml"
     result = subprocess.run(
         [sys.executable, "-c", CHILD, "limit" if limited else "default", str(report)],
-        cwd=REPO, capture_output=True, text=True, check=True,
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        check=True,
         env={**os.environ, **(env or {})},
     )
     return result.stdout.strip(), report.read_text().count("<heap nr=")
@@ -70,8 +74,6 @@ def test_without_the_limit_threads_take_arenas_of_their_own(tmp_path: Path) -> N
 
 
 def test_an_arena_limit_set_by_the_user_is_left_alone(tmp_path: Path) -> None:
-    printed, arenas = arenas_after_threads(tmp_path, limited=True,
-                                           env={"MALLOC_ARENA_MAX": "3"})
+    printed, arenas = arenas_after_threads(tmp_path, limited=True, env={"MALLOC_ARENA_MAX": "3"})
     assert printed == "limit None"
     assert arenas <= 3
-

@@ -48,8 +48,17 @@ RECEIVED = datetime(2014, 1, 1)
 
 
 def _months(*labels: str) -> list[Delivered]:
-    return [Delivered("police_crime", m, date(int(m[:4]), int(m[5:]), 1), RECEIVED, "loaded",
-                      f"police_crime_{m}.csv") for m in labels]
+    return [
+        Delivered(
+            "police_crime",
+            m,
+            date(int(m[:4]), int(m[5:]), 1),
+            RECEIVED,
+            "loaded",
+            f"police_crime_{m}.csv",
+        )
+        for m in labels
+    ]
 
 
 def test_due_date_is_the_last_day_on_time() -> None:
@@ -66,20 +75,30 @@ def test_due_date_is_the_last_day_on_time() -> None:
 
 
 def test_suspension_calendar_start_and_rejections() -> None:
-    suspended = CalendarEntry("police_crime", "Police", "monthly", 15,
-                              suspended_since=date(2014, 7, 1), suspension_reason="paused")
+    suspended = CalendarEntry(
+        "police_crime",
+        "Police",
+        "monthly",
+        15,
+        suspended_since=date(2014, 7, 1),
+        suspension_reason="paused",
+    )
     status = feed_status(suspended, _months("2014-05"), date(2014, 12, 1))
     # June ends before the suspension began, so it is still owed; nothing after it.
     assert status.state == "suspended" and [p.label for p in status.overdue] == ["2014-06"]
     assert status.next_period is None
     never = feed_status(MONTHLY, [], date(2014, 12, 1))
     assert never.state == "not started" and never.overdue == []
-    configured = CalendarEntry("police_crime", "Police", "monthly", 15,
-                               calendar_start=date(2014, 9, 1))
+    configured = CalendarEntry(
+        "police_crime", "Police", "monthly", 15, calendar_start=date(2014, 9, 1)
+    )
     assert [p.label for p in feed_status(configured, [], date(2014, 11, 20)).overdue] == [
-        "2014-09", "2014-10"]
-    rejected = [Delivered("police_crime", "2014-06", date(2014, 6, 1), RECEIVED, "rejected",
-                          "bad.csv")]
+        "2014-09",
+        "2014-10",
+    ]
+    rejected = [
+        Delivered("police_crime", "2014-06", date(2014, 6, 1), RECEIVED, "rejected", "bad.csv")
+    ]
     status = feed_status(MONTHLY, _months("2014-05") + rejected, date(2014, 7, 16))
     assert status.state == "late" and status.last_quarantined == "bad.csv"
     early = feed_status(MONTHLY, _months("2014-05", "2014-06"), date(2014, 6, 20))
@@ -96,9 +115,16 @@ def monitored_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
     home = tmp_path_factory.mktemp("monitored")
     (home / "csp.toml").write_text(CONFIG)
     staging = tmp_path_factory.mktemp("generated")
-    generate_landing(staging, la_code=LA, la_name="Coventry", first_month=date(2013, 10, 1),
-                     last_month=date(2014, 12, 1), seed=5, scale=0.1,
-                     moj_until=date(2013, 12, 1))
+    generate_landing(
+        staging,
+        la_code=LA,
+        la_name="Coventry",
+        first_month=date(2013, 10, 1),
+        last_month=date(2014, 12, 1),
+        seed=5,
+        scale=0.1,
+        moj_until=date(2013, 12, 1),
+    )
     for path in staging.glob("*/*"):
         if path.name.startswith("police_crime_") and path.stem[-7:] > "2014-06":
             continue  # the police stop sending after June
@@ -113,8 +139,13 @@ def monitored_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def _ingest_all(home: Path) -> None:
     for feed in ("police_crime", "rny_treatment", "idva_caseload", "moj_reoffending"):
-        ingest_feed(feed, home=home, warehouse=home / "warehouse.duckdb",
-                    pseudonymiser=load_pseudonymiser(home), la_code=LA)
+        ingest_feed(
+            feed,
+            home=home,
+            warehouse=home / "warehouse.duckdb",
+            pseudonymiser=load_pseudonymiser(home),
+            la_code=LA,
+        )
 
 
 def _check(home: Path, day: date, urls: list[str]):
@@ -133,7 +164,8 @@ def _copy(home: Path, tmp_path: Path) -> Path:
 
 
 def test_half_year_of_daily_checks_sends_exactly_the_expected_alerts(
-        monitored_home: Path, tmp_path: Path) -> None:
+    monitored_home: Path, tmp_path: Path
+) -> None:
     home = _copy(monitored_home, tmp_path)
     with smtp_receiver(tmp_path) as (mail_url, mail), http_receiver() as (json_url, hook):
         day = date(2014, 7, 1)
@@ -141,8 +173,10 @@ def test_half_year_of_daily_checks_sends_exactly_the_expected_alerts(
         while day <= date(2014, 12, 31):
             if day == date(2014, 10, 1):
                 # July's file finally arrives (late) and is ingested.
-                shutil.copy2(home / "held_back" / "police_crime_2014-07.csv",
-                             home / "landing" / "police_crime")
+                shutil.copy2(
+                    home / "held_back" / "police_crime_2014-07.csv",
+                    home / "landing" / "police_crime",
+                )
                 _ingest_all(home)
             result = _check(home, day, [mail_url, json_url])
             assert not result.failed
@@ -169,24 +203,40 @@ def test_half_year_of_daily_checks_sends_exactly_the_expected_alerts(
 
 
 def test_first_check_groups_what_is_already_overdue_and_a_restart_repeats_nothing(
-        monitored_home: Path, tmp_path: Path) -> None:
+    monitored_home: Path, tmp_path: Path
+) -> None:
     home = _copy(monitored_home, tmp_path)
     with http_receiver() as (url, hook):
         first = _check(home, date(2014, 12, 20), [url])
         assert [m.title for m, _ in first.sent] == [
             "[Coventry] police_crime has stopped: 2014-07, 2014-08, 2014-09, 2014-10, 2014-11 "
-            "overdue"]
+            "overdue"
+        ]
         # Another process, the same day: nothing is sent again.
         env = {**os.environ, "CSP_ALERT_URLS": url}
-        run = subprocess.run([sys.executable, "-m", "orchestration.cli", "monitor", "--home",
-                              str(home), "--as-of", "2014-12-20"], env=env,
-                             capture_output=True, text=True, check=True)
+        run = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "orchestration.cli",
+                "monitor",
+                "--home",
+                str(home),
+                "--as-of",
+                "2014-12-20",
+            ],
+            env=env,
+            capture_output=True,
+            text=True,
+            check=True,
+        )
         assert "nothing new to send" in run.stdout
         assert len(hook.messages) == 1
 
 
 def test_quarantined_file_and_failed_run_are_announced_once(
-        monitored_home: Path, tmp_path: Path) -> None:
+    monitored_home: Path, tmp_path: Path
+) -> None:
     home = _copy(monitored_home, tmp_path)
     bad = home / "landing" / "rny_treatment" / "rny_treatment_2014-12.csv"
     bad.write_bytes(bad.read_bytes().replace(b"Arrest Referral", b"Arrest Referal", 1))
@@ -207,11 +257,13 @@ def test_quarantined_file_and_failed_run_are_announced_once(
         finally:
             del os.environ["CSP_ALERT_URLS"]
         assert [t for t in hook.titles if "failed" in t] == [
-            "[Coventry] pipeline run failed: csp_build"]
+            "[Coventry] pipeline run failed: csp_build"
+        ]
 
 
 def test_run_failure_sensor_alerts_for_a_real_failed_run(
-        monitored_home: Path, tmp_path: Path) -> None:
+    monitored_home: Path, tmp_path: Path
+) -> None:
     from orchestration.defs.sensors import alert_on_run_failure
 
     @dg.op
@@ -223,15 +275,21 @@ def test_run_failure_sensor_alerts_for_a_real_failed_run(
         explode()
 
     with http_receiver() as (url, hook), dg.instance_for_test() as instance:
-        os.environ.update({"CSP_ALERT_URLS": url, "CSP_HOME": str(monitored_home),
-                           "CSP_AS_OF": "2014-12-02"})
+        os.environ.update(
+            {"CSP_ALERT_URLS": url, "CSP_HOME": str(monitored_home), "CSP_AS_OF": "2014-12-02"}
+        )
         try:
             result = doomed.execute_in_process(instance=instance, raise_on_error=False)
-            failure = next(e for e in result.all_events if e.event_type_value == "PIPELINE_FAILURE"
-                           or e.event_type_value == "RUN_FAILURE")
+            failure = next(
+                e
+                for e in result.all_events
+                if e.event_type_value == "PIPELINE_FAILURE" or e.event_type_value == "RUN_FAILURE"
+            )
             context = dg.build_run_status_sensor_context(
-                sensor_name="alert_on_run_failure", dagster_instance=instance,
-                dagster_run=result.dagster_run, dagster_event=failure,
+                sensor_name="alert_on_run_failure",
+                dagster_instance=instance,
+                dagster_run=result.dagster_run,
+                dagster_event=failure,
             ).for_run_failure()
             alert_on_run_failure(context)
         finally:
@@ -241,19 +299,38 @@ def test_run_failure_sensor_alerts_for_a_real_failed_run(
 
 
 def test_status_json_lists_stopped_feeds_with_overdue_periods(monitored_home: Path) -> None:
-    run = subprocess.run([sys.executable, "-m", "orchestration.cli", "status", "--home",
-                          str(monitored_home), "--as-of", "2014-12-20", "--json"],
-                         capture_output=True, text=True, check=True)
+    run = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "orchestration.cli",
+            "status",
+            "--home",
+            str(monitored_home),
+            "--as-of",
+            "2014-12-20",
+            "--json",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     feeds = {f["feed"]: f for f in json.loads(run.stdout)["feeds"]}
     assert feeds["police_crime"]["state"] == "stopped"
     assert [p["period"] for p in feeds["police_crime"]["overdue"]] == [
-        "2014-07", "2014-08", "2014-09", "2014-10", "2014-11"]
+        "2014-07",
+        "2014-08",
+        "2014-09",
+        "2014-10",
+        "2014-11",
+    ]
     assert feeds["moj_reoffending"]["state"] == "suspended"
     assert feeds["rny_treatment"]["state"] == "on time"
 
 
-def test_a_channel_that_fails_is_retried_at_the_next_check(monitored_home: Path,
-                                                           tmp_path: Path) -> None:
+def test_a_channel_that_fails_is_retried_at_the_next_check(
+    monitored_home: Path, tmp_path: Path
+) -> None:
     home = _copy(monitored_home, tmp_path)
     port = free_port()
     url = f"json://127.0.0.1:{port}/alerts"
@@ -263,17 +340,21 @@ def test_a_channel_that_fails_is_retried_at_the_next_check(monitored_home: Path,
         retry = _check(home, date(2014, 9, 21), [url])
         again = _check(home, date(2014, 9, 22), [url])
     assert [m.title for m, _ in retry.sent] == [
-        "[Coventry] police_crime has stopped: 2014-07, 2014-08 overdue"]
+        "[Coventry] police_crime has stopped: 2014-07, 2014-08 overdue"
+    ]
     assert not again.sent and len(hook.messages) == 1
 
 
-@pytest.mark.parametrize("url", [
-    "mailtos://user:secret@smtp.example.org?to=oncall@example.org",
-    # Teams through a Power Automate workflow (Microsoft retired the old connectors).
-    "workflows://prod-00.westeurope.logic.azure.com/a1b2c3d4e5f6/Sig123abc",
-    "slack://T1JJ3T3L2/A1BRTD4JD/TIiajkdnlazkcOXrIdevi7FQ",
-    "json://hooks.example.org/csp",
-])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "mailtos://user:secret@smtp.example.org?to=oncall@example.org",
+        # Teams through a Power Automate workflow (Microsoft retired the old connectors).
+        "workflows://prod-00.westeurope.logic.azure.com/a1b2c3d4e5f6/Sig123abc",
+        "slack://T1JJ3T3L2/A1BRTD4JD/TIiajkdnlazkcOXrIdevi7FQ",
+        "json://hooks.example.org/csp",
+    ],
+)
 def test_documented_channel_urls_are_understood(url: str) -> None:
     import apprise
 

@@ -54,8 +54,9 @@ print([c for c in calls if c == "limit_malloc_arenas" or str(c).endswith("dbt")]
 def test_importing_the_definitions_reads_no_contract_and_runs_no_dbt() -> None:
     """Dagster builds the graph when it calls ``defs``; the import itself, which tests and
     the command line make too, parses nothing and sets no process-wide limit."""
-    imported = subprocess.run([sys.executable, "-c", IMPORT_ONLY], capture_output=True,
-                              text=True, check=True)
+    imported = subprocess.run(
+        [sys.executable, "-c", IMPORT_ONLY], capture_output=True, text=True, check=True
+    )
     assert imported.stdout.split() == ["[]", "0", "0", "0", "0", "0"], imported.stderr
 
 
@@ -63,11 +64,23 @@ def test_definitions_hold_the_whole_graph_in_one_pool() -> None:
     definitions = defs()
     graph = definitions.resolve_asset_graph()
     keys = {key.to_user_string() for key in graph.get_all_asset_keys()}
-    expected = {"raw/police_crime", "raw/rny_treatment", "raw/idva_cases", "raw/idva_screening",
-                "raw/moj_reoffending", "raw/deliveries", "raw/partnership", "raw/feed_calendar",
-                "raw/lsoa_lookup",
-                "fct_indicator_quarter", "fct_crime", "dim_quarter", "dim_indicator", "dim_feed",
-                "exports/indicators"}
+    expected = {
+        "raw/police_crime",
+        "raw/rny_treatment",
+        "raw/idva_cases",
+        "raw/idva_screening",
+        "raw/moj_reoffending",
+        "raw/deliveries",
+        "raw/partnership",
+        "raw/feed_calendar",
+        "raw/lsoa_lookup",
+        "fct_indicator_quarter",
+        "fct_crime",
+        "dim_quarter",
+        "dim_indicator",
+        "dim_feed",
+        "exports/indicators",
+    }
     assert expected <= keys, expected - keys
     # Every step that touches the DuckDB file queues on the one pool.
     for node in definitions.resolve_implicit_global_asset_job_def().graph.node_defs:
@@ -89,46 +102,58 @@ def test_landing_sensor_requests_one_run_per_delivery(home: Path) -> None:
         first = landing_sensor(dg.build_sensor_context(instance=instance, resources=resources))
         # Seen once: not yet known to be completely written, so no run yet.
         assert first.run_requests == []
-        context = dg.build_sensor_context(instance=instance, resources=resources,
-                                          cursor=first.cursor)
+        context = dg.build_sensor_context(
+            instance=instance, resources=resources, cursor=first.cursor
+        )
         result = landing_sensor(context)
         keys = sorted(r.run_key for r in result.run_requests)
         assert len(keys) == 3 and len(set(keys)) == 2
         assert all(k.split(":")[0] in {"police_crime", "moj_reoffending"} for k in keys)
         request = next(r for r in result.run_requests if r.run_key.startswith("moj"))
         assert request.run_config["ops"]["ingest_moj_reoffending"]["config"]["files"] == [
-            "moj_reoffending_2013-12.csv"]
+            "moj_reoffending_2013-12.csv"
+        ]
         selected = {k.to_user_string() for k in request.asset_selection}
         assert "raw/moj_reoffending" in selected and "raw/police_crime" not in selected
         assert "fct_indicator_quarter" in selected
         # Models with no feed upstream too: a home's first build may be this run.
         assert {"dim_quarter", "raw/lsoa_lookup", "dim_partnership"} <= selected
-        again = landing_sensor(dg.build_sensor_context(instance=instance, cursor=result.cursor,
-                                                       resources=resources))
+        again = landing_sensor(
+            dg.build_sensor_context(instance=instance, cursor=result.cursor, resources=resources)
+        )
         assert sorted(r.run_key for r in again.run_requests) == keys
         # Once a delivery is archived (accepted), the sensor asks for no run at all for it.
-        ingest_feed("moj_reoffending", home=home, warehouse=home / "warehouse.duckdb",
-                    pseudonymiser=load_pseudonymiser(home), la_code=LA)
-        after = landing_sensor(dg.build_sensor_context(instance=instance, cursor=again.cursor,
-                                                       resources=resources))
+        ingest_feed(
+            "moj_reoffending",
+            home=home,
+            warehouse=home / "warehouse.duckdb",
+            pseudonymiser=load_pseudonymiser(home),
+            la_code=LA,
+        )
+        after = landing_sensor(
+            dg.build_sensor_context(instance=instance, cursor=again.cursor, resources=resources)
+        )
         assert {r.run_key.split(":")[0] for r in after.run_requests} == {"police_crime"}
         # A file that changes between ticks is waited for again.
         copy = home / "landing" / "police_crime" / "police_crime_2014-08.csv"
         copy.write_bytes(copy.read_bytes() + b"\r\n")
-        changed = landing_sensor(dg.build_sensor_context(instance=instance, cursor=after.cursor,
-                                                         resources=resources))
+        changed = landing_sensor(
+            dg.build_sensor_context(instance=instance, cursor=after.cursor, resources=resources)
+        )
         assert [r.tags["csp/file"] for r in changed.run_requests] == ["police_crime_2014-07.csv"]
 
 
 def test_landing_sensor_shares_the_ingests_hashes_and_sees_a_file_rewritten_in_place(
-        home: Path) -> None:
+    home: Path,
+) -> None:
     landed = drop(home, "police_crime", example("police_crime_2014-07.csv"))
     resources = {"csp": CspResource(home=str(home), la_code=LA)}
     time.sleep(2.1)  # a hash is remembered once the file has settled (LandedHashes)
     with dg.instance_for_test() as instance:
         first = landing_sensor(dg.build_sensor_context(instance=instance, resources=resources))
-        second = landing_sensor(dg.build_sensor_context(instance=instance, resources=resources,
-                                                        cursor=first.cursor))
+        second = landing_sensor(
+            dg.build_sensor_context(instance=instance, resources=resources, cursor=first.cursor)
+        )
         [request] = second.run_requests
         # The ingest will find the hash the sensor took, and not read the file again.
         store = LandedHashes.of_feed(home, "police_crime")
@@ -140,8 +165,9 @@ def test_landing_sensor_shares_the_ingests_hashes_and_sees_a_file_rewritten_in_p
         data[-3] = ord("9") if data[-3] != ord("9") else ord("8")
         landed.write_bytes(bytes(data))
         os.utime(landed, ns=(before.st_atime_ns, before.st_mtime_ns))
-        third = landing_sensor(dg.build_sensor_context(instance=instance, resources=resources,
-                                                       cursor=second.cursor))
+        third = landing_sensor(
+            dg.build_sensor_context(instance=instance, resources=resources, cursor=second.cursor)
+        )
         [rewritten] = third.run_requests
         assert rewritten.run_key != request.run_key
         assert rewritten.tags["csp/sha256"] == hashlib.sha256(bytes(data)).hexdigest()
@@ -157,7 +183,10 @@ def test_settings_precedence_and_refusals(home: Path, monkeypatch: pytest.Monkey
     )
     settings = load_settings(home, "2015-01-31")
     assert (settings.la_code, settings.la_name, settings.as_of) == (
-        "E08000026", "Coventry", date(2015, 1, 31))
+        "E08000026",
+        "Coventry",
+        date(2015, 1, 31),
+    )
     moj = next(e for e in settings.calendar if e.feed == "moj_reoffending")
     assert moj.suspended_since == date(2014, 1, 1) and moj.due_days_after_period_end == 150
     monkeypatch.setenv("CSP_LA_CODE", "E08000027")
@@ -169,7 +198,8 @@ def test_settings_precedence_and_refusals(home: Path, monkeypatch: pytest.Monkey
 
 
 def test_dbt_arguments_are_built_from_settings(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.delenv("CSP_DUCKDB_MEMORY_LIMIT", raising=False)
     args = dbt_build_args(date(2014, 12, 4), LA)
     assert args[0] == "build"
@@ -183,8 +213,9 @@ def test_dbt_arguments_are_built_from_settings(
     assert env["CSP_DUCKDB_MEMORY_LIMIT"] == "512MB"
 
 
-def test_build_refuses_without_a_key(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                                     capsys: pytest.CaptureFixture[str]) -> None:
+def test_build_refuses_without_a_key(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     for variable in TEST_KEYS:
         monkeypatch.delenv(variable, raising=False)
     # Personal data waiting in landing: its keys are demanded before any file is read (a
@@ -206,13 +237,20 @@ def test_morning_schedule_runs_the_monitor_for_its_own_day(home: Path) -> None:
         context = dg.build_schedule_context(instance=instance, scheduled_execution_time=scheduled)
         request = morning_monitor(context)
         assert request.run_key == "monitor:2014-09-16"
-        ingest_feed("police_crime", home=home, warehouse=home / "warehouse.duckdb",
-               pseudonymiser=load_pseudonymiser(home), la_code=LA)
+        ingest_feed(
+            "police_crime",
+            home=home,
+            warehouse=home / "warehouse.duckdb",
+            pseudonymiser=load_pseudonymiser(home),
+            la_code=LA,
+        )
         with http_receiver() as (url, hook):
             (home / "csp.toml").write_text(
-                f'[partnership]\nla_code = "E08000031"\n[alerts]\nurls = ["{url}"]\n')
+                f'[partnership]\nla_code = "E08000031"\n[alerts]\nurls = ["{url}"]\n'
+            )
             result = monitor_job.execute_in_process(
-                run_config=request.run_config, instance=instance,
+                run_config=request.run_config,
+                instance=instance,
                 resources={"csp": CspResource(home=str(home))},
             )
     assert result.success
@@ -220,11 +258,14 @@ def test_morning_schedule_runs_the_monitor_for_its_own_day(home: Path) -> None:
     assert hook.titles == ["[E08000031] police_crime is late: 2014-08 overdue"]
 
 
-@pytest.mark.parametrize("day, partition", [
-    (date(2014, 10, 6), None),  # the fourth working day of October 2014
-    (date(2014, 10, 7), "2014-07-01"),  # the fifth: report 2014/15 Q2
-    (date(2015, 1, 7), "2014-10-01"),  # Thursday 1st .. Wednesday 7th: 2014/15 Q3
-])
+@pytest.mark.parametrize(
+    "day, partition",
+    [
+        (date(2014, 10, 6), None),  # the fourth working day of October 2014
+        (date(2014, 10, 7), "2014-07-01"),  # the fifth: report 2014/15 Q2
+        (date(2015, 1, 7), "2014-10-01"),  # Thursday 1st .. Wednesday 7th: 2014/15 Q3
+    ],
+)
 def test_quarterly_report_runs_on_the_fifth_working_day(day: date, partition: str | None) -> None:
     when = datetime(day.year, day.month, day.day, 8, tzinfo=ZoneInfo("Europe/London"))
     result = quarterly_report_schedule(dg.build_schedule_context(scheduled_execution_time=when))
@@ -240,8 +281,12 @@ def test_the_csp_command_exits_with_the_code_of_its_command(tmp_path: Path) -> N
     env = {k: v for k, v in os.environ.items() if k not in TEST_KEYS}
     drop(tmp_path, "rny_treatment", example("rny_treatment_2014-07.csv"))
     csp = Path(sys.executable).with_name("csp")
-    refused = subprocess.run([str(csp), "build", "--home", str(tmp_path), "--la-code", LA,
-                              "--as-of", "2014-12-04"], env=env, capture_output=True, text=True)
+    refused = subprocess.run(
+        [str(csp), "build", "--home", str(tmp_path), "--la-code", LA, "--as-of", "2014-12-04"],
+        env=env,
+        capture_output=True,
+        text=True,
+    )
     assert refused.returncode == 2
     assert "CSP_PSEUDO_KEY_TREATMENT" in refused.stderr
     helped = subprocess.run([str(csp), "--help"], capture_output=True, text=True)

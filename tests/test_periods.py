@@ -33,8 +33,11 @@ from core.periods import (
 )
 
 DAYS = st.dates(min_value=date(1900, 1, 1), max_value=date(2200, 12, 31))
-LABELS = st.builds(lambda year, number: f"{financial_year_label(year)} Q{number}",
-                   st.integers(1900, 2200), st.integers(1, 4))
+LABELS = st.builds(
+    lambda year, number: f"{financial_year_label(year)} Q{number}",
+    st.integers(1900, 2200),
+    st.integers(1, 4),
+)
 SETTINGS = settings(max_examples=200, deadline=None)
 
 
@@ -63,18 +66,22 @@ def test_month_boundaries() -> None:
 # --- financial years and quarters ---------------------------------------------------------
 
 
-@pytest.mark.parametrize(("day", "fy_start", "number", "label"), [
-    (date(2014, 3, 31), 2013, 4, "2013/14 Q4"),  # March ends the financial year ...
-    (date(2014, 4, 1), 2014, 1, "2014/15 Q1"),  # ... and 1 April starts the next
-    (date(2014, 6, 30), 2014, 1, "2014/15 Q1"),
-    (date(2014, 7, 1), 2014, 2, "2014/15 Q2"),
-    (date(2014, 12, 31), 2014, 3, "2014/15 Q3"),  # December and January: one year apart,
-    (date(2015, 1, 1), 2014, 4, "2014/15 Q4"),  # the same financial year
-    (date(1999, 12, 31), 1999, 3, "1999/00 Q3"),  # the two-digit year wraps past a century
-    (date(2000, 2, 1), 1999, 4, "1999/00 Q4"),
-])
-def test_financial_year_and_quarter_of_a_day(day: date, fy_start: int, number: int,
-                                             label: str) -> None:
+@pytest.mark.parametrize(
+    ("day", "fy_start", "number", "label"),
+    [
+        (date(2014, 3, 31), 2013, 4, "2013/14 Q4"),  # March ends the financial year ...
+        (date(2014, 4, 1), 2014, 1, "2014/15 Q1"),  # ... and 1 April starts the next
+        (date(2014, 6, 30), 2014, 1, "2014/15 Q1"),
+        (date(2014, 7, 1), 2014, 2, "2014/15 Q2"),
+        (date(2014, 12, 31), 2014, 3, "2014/15 Q3"),  # December and January: one year apart,
+        (date(2015, 1, 1), 2014, 4, "2014/15 Q4"),  # the same financial year
+        (date(1999, 12, 31), 1999, 3, "1999/00 Q3"),  # the two-digit year wraps past a century
+        (date(2000, 2, 1), 1999, 4, "1999/00 Q4"),
+    ],
+)
+def test_financial_year_and_quarter_of_a_day(
+    day: date, fy_start: int, number: int, label: str
+) -> None:
     assert financial_year_start_year(day) == fy_start
     assert financial_year_start(day) == date(fy_start, 4, 1)
     assert quarter_number(day) == number
@@ -89,8 +96,7 @@ def test_financial_year_label() -> None:
 
 def test_quarters_and_their_dates() -> None:
     assert financial_quarter(2014, 1) == Period("2014/15 Q1", date(2014, 4, 1), date(2014, 6, 30))
-    assert financial_quarter(2014, 3) == Period("2014/15 Q3", date(2014, 10, 1),
-                                                date(2014, 12, 31))
+    assert financial_quarter(2014, 3) == Period("2014/15 Q3", date(2014, 10, 1), date(2014, 12, 31))
     # Q4 lies in the calendar year after the one the financial year is named from.
     assert financial_quarter(2014, 4) == Period("2014/15 Q4", date(2015, 1, 1), date(2015, 3, 31))
     assert financial_quarter(2015, 4).end == date(2016, 3, 31)
@@ -103,27 +109,36 @@ def test_quarters_and_their_dates() -> None:
 
 
 def test_parse_quarter_label() -> None:
-    assert parse_quarter_label("2014/15 Q2") == Period("2014/15 Q2", date(2014, 7, 1),
-                                                       date(2014, 9, 30))
+    assert parse_quarter_label("2014/15 Q2") == Period(
+        "2014/15 Q2", date(2014, 7, 1), date(2014, 9, 30)
+    )
     assert parse_quarter_label(" 2014/15 Q4 ").start == date(2015, 1, 1)
     assert parse_quarter_label("1999/00 Q4").end == date(2000, 3, 31)
     assert quarter_parts("2014/15 Q3") == (2014, 3)
 
 
-@pytest.mark.parametrize(("label", "message"), [
-    ("2014/15 Q5", "a quarter is written like '2014/15 Q2', not '2014/15 Q5'"),
-    ("2014/15 Q0", "a quarter is written like '2014/15 Q2', not '2014/15 Q0'"),
-    ("2014-15 Q2", "a quarter is written like '2014/15 Q2', not '2014-15 Q2'"),
-    ("14/15 Q2", "a quarter is written like '2014/15 Q2', not '14/15 Q2'"),
-    ("2014/15 q2", "a quarter is written like '2014/15 Q2', not '2014/15 q2'"),
-    ("2014/15", "a quarter is written like '2014/15 Q2', not '2014/15'"),
-    ("", "a quarter is written like '2014/15 Q2', not ''"),
-    ("2014/16 Q3", "'2014/16 Q3': 2014/16 is not a financial year"),
-    ("1999/99 Q1", "'1999/99 Q1': 1999/99 is not a financial year"),
-])
+@pytest.mark.parametrize(
+    ("label", "message"),
+    [
+        ("2014/15 Q5", "a quarter is written like '2014/15 Q2', not '2014/15 Q5'"),
+        ("2014/15 Q0", "a quarter is written like '2014/15 Q2', not '2014/15 Q0'"),
+        ("2014-15 Q2", "a quarter is written like '2014/15 Q2', not '2014-15 Q2'"),
+        ("14/15 Q2", "a quarter is written like '2014/15 Q2', not '14/15 Q2'"),
+        ("2014/15 q2", "a quarter is written like '2014/15 Q2', not '2014/15 q2'"),
+        ("2014/15", "a quarter is written like '2014/15 Q2', not '2014/15'"),
+        ("", "a quarter is written like '2014/15 Q2', not ''"),
+        ("2014/16 Q3", "'2014/16 Q3': 2014/16 is not a financial year"),
+        ("1999/99 Q1", "'1999/99 Q1': 1999/99 is not a financial year"),
+    ],
+)
 def test_bad_labels_say_what_a_quarter_looks_like(label: str, message: str) -> None:
-    for parse in (parse_quarter_label, quarter_parts, quarter_slug, quarter_months_words,
-                  year_to_date_words):
+    for parse in (
+        parse_quarter_label,
+        quarter_parts,
+        quarter_slug,
+        quarter_months_words,
+        year_to_date_words,
+    ):
         with pytest.raises(ValueError) as raised:
             parse(label)
         assert str(raised.value) == message
@@ -135,8 +150,11 @@ def test_slug_and_words() -> None:
     assert quarter_months_words("2014/15 Q2") == "July to September 2014"
     assert quarter_months_words("2014/15 Q4") == "January to March 2015"
     assert [year_to_date_words(f"2014/15 Q{n}") for n in range(1, 5)] == [
-        "the first quarter of 2014/15", "the first half of 2014/15",
-        "the first three quarters of 2014/15", "the whole of 2014/15"]
+        "the first quarter of 2014/15",
+        "the first half of 2014/15",
+        "the first three quarters of 2014/15",
+        "the whole of 2014/15",
+    ]
 
 
 # --- sequences of periods ----------------------------------------------------------------
@@ -154,7 +172,11 @@ def test_next_period_for_both_cadences() -> None:
 
 def test_quarters_between() -> None:
     assert quarters_between("2013/14 Q3", "2014/15 Q2") == [
-        "2013/14 Q3", "2013/14 Q4", "2014/15 Q1", "2014/15 Q2"]
+        "2013/14 Q3",
+        "2013/14 Q4",
+        "2014/15 Q1",
+        "2014/15 Q2",
+    ]
     assert quarters_between("1999/00 Q4", "2000/01 Q1") == ["1999/00 Q4", "2000/01 Q1"]
     assert quarters_between("2014/15 Q2", "2014/15 Q2") == ["2014/15 Q2"]
     assert quarters_between("2014/15 Q3", "2014/15 Q2") == []

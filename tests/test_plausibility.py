@@ -32,12 +32,23 @@ LA = "E08000026"
 Q2 = financial_quarter(2014, 2)
 
 
-def rejected(path: Path, feed: str, period: Period, partner: str | None = None,
-             contract: FeedContract | None = None) -> list[Problem]:
+def rejected(
+    path: Path,
+    feed: str,
+    period: Period,
+    partner: str | None = None,
+    contract: FeedContract | None = None,
+) -> list[Problem]:
     """The problems of a file the contract rejects (the test fails if it is accepted)."""
     with pytest.raises(RejectedFile) as caught:
-        read_delivery(path, contract or contract_for(feed), period, test_pseudonymiser(),
-                      la_code=None, partner=partner)
+        read_delivery(
+            path,
+            contract or contract_for(feed),
+            period,
+            test_pseudonymiser(),
+            la_code=None,
+            partner=partner,
+        )
     return caught.value.problems
 
 
@@ -61,10 +72,14 @@ def partner_return(tmp_path: Path, partner: str, rows: list[list]) -> Path:
 
 
 def test_a_negative_count_is_rejected(tmp_path: Path) -> None:
-    path = partner_return(tmp_path, "iom", [
-        ["RR_IOM_HCCU", "2014/15 Q2", None, None, 12, None],
-        ["RR_IOM_PROLIFIC", "2014/15 Q2", None, None, -68, None],
-    ])
+    path = partner_return(
+        tmp_path,
+        "iom",
+        [
+            ["RR_IOM_HCCU", "2014/15 Q2", None, None, 12, None],
+            ["RR_IOM_PROLIFIC", "2014/15 Q2", None, None, -68, None],
+        ],
+    )
     problem = only(rejected(path, "partner_returns", Q2, "iom"), "negative_count")
     assert problem.column == "Value" and problem.row_count == 1 and rows_of(problem) == [3]
     assert problem.examples[0]["value"] == "-68"
@@ -75,27 +90,40 @@ def test_a_negative_count_is_rejected(tmp_path: Path) -> None:
 
 def test_a_numerator_above_its_denominator_is_rejected(tmp_path: Path) -> None:
     # 50 / 41 = 121.95%: Value agrees with its parts, so only this rule can catch it.
-    path = partner_return(tmp_path, "probation", [
-        ["RR_EMPLOYMENT", "2014/15 Q2", 50, 41, 122.0, None],
-        ["RR_ACCOMMODATION", "2014/15 Q2", 171, 198, 86.4, None],
-    ])
+    path = partner_return(
+        tmp_path,
+        "probation",
+        [
+            ["RR_EMPLOYMENT", "2014/15 Q2", 50, 41, 122.0, None],
+            ["RR_ACCOMMODATION", "2014/15 Q2", 171, 198, 86.4, None],
+        ],
+    )
     problems = rejected(path, "partner_returns", Q2, "probation")
     assert [p.rule for p in problems] == ["numerator_above_denominator"]
     problem = problems[0]
     assert problem.column == "Numerator" and rows_of(problem) == [2]
-    assert problem.examples[0] == {"row": 2, "value": "50", "Indicator Code": "RR_EMPLOYMENT",
-                                   "Denominator": "41"}
+    assert problem.examples[0] == {
+        "row": 2,
+        "value": "50",
+        "Indicator Code": "RR_EMPLOYMENT",
+        "Denominator": "41",
+    }
     assert "'Numerator' is larger than 'Denominator'" in problem.message
     assert "at most 100" in problem.message and "row 2 (RR_EMPLOYMENT)" in problem.message
 
 
 @pytest.mark.parametrize("numerator, denominator, value", [(0, 41, -0.5), (41, 41, 100.5)])
-def test_a_percentage_outside_0_to_100_is_rejected(tmp_path: Path, numerator: int,
-                                                   denominator: int, value: float) -> None:
-    path = partner_return(tmp_path, "courts", [
-        ["VA_COURT_PERPETRATORS", "2014/15 Q2", None, None, 212, None],
-        ["VA_PROSECUTION_SUCCESS", "2014/15 Q2", numerator, denominator, value, None],
-    ])
+def test_a_percentage_outside_0_to_100_is_rejected(
+    tmp_path: Path, numerator: int, denominator: int, value: float
+) -> None:
+    path = partner_return(
+        tmp_path,
+        "courts",
+        [
+            ["VA_COURT_PERPETRATORS", "2014/15 Q2", None, None, 212, None],
+            ["VA_PROSECUTION_SUCCESS", "2014/15 Q2", numerator, denominator, value, None],
+        ],
+    )
     problem = only(rejected(path, "partner_returns", Q2, "courts"), "percent_out_of_range")
     assert problem.column == "Value" and rows_of(problem) == [3]
     assert "below 0 or above 100" in problem.message
@@ -103,12 +131,22 @@ def test_a_percentage_outside_0_to_100_is_rejected(tmp_path: Path, numerator: in
 
 
 def test_percentages_of_0_and_100_are_accepted(tmp_path: Path) -> None:
-    path = partner_return(tmp_path, "probation", [
-        ["RR_EMPLOYMENT", "2014/15 Q2", 0, 41, 0, None],
-        ["RR_ACCOMMODATION", "2014/15 Q2", 41, 41, 100, None],
-    ])
-    result = read_delivery(path, contract_for("partner_returns"), Q2, test_pseudonymiser(),
-                           la_code=None, partner="probation")
+    path = partner_return(
+        tmp_path,
+        "probation",
+        [
+            ["RR_EMPLOYMENT", "2014/15 Q2", 0, 41, 0, None],
+            ["RR_ACCOMMODATION", "2014/15 Q2", 41, 41, 100, None],
+        ],
+    )
+    result = read_delivery(
+        path,
+        contract_for("partner_returns"),
+        Q2,
+        test_pseudonymiser(),
+        la_code=None,
+        partner="probation",
+    )
     assert result.row_count == 2
 
 
@@ -116,14 +154,21 @@ def test_a_value_outside_its_indicators_range_is_rejected(tmp_path: Path) -> Non
     # The seed leaves every range blank today; a partnership sets one in min_value / max_value.
     contract = contract_for("partner_returns")
     table = contract.tables[0]
-    catalogue = tuple(i._replace(minimum=0.0, maximum=500.0) if i.code == "RR_IOM_PROLIFIC"
-                      else i for i in table.catalogue)
+    catalogue = tuple(
+        i._replace(minimum=0.0, maximum=500.0) if i.code == "RR_IOM_PROLIFIC" else i
+        for i in table.catalogue
+    )
     contract = dataclasses.replace(
-        contract, tables=(dataclasses.replace(table, catalogue=catalogue),))
-    path = partner_return(tmp_path, "iom", [
-        ["RR_IOM_PROLIFIC", "2014/15 Q2", None, None, 501, None],
-        ["RR_IOM_DA", "2014/15 Q2", None, None, 900, None],  # no range of its own
-    ])
+        contract, tables=(dataclasses.replace(table, catalogue=catalogue),)
+    )
+    path = partner_return(
+        tmp_path,
+        "iom",
+        [
+            ["RR_IOM_PROLIFIC", "2014/15 Q2", None, None, 501, None],
+            ["RR_IOM_DA", "2014/15 Q2", None, None, 900, None],  # no range of its own
+        ],
+    )
     problems = rejected(path, "partner_returns", Q2, "iom", contract=contract)
     assert [p.rule for p in problems] == ["indicator_range"]
     problem = problems[0]
@@ -133,8 +178,9 @@ def test_a_value_outside_its_indicators_range_is_rejected(tmp_path: Path) -> Non
 
 
 def test_the_seed_ranges_reach_the_contract() -> None:
-    with (Path(__file__).resolve().parents[1] / "dbt_project" / "seeds"
-          / "indicators.csv").open(newline="", encoding="utf-8") as handle:
+    with (Path(__file__).resolve().parents[1] / "dbt_project" / "seeds" / "indicators.csv").open(
+        newline="", encoding="utf-8"
+    ) as handle:
         seed = {r["code"]: r for r in csv.DictReader(handle)}
     for indicator in contract_for("partner_returns").tables[0].catalogue:
         row = seed[indicator.code]
@@ -148,30 +194,46 @@ def test_the_seed_ranges_reach_the_contract() -> None:
 
 
 def test_a_workbook_cell_of_1e300_is_rejected_not_a_crash_of_the_exports(tmp_path: Path) -> None:
-    path = partner_return(tmp_path, "iom", [
-        ["RR_IOM_PROLIFIC", "2014/15 Q2", None, None, 1e300, None],
-    ])
+    path = partner_return(
+        tmp_path,
+        "iom",
+        [
+            ["RR_IOM_PROLIFIC", "2014/15 Q2", None, None, 1e300, None],
+        ],
+    )
     problem = only(rejected(path, "partner_returns", Q2, "iom"), "number_too_large")
     assert problem.column == "Value" and rows_of(problem) == [2]
     assert f"{EXACT_WHOLE_MAX:,}" in problem.message and "2 to the power 53" in problem.message
 
 
-@pytest.mark.parametrize("written, rules", [
-    (str(EXACT_WHOLE_MAX), []),
-    (str(EXACT_WHOLE_MAX + 1), ["number_too_large"]),  # a double would read 2**53: the digits
-    ("-" + str(EXACT_WHOLE_MAX + 1), ["number_too_large", "negative_count"]),
-    ("9" * 400, ["number_too_large"]),  # beyond a double: infinite
-])
-def test_numbers_up_to_2_to_the_53_are_held(tmp_path: Path, written: str,
-                                            rules: list[str]) -> None:
+@pytest.mark.parametrize(
+    "written, rules",
+    [
+        (str(EXACT_WHOLE_MAX), []),
+        (str(EXACT_WHOLE_MAX + 1), ["number_too_large"]),  # a double would read 2**53: the digits
+        ("-" + str(EXACT_WHOLE_MAX + 1), ["number_too_large", "negative_count"]),
+        ("9" * 400, ["number_too_large"]),  # beyond a double: infinite
+    ],
+)
+def test_numbers_up_to_2_to_the_53_are_held(tmp_path: Path, written: str, rules: list[str]) -> None:
     # Typed as text, so the digits arrive as written (a number cell is a double already).
-    path = partner_return(tmp_path, "gangs", [
-        ["GY_GANG_REFERRALS", "2014/15 Q2", None, None, 12, None],
-        ["GY_CRISIS_CALLOUTS", "2014/15 Q2", None, None, written, None],
-    ])
+    path = partner_return(
+        tmp_path,
+        "gangs",
+        [
+            ["GY_GANG_REFERRALS", "2014/15 Q2", None, None, 12, None],
+            ["GY_CRISIS_CALLOUTS", "2014/15 Q2", None, None, written, None],
+        ],
+    )
     if not rules:
-        result = read_delivery(path, contract_for("partner_returns"), Q2, test_pseudonymiser(),
-                               la_code=None, partner="gangs")
+        result = read_delivery(
+            path,
+            contract_for("partner_returns"),
+            Q2,
+            test_pseudonymiser(),
+            la_code=None,
+            partner="gangs",
+        )
         assert result.tables["partner_returns"]["value"][1].as_py() == EXACT_WHOLE_MAX
         return
     problems = rejected(path, "partner_returns", Q2, "gangs")
@@ -192,13 +254,17 @@ def moj_file(tmp_path: Path, column: str, value: str) -> Path:
 MOJ_PERIOD = quarter_ending(2013, 12)
 
 
-@pytest.mark.parametrize("column, value, rule, says", [
-    ("Actual Rate", "-1.5", "range", "below 0"),
-    ("Predicted Rate", "113.77", "range", "above 100"),
-    ("Actual Rate", "1" + "0" * 300, "number_too_large", f"{EXACT_WHOLE_MAX:,}"),
-])
-def test_moj_rates_are_percentages_the_warehouse_holds(tmp_path: Path, column: str, value: str,
-                                                       rule: str, says: str) -> None:
+@pytest.mark.parametrize(
+    "column, value, rule, says",
+    [
+        ("Actual Rate", "-1.5", "range", "below 0"),
+        ("Predicted Rate", "113.77", "range", "above 100"),
+        ("Actual Rate", "1" + "0" * 300, "number_too_large", f"{EXACT_WHOLE_MAX:,}"),
+    ],
+)
+def test_moj_rates_are_percentages_the_warehouse_holds(
+    tmp_path: Path, column: str, value: str, rule: str, says: str
+) -> None:
     problems = rejected(moj_file(tmp_path, column, value), "moj_reoffending", MOJ_PERIOD)
     problem = only(problems, rule)
     assert problem.column == column and rows_of(problem) == [6]
@@ -207,8 +273,13 @@ def test_moj_rates_are_percentages_the_warehouse_holds(tmp_path: Path, column: s
 
 def test_a_difference_below_zero_is_accepted() -> None:
     # Sandwell's -24.3 and the rest of the example: fewer reoffend than predicted.
-    result = read_delivery(example("moj_reoffending_2013-12.csv"), contract_for("moj_reoffending"),
-                           MOJ_PERIOD, test_pseudonymiser(), la_code=None)
+    result = read_delivery(
+        example("moj_reoffending_2013-12.csv"),
+        contract_for("moj_reoffending"),
+        MOJ_PERIOD,
+        test_pseudonymiser(),
+        la_code=None,
+    )
     assert result.row_count > 0
 
 
@@ -217,15 +288,24 @@ def test_the_bulk_screen_and_the_file_check_agree_on_number_rules() -> None:
     table: Table = contract_for("moj_reoffending").tables[0]
     names = [c.name for c in table.columns]
     good = ["E08000031", "Wolverhampton", "Staffs", "1746", "13.60", "13.77", "-1.2", "No"]
-    rows = {1: good, 2: good[:4] + [str(EXACT_WHOLE_MAX + 1)] + good[5:],
-            3: good[:4] + ["-0.1"] + good[5:], 4: good[:4] + ["..", "..", "..", ".."]}
+    rows = {
+        1: good,
+        2: good[:4] + [str(EXACT_WHOLE_MAX + 1)] + good[5:],
+        3: good[:4] + ["-0.1"] + good[5:],
+        4: good[:4] + ["..", "..", "..", ".."],
+    }
     with staging_connection(test_pseudonymiser()) as con:
         columns = ", ".join(f"{n} varchar" for n in names)
-        con.execute(f"create table src (_file integer, _row integer, _period_start date, "
-                    f"_period_end date, _period_label varchar, {columns})")
+        con.execute(
+            f"create table src (_file integer, _row integer, _period_start date, "
+            f"_period_end date, _period_label varchar, {columns})"
+        )
         for file, values in rows.items():
-            con.execute(f"insert into src values (?, 6, date '2013-10-01', date '2013-12-31', "
-                        f"'2013/14 Q3', {', '.join('?' for _ in names)})", [file, *values])
+            con.execute(
+                f"insert into src values (?, 6, date '2013-10-01', date '2013-12-31', "
+                f"'2013/14 Q3', {', '.join('?' for _ in names)})",
+                [file, *values],
+            )
         assert files_breaking_rules(con, "src", table) == {2, 3}
         for file, rule in ((2, "number_too_large"), (3, "range")):
             con.execute(f"create or replace table one as select * from src where _file = {file}")
@@ -247,13 +327,23 @@ def built_home(tmp_path_factory: pytest.TempPathFactory) -> dict:
     home = tmp_path_factory.mktemp("plausible")
     landing = home / "landing" / "partner_returns"
     name = "partner_return_probation_2014-15_Q1.xlsx"
-    _return(landing / name, [["RR_EMPLOYMENT", "2014/15 Q1", 88, 200, 44.0, None],
-                             ["RR_ACCOMMODATION", "2014/15 Q1", 171, 198, 86.4, None]])
+    _return(
+        landing / name,
+        [
+            ["RR_EMPLOYMENT", "2014/15 Q1", 88, 200, 44.0, None],
+            ["RR_ACCOMMODATION", "2014/15 Q1", 171, 198, 86.4, None],
+        ],
+    )
     build = ["build", "--home", str(home), "--la-code", LA, "--as-of", "2014-08-15"]
     assert main(build) == 0
     before = indicator_rows(home)
-    _return(landing / name, [["RR_EMPLOYMENT", "2014/15 Q1", 50, 41, 122.0, None],
-                             ["RR_ACCOMMODATION", "2014/15 Q1", 171, 198, 86.4, None]])
+    _return(
+        landing / name,
+        [
+            ["RR_EMPLOYMENT", "2014/15 Q1", 50, 41, 122.0, None],
+            ["RR_ACCOMMODATION", "2014/15 Q1", 171, 198, 86.4, None],
+        ],
+    )
     _return(landing / FORMULA_NAME, [["RR_EMPLOYMENT", "2014/15 Q1", 88, 200, 44.0, None]])
     assert main(build) == 0
     return {"home": home, "before": before, "after": indicator_rows(home)}
@@ -261,27 +351,31 @@ def built_home(tmp_path_factory: pytest.TempPathFactory) -> dict:
 
 def indicator_rows(home: Path) -> dict[str, dict[str, str]]:
     with (home / "exports" / "indicators.csv").open(newline="", encoding="utf-8") as handle:
-        return {r["indicator_code"]: r for r in csv.DictReader(handle)
-                if r["fiscal_quarter"] == "2014/15 Q1"}
+        return {
+            r["indicator_code"]: r
+            for r in csv.DictReader(handle)
+            if r["fiscal_quarter"] == "2014/15 Q1"
+        }
 
 
 def test_the_122_percent_return_is_quarantined_and_amber_stays(built_home: dict) -> None:
     before, after = built_home["before"]["RR_EMPLOYMENT"], built_home["after"]["RR_EMPLOYMENT"]
-    assert (before["data_status"], before["value"], before["rag_status"]) == ("ok", "44.0",
-                                                                              "Amber")
-    assert (after["data_status"], after["value"], after["rag_status"]) == ("ok", "44.0",
-                                                                           "Amber")
+    assert (before["data_status"], before["value"], before["rag_status"]) == ("ok", "44.0", "Amber")
+    assert (after["data_status"], after["value"], after["rag_status"]) == ("ok", "44.0", "Amber")
     quarantine = built_home["home"] / "quarantine" / "partner_returns"
-    reasons = [p for p in quarantine.iterdir()
-               if p.name.startswith("partner_return_probation") and p.name.endswith(
-                   ".reason.json")]
+    reasons = [
+        p
+        for p in quarantine.iterdir()
+        if p.name.startswith("partner_return_probation") and p.name.endswith(".reason.json")
+    ]
     assert reasons, sorted(p.name for p in quarantine.iterdir())
     assert "numerator_above_denominator" in reasons[0].read_text(encoding="utf-8")
     with duckdb.connect(str(built_home["home"] / "warehouse.duckdb"), read_only=True) as con:
         [(status,)] = con.execute(
             "select status from raw.deliveries where file_name = ? "
             "order by delivery_id desc limit 1",
-            ["partner_return_probation_2014-15_Q1.xlsx"]).fetchall()
+            ["partner_return_probation_2014-15_Q1.xlsx"],
+        ).fetchall()
     assert status == "rejected"
 
 

@@ -25,8 +25,13 @@ JANUARY = PUBLIC / "2018-01-city-of-london-street.csv"
 
 def _ingest(home: Path) -> list:
     # A home of public data alone needs no pseudonymisation key.
-    return ingest_feed("police_uk", home=home, warehouse=home / "warehouse.duckdb",
-                       pseudonymiser=load_pseudonymiser(home, domains=[]), la_code="E22000180")
+    return ingest_feed(
+        "police_uk",
+        home=home,
+        warehouse=home / "warehouse.duckdb",
+        pseudonymiser=load_pseudonymiser(home, domains=[]),
+        la_code="E22000180",
+    )
 
 
 def _rows(path: Path) -> list[dict[str, str]]:
@@ -60,18 +65,21 @@ def test_a_real_file_loads_every_row_as_published(tmp_path: Path) -> None:
     no_id = sum(1 for r in rows if not r["Crime ID"])
     no_lsoa = sum(1 for r in rows if not r["LSOA code"])
     assert no_id and no_lsoa
-    assert _query(tmp_path, "select count(*), count(*) - count(crime_id), "
-                            "count(*) - count(lsoa_code) from raw.police_uk_street") == [
-        (len(rows), no_id, no_lsoa)]
+    assert _query(
+        tmp_path,
+        "select count(*), count(*) - count(crime_id), "
+        "count(*) - count(lsoa_code) from raw.police_uk_street",
+    ) == [(len(rows), no_id, no_lsoa)]
     assert _query(tmp_path, "select feed, partner, period_label, status from raw.deliveries") == [
-        ("police_uk", "city-of-london", "2018-01", "loaded")]
+        ("police_uk", "city-of-london", "2018-01", "loaded")
+    ]
 
 
 @pytest.mark.parametrize(("bom", "newline"), [(True, "\r\n"), (False, "\n"), (True, "\n")])
-def test_line_endings_and_byte_order_mark_as_downloads_vary(tmp_path: Path, bom: bool,
-                                                           newline: str) -> None:
-    (_landing(tmp_path) / JANUARY.name).write_bytes(_bytes_with(JANUARY, bom=bom,
-                                                                newline=newline))
+def test_line_endings_and_byte_order_mark_as_downloads_vary(
+    tmp_path: Path, bom: bool, newline: str
+) -> None:
+    (_landing(tmp_path) / JANUARY.name).write_bytes(_bytes_with(JANUARY, bom=bom, newline=newline))
     [outcome] = _ingest(tmp_path)
     assert outcome.action == "loaded", outcome.reason
     assert outcome.rows == len(_rows(JANUARY))
@@ -132,12 +140,16 @@ def test_the_archive_download_is_unpacked_and_other_kinds_listed(tmp_path: Path)
         for month in ("01", "02"):
             name = f"2018-{month}-city-of-london-street.csv"
             zipped.write(PUBLIC / name, f"2018-{month}/{name}")
-        zipped.writestr("2018-01/2018-01-city-of-london-outcomes.csv",
-                        "Crime ID,Month,Reported by,Falls within,Longitude,Latitude,Location,"
-                        "LSOA code,LSOA name,Outcome type\r\n")
+        zipped.writestr(
+            "2018-01/2018-01-city-of-london-outcomes.csv",
+            "Crime ID,Month,Reported by,Falls within,Longitude,Latitude,Location,"
+            "LSOA code,LSOA name,Outcome type\r\n",
+        )
         zipped.writestr("2018-01/2018-01-city-of-london-stop-and-search.csv", "Type\r\n")
-        zipped.writestr("../../escape/2018-03-city-of-london-street.csv",
-                        (PUBLIC / "2018-03-city-of-london-street.csv").read_bytes())
+        zipped.writestr(
+            "../../escape/2018-03-city-of-london-street.csv",
+            (PUBLIC / "2018-03-city-of-london-street.csv").read_bytes(),
+        )
     outcomes = _ingest(tmp_path)
     unpacked = [o for o in outcomes if o.action == "unpacked"]
     loaded = sorted(o.period for o in outcomes if o.action == "loaded")
@@ -181,14 +193,24 @@ def test_a_month_is_due_by_the_end_of_the_second_month_after_it() -> None:
     [entry] = [e for e in feed_calendar({}) if e.feed == "police_uk"]
     assert entry.due_date(date(2018, 1, 31)) == date(2018, 3, 31)
     assert entry.due_date(date(2018, 12, 31)) == date(2019, 2, 28)
-    january = Delivered("police_uk", "2018-01", date(2018, 1, 1), datetime(2018, 3, 2),
-                        "loaded", JANUARY.name, "city-of-london")
+    january = Delivered(
+        "police_uk",
+        "2018-01",
+        date(2018, 1, 1),
+        datetime(2018, 3, 2),
+        "loaded",
+        JANUARY.name,
+        "city-of-london",
+    )
     assert feed_status(entry, [january], date(2018, 4, 30)).state == "on time"
     # February was due by 30 April, March by 31 May: two months overdue is a stopped feed.
     late = feed_status(entry, [january], date(2018, 5, 1))
     assert (late.state, [p.label for p in late.overdue]) == ("late", ["2018-02"])
     assert feed_status(entry, [january], date(2018, 6, 1)).state == "stopped"
     # Configurable per home, as any feed's due rule.
-    [slower] = [e for e in feed_calendar({"feeds": {"police_uk": {
-        "due_months_after_period_end": 3}}}) if e.feed == "police_uk"]
+    [slower] = [
+        e
+        for e in feed_calendar({"feeds": {"police_uk": {"due_months_after_period_end": 3}}})
+        if e.feed == "police_uk"
+    ]
     assert slower.due_date(date(2018, 1, 31)) == date(2018, 4, 30)

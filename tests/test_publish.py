@@ -40,8 +40,9 @@ def test_a_reader_holding_the_published_file_does_not_block_a_build(tmp_path: Pa
     published = published_path(tmp_path)
     assert published.exists()
     done = tmp_path / "build-finished"
-    reader = subprocess.Popen([sys.executable, "-c", READER, str(published), str(done)],
-                              stdout=subprocess.PIPE, text=True)
+    reader = subprocess.Popen(
+        [sys.executable, "-c", READER, str(published), str(done)], stdout=subprocess.PIPE, text=True
+    )
     assert reader.stdout.readline().strip() == "open"
     # A new quarter arrives and is built while the reader holds the published file open.
     write_partner_returns(tmp_path / "landing", figures, quarters[1:])
@@ -58,23 +59,42 @@ def test_a_reader_holding_the_published_file_does_not_block_a_build(tmp_path: Pa
     assert statuses == [("ok",)]  # the new copy holds the new quarter
 
 
-def test_status_reads_the_published_copy_while_a_build_holds_the_warehouse(
-        tmp_path: Path) -> None:
+def test_status_reads_the_published_copy_while_a_build_holds_the_warehouse(tmp_path: Path) -> None:
     os.environ.update(TEST_KEYS)
     quarters = ["2014/15 Q1"]
-    write_partner_returns(tmp_path / "landing", partner_return_figures(quarters, seed=4),
-                          quarters)
-    assert main(["build", "--home", str(tmp_path), "--la-code", LA,
-                 "--as-of", "2014-11-15"]) == 0
+    write_partner_returns(tmp_path / "landing", partner_return_figures(quarters, seed=4), quarters)
+    assert main(["build", "--home", str(tmp_path), "--la-code", LA, "--as-of", "2014-11-15"]) == 0
     holder = subprocess.Popen(
-        [sys.executable, "-c", "import duckdb, sys, time; c = duckdb.connect(sys.argv[1]); "
-         "print('held', flush=True); time.sleep(30)", str(tmp_path / "warehouse.duckdb")],
-        stdout=subprocess.PIPE, text=True)
+        [
+            sys.executable,
+            "-c",
+            "import duckdb, sys, time; c = duckdb.connect(sys.argv[1]); "
+            "print('held', flush=True); time.sleep(30)",
+            str(tmp_path / "warehouse.duckdb"),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     try:
         assert holder.stdout.readline().strip() == "held"
-        result = subprocess.run([sys.executable, "-m", "orchestration.cli", "status", "--home",
-                                 str(tmp_path), "--la-code", LA, "--as-of", "2014-11-15",
-                                 "--json"], capture_output=True, text=True, timeout=60)
+        result = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "orchestration.cli",
+                "status",
+                "--home",
+                str(tmp_path),
+                "--la-code",
+                LA,
+                "--as-of",
+                "2014-11-15",
+                "--json",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
         assert result.returncode == 0, result.stderr
         assert '"partner_returns"' in result.stdout
     finally:

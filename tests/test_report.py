@@ -24,8 +24,13 @@ from tests.conftest import keys_from_files
 
 QUARTER = "2014/15 Q2"
 SLUG = "2014-15-Q2"
-PRIORITIES = ["Reducing Reoffending", "Substance Misuse", "Gangs and Youth Crime",
-              "Violence Against Women and Girls", "Violence"]
+PRIORITIES = [
+    "Reducing Reoffending",
+    "Substance Misuse",
+    "Gangs and Youth Crime",
+    "Violence Against Women and Girls",
+    "Violence",
+]
 CHROMIUM = Path(os.environ.get("CSP_CHROMIUM", "/usr/bin/chromium"))
 SCREENSHOTS = Path(os.environ.get("CSP_SCREENSHOT_DIR", "/tmp/csp-report-screenshots"))
 
@@ -65,8 +70,9 @@ def _text(markup: str) -> str:
 
 def _indicator_rows(home: Path) -> dict[str, dict[str, str]]:
     with (home / "exports" / "indicators.csv").open(newline="") as handle:
-        return {r["indicator_code"]: r for r in csv.DictReader(handle)
-                if r["fiscal_quarter"] == QUARTER}
+        return {
+            r["indicator_code"]: r for r in csv.DictReader(handle) if r["fiscal_quarter"] == QUARTER
+        }
 
 
 # --- the file ------------------------------------------------------------------------------
@@ -113,8 +119,9 @@ def test_report_figures_match_indicators_csv(report_home: Path, report_path: Pat
     checked = 0
     for indicator in data.indicators:
         row = rows[indicator.code]
-        match = re.search(rf'<a href="#{indicator.code.lower().replace("_", "-")}">.*?</tr>',
-                          page, re.S)
+        match = re.search(
+            rf'<a href="#{indicator.code.lower().replace("_", "-")}">.*?</tr>', page, re.S
+        )
         assert match, indicator.code
         cells = re.findall(r'<td class="num">([^<]*)</td>', match.group(0))
         for csv_value, shown in ((row["value"], cells[0]), (row["ytd_value"], cells[2])):
@@ -123,8 +130,9 @@ def test_report_figures_match_indicators_csv(report_home: Path, report_path: Pat
             elif indicator.unit == "count":
                 assert shown == f"{int(csv_value):,}", (indicator.code, shown)
             else:
-                assert shown.rstrip("%").replace("−", "-").lstrip("+") == \
-                    f"{float(csv_value):.1f}", (indicator.code, shown)
+                assert (
+                    shown.rstrip("%").replace("−", "-").lstrip("+") == f"{float(csv_value):.1f}"
+                ), (indicator.code, shown)
             checked += 1
     assert checked == 2 * len(data.indicators)
     # Every indicator of indicators.csv is in the report, but the public data's while no
@@ -138,29 +146,39 @@ def test_report_figures_match_indicators_csv(report_home: Path, report_path: Pat
 def test_published_figures_in_the_sentences(report_path: Path) -> None:
     """The PPV, DV and IDVA sentences carry the figures published on 4 December 2014."""
     text = _text(report_path.read_text(encoding="utf-8"))
-    assert ("Latest position: 744 public place violence offences year to date as at "
-            "31 October 2014, 107 more than the same period last year (+16.8%).") in text
+    assert (
+        "Latest position: 744 public place violence offences year to date as at "
+        "31 October 2014, 107 more than the same period last year (+16.8%)."
+    ) in text
     # 41% more domestic abuse reported in the first half of 2014/15 than a year earlier.
-    assert re.search(r"1,551 domestic abuse crimes reported to the police year to date "
-                     r"\(the first half of 2014/15\), 451 more than the same period last year "
-                     r"\(\+41\.0%\)", text)
-    assert "205 high-risk victims supported by the IDVA service year to date " \
-           "(the first half of 2014/15)" in text
+    assert re.search(
+        r"1,551 domestic abuse crimes reported to the police year to date "
+        r"\(the first half of 2014/15\), 451 more than the same period last year "
+        r"\(\+41\.0%\)",
+        text,
+    )
+    assert (
+        "205 high-risk victims supported by the IDVA service year to date "
+        "(the first half of 2014/15)" in text
+    )
     assert "1,354 incidents involving children or pregnant women screened year to date" in text
 
 
 def test_moj_suspension_is_the_data_note(report_path: Path) -> None:
     text = _text(report_path.read_text(encoding="utf-8"))
-    assert ("Data not available: MoJ: localised data not available until further notice "
-            "(Transforming Rehabilitation).") in text
-    assert "Last published figure: reoffending 18.3% below the predicted rate " \
-           "(2013/14 Q3), Green." in text
+    assert (
+        "Data not available: MoJ: localised data not available until further notice "
+        "(Transforming Rehabilitation)."
+    ) in text
+    assert (
+        "Last published figure: reoffending 18.3% below the predicted rate "
+        "(2013/14 Q3), Green." in text
+    )
 
 
 def test_every_data_status_renders(report_home: Path, tmp_path: Path) -> None:
     """Q3 (pending police, RNY and IDVA; suspended MoJ; partner returns not expected)."""
-    written = write_report(report_home / "warehouse.duckdb", tmp_path, "2014/15 Q3",
-                           public=True)
+    written = write_report(report_home / "warehouse.duckdb", tmp_path, "2014/15 Q3", public=True)
     text = _text(written["report"].read_text(encoding="utf-8"))
     assert "Data not available: police_crime 2014-11 not yet received (due 2014-12-15)" in text
     assert "Provisional figure so far: 101" in text
@@ -211,9 +229,11 @@ def test_public_report_has_no_small_counts(public_path: Path) -> None:
     text = _text(body)
     assert "Statistical disclosure control" in text and "[c]" in text
     # A sentence never states a count from 1 to 7 (numbers followed by a counted noun).
-    assert not re.search(r"(?<![\d.,/Q])[1-7] (?:[a-z-]+ )*(?:offences|crimes|referrals|"
-                         r"breaches|victims|cases|incidents|offenders|users|perpetrators)",
-                         text)
+    assert not re.search(
+        r"(?<![\d.,/Q])[1-7] (?:[a-z-]+ )*(?:offences|crimes|referrals|"
+        r"breaches|victims|cases|incidents|offenders|users|perpetrators)",
+        text,
+    )
 
 
 # --- in a real browser --------------------------------------------------------------------
@@ -222,11 +242,23 @@ def test_public_report_has_no_small_counts(public_path: Path) -> None:
 def _chromium(url: str, tmp_path: Path, *extra: str) -> subprocess.CompletedProcess:
     if not CHROMIUM.exists():
         pytest.skip(f"no Chromium at {CHROMIUM}: apt-get install -y chromium")
-    command = [str(CHROMIUM), "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
-               "--no-first-run", "--disable-background-networking",
-               "--disable-component-update", "--disable-sync",
-               f"--user-data-dir={tmp_path / 'chromium-profile'}",
-               "--enable-logging=stderr", "--v=0", "--virtual-time-budget=15000", *extra, url]
+    command = [
+        str(CHROMIUM),
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        f"--user-data-dir={tmp_path / 'chromium-profile'}",
+        "--enable-logging=stderr",
+        "--v=0",
+        "--virtual-time-budget=15000",
+        *extra,
+        url,
+    ]
     return subprocess.run(command, capture_output=True, text=True, timeout=120, check=False)
 
 
@@ -235,8 +267,9 @@ def _console_messages(stderr: str) -> list[str]:
 
 
 @pytest.mark.parametrize("variant", ["full", "public"])
-def test_report_renders_in_chromium(report_path: Path, public_path: Path, tmp_path: Path,
-                                    variant: str) -> None:
+def test_report_renders_in_chromium(
+    report_path: Path, public_path: Path, tmp_path: Path, variant: str
+) -> None:
     path = report_path if variant == "full" else public_path
     result = _chromium(path.as_uri(), tmp_path, "--dump-dom")
     assert result.returncode == 0, result.stderr[-2000:]
@@ -266,16 +299,22 @@ def test_report_screenshot(report_path: Path, public_path: Path, tmp_path: Path)
     for name, path in (("report", report_path), ("report-public", public_path)):
         shot = SCREENSHOTS / f"{name}-{SLUG}.png"
         shot.unlink(missing_ok=True)
-        result = _chromium(path.as_uri(), tmp_path, f"--screenshot={shot}",
-                           "--window-size=1280,4000", "--hide-scrollbars")
+        result = _chromium(
+            path.as_uri(),
+            tmp_path,
+            f"--screenshot={shot}",
+            "--window-size=1280,4000",
+            "--hide-scrollbars",
+        )
         assert result.returncode == 0 and shot.stat().st_size > 50_000, result.stderr[-2000:]
         print(f"screenshot: {shot} ({path.stat().st_size:,} bytes of HTML)")
 
 
 def test_report_can_be_printed_to_a4_pdf(report_path: Path, tmp_path: Path) -> None:
     pdf = tmp_path / "report.pdf"
-    result = _chromium(report_path.as_uri(), tmp_path, f"--print-to-pdf={pdf}",
-                       "--no-pdf-header-footer")
+    result = _chromium(
+        report_path.as_uri(), tmp_path, f"--print-to-pdf={pdf}", "--no-pdf-header-footer"
+    )
     assert result.returncode == 0 and pdf.read_bytes().startswith(b"%PDF")
     # A4 is 595 x 842 points.
     assert re.search(rb"/MediaBox\s*\[\s*0 0 59[45][.\d]* 84[12][.\d]*\]", pdf.read_bytes())
@@ -296,14 +335,27 @@ def test_not_expected_note() -> None:
     from exports.wording import data_note, headline
 
     indicator = Indicator(
-        code="GY_YOUTH_FTE", name="First-time entrants", priority="Gangs and Youth Crime",
-        feed="partner_returns", owner="yot", unit="count", polarity="lower_is_better",
-        aggregation="sum", target=None, definition=None,
+        code="GY_YOUTH_FTE",
+        name="First-time entrants",
+        priority="Gangs and Youth Crime",
+        feed="partner_returns",
+        owner="yot",
+        unit="count",
+        polarity="lower_is_better",
+        aggregation="sum",
+        target=None,
+        definition=None,
         row={"data_status": "not_expected", "status_note": "partner_returns has never delivered"},
-        history=[])
-    assert headline(indicator, QUARTER) == data_note(indicator) == (
-        "Data not available: no data is expected for this quarter "
-        "(partner_returns has never delivered).")
+        history=[],
+    )
+    assert (
+        headline(indicator, QUARTER)
+        == data_note(indicator)
+        == (
+            "Data not available: no data is expected for this quarter "
+            "(partner_returns has never delivered)."
+        )
+    )
 
 
 def test_dagster_materialises_a_quarter_partition_of_the_report(report_home: Path) -> None:
@@ -315,9 +367,11 @@ def test_dagster_materialises_a_quarter_partition_of_the_report(report_home: Pat
     report = report_home / "exports" / "report-2014-15-Q2.html"
     before = report.stat().st_mtime_ns
     result = dg.materialize(
-        [quarterly_report], partition_key="2014-07-01",
-        resources={"csp": CspResource(home=str(report_home), as_of="2014-12-04",
-                                      la_code="E08000031")},
+        [quarterly_report],
+        partition_key="2014-07-01",
+        resources={
+            "csp": CspResource(home=str(report_home), as_of="2014-12-04", la_code="E08000031")
+        },
     )
     assert result.success
     [event] = result.get_asset_materialization_events()

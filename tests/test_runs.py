@@ -17,19 +17,38 @@ DBT_KEYS = [dg.AssetKey("fct_crime"), dg.AssetKey("fct_indicator_quarter")]
 SENSOR = {SENSOR_NAME_TAG: LANDING_SENSOR}
 
 
-def _run(instance: dg.DagsterInstance, status: DagsterRunStatus, tags: dict[str, str] = SENSOR,
-         selection: list[dg.AssetKey] | None = DBT_KEYS, job: str = "csp_build") -> dg.DagsterRun:
-    run = dg.DagsterRun(job_name=job, run_id=str(uuid.uuid4()), status=status, tags=tags,
-                        asset_selection=frozenset(selection) if selection else None)
+def _run(
+    instance: dg.DagsterInstance,
+    status: DagsterRunStatus,
+    tags: dict[str, str] = SENSOR,
+    selection: list[dg.AssetKey] | None = DBT_KEYS,
+    job: str = "csp_build",
+) -> dg.DagsterRun:
+    run = dg.DagsterRun(
+        job_name=job,
+        run_id=str(uuid.uuid4()),
+        status=status,
+        tags=tags,
+        asset_selection=frozenset(selection) if selection else None,
+    )
     return instance.add_run(run)
 
 
 def _start_step(instance: dg.DagsterInstance, run: dg.DagsterRun, step_key: str) -> None:
-    instance.handle_new_event(EventLogEntry(
-        error_info=None, level=20, user_message="", run_id=run.run_id, timestamp=time.time(),
-        step_key=step_key, job_name=run.job_name,
-        dagster_event=DagsterEvent(DagsterEventType.STEP_START.value, run.job_name,
-                                   step_key=step_key)))
+    instance.handle_new_event(
+        EventLogEntry(
+            error_info=None,
+            level=20,
+            user_message="",
+            run_id=run.run_id,
+            timestamp=time.time(),
+            step_key=step_key,
+            job_name=run.job_name,
+            dagster_event=DagsterEvent(
+                DagsterEventType.STEP_START.value, run.job_name, step_key=step_key
+            ),
+        )
+    )
 
 
 def _later(instance: dg.DagsterInstance, run: dg.DagsterRun) -> str | None:

@@ -46,8 +46,10 @@ def test_the_ui_over_a_moved_home_shows_its_runs_events(tmp_path: Path) -> None:
         events = messages(port, run_id)
         assert "Materialized value one." in events, events
         assert not before.exists(), "Dagster recreated the old home's event log"
-    assert str(after / "dagster" / "history" / "runs") in \
-        (after / "dagster" / "dagster.yaml").read_text()
+    assert (
+        str(after / "dagster" / "history" / "runs")
+        in (after / "dagster" / "dagster.yaml").read_text()
+    )
 
 
 def test_a_killed_run_alerts_and_the_sensor_then_loads_a_dropped_file(tmp_path: Path) -> None:
@@ -56,15 +58,30 @@ def test_a_killed_run_alerts_and_the_sensor_then_loads_a_dropped_file(tmp_path: 
     landing sensor, a run each, and built by one dbt build, every step in its run's process."""
     home = tmp_path / "home"
     (home / "landing").mkdir(parents=True)
-    with http_receiver() as (url, hook), \
-            serving(home, tmp_path / "ui.log", LA, {
-                **os.environ, **TEST_KEYS, "CSP_ALERT_URLS": url, "CSP_LA_NAME": "Wolverhampton",
-                "CSP_AS_OF": "2014-12-04", "CSP_STABLE_SECONDS": "0"}) as port:
-        launched = graphql(port, """mutation { launchRun(executionParams: {
+    with (
+        http_receiver() as (url, hook),
+        serving(
+            home,
+            tmp_path / "ui.log",
+            LA,
+            {
+                **os.environ,
+                **TEST_KEYS,
+                "CSP_ALERT_URLS": url,
+                "CSP_LA_NAME": "Wolverhampton",
+                "CSP_AS_OF": "2014-12-04",
+                "CSP_STABLE_SECONDS": "0",
+            },
+        ) as port,
+    ):
+        launched = graphql(
+            port,
+            """mutation { launchRun(executionParams: {
             selector: { repositoryLocationName: "orchestration.definitions",
                         repositoryName: "__repository__", jobName: "csp_build" } }) {
             __typename ... on LaunchRunSuccess { run { runId } }
-            ... on PythonError { message } } }""")["launchRun"]
+            ... on PythonError { message } } }""",
+        )["launchRun"]
         assert launched["__typename"] == "LaunchRunSuccess", launched
         killed = launched["run"]["runId"]
 
@@ -76,9 +93,12 @@ def test_a_killed_run_alerts_and_the_sensor_then_loads_a_dropped_file(tmp_path: 
             return None
 
         os.kill(wait_for("the run's process", worker_pid, port, RUN_SECONDS), signal.SIGKILL)
-        wait_for("the killed run to be marked failed", lambda: any(
-            r["runId"] == killed and r["status"] == "FAILURE" for r in runs(port)),
-            port, RUN_SECONDS)
+        wait_for(
+            "the killed run to be marked failed",
+            lambda: any(r["runId"] == killed and r["status"] == "FAILURE" for r in runs(port)),
+            port,
+            RUN_SECONDS,
+        )
         wait_for("the failure alert", lambda: hook.titles, port, RUN_SECONDS)
         assert hook.titles == ["[Wolverhampton] pipeline run failed: csp_build"]
 
@@ -91,11 +111,11 @@ def test_a_killed_run_alerts_and_the_sensor_then_loads_a_dropped_file(tmp_path: 
             done = len(found) == 2 and all(r["status"] in FINISHED for r in found)
             return found[::-1] if done else None  # oldest first
 
-        first, second = wait_for("the landing sensor's two runs", sensor_runs, port,
-                                 RUN_SECONDS)
+        first, second = wait_for("the landing sensor's two runs", sensor_runs, port, RUN_SECONDS)
         for run in (first, second):
             assert run["status"] == "SUCCESS", "\n".join(
-                m for m in messages(port, run["runId"]) if "rror" in m or "fail" in m)
+                m for m in messages(port, run["runId"]) if "rror" in m or "fail" in m
+            )
         files = {t["value"] for r in (first, second) for t in r["tags"] if t["key"] == "csp/file"}
         assert files == {"police_crime_2014-07.csv", "moj_reoffending_2013-12.csv"}
         earlier, later = messages(port, first["runId"]), messages(port, second["runId"])
@@ -108,8 +128,10 @@ def test_a_killed_run_alerts_and_the_sensor_then_loads_a_dropped_file(tmp_path: 
     with duckdb.connect(str(published_path(home)), read_only=True) as con:
         loaded = con.execute("select file_name from raw.deliveries order by 1").fetchall()
         crimes = con.execute("select count(*) from main.fct_crime").fetchone()[0]
-        moj = con.execute("select count(*) from main.fct_indicator_quarter "
-                          "where indicator_code = 'RR_REOFFEND_DIFF' "
-                          "and coalesce(value, provisional_value) is not null").fetchone()[0]
+        moj = con.execute(
+            "select count(*) from main.fct_indicator_quarter "
+            "where indicator_code = 'RR_REOFFEND_DIFF' "
+            "and coalesce(value, provisional_value) is not null"
+        ).fetchone()[0]
     assert loaded == [("moj_reoffending_2013-12.csv",), ("police_crime_2014-07.csv",)]
     assert crimes > 0 and moj > 0

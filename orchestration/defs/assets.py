@@ -46,34 +46,59 @@ def raw_key(table: str) -> dg.AssetKey:
     return dg.AssetKey(["raw", table])
 
 
-CONFIG_KEYS = [raw_key("partnership"), raw_key("feed_calendar"), raw_key("lsoa_lookup"),
-               raw_key("district_lookup"), raw_key("lsoa_population")]
+CONFIG_KEYS = [
+    raw_key("partnership"),
+    raw_key("feed_calendar"),
+    raw_key("lsoa_lookup"),
+    raw_key("district_lookup"),
+    raw_key("lsoa_population"),
+]
 DELIVERIES_KEY = raw_key("deliveries")
 
 
 @dg.multi_asset(
     name="partnership_configuration",
     specs=[
-        dg.AssetSpec(CONFIG_KEYS[0], group_name="ingest", kinds={"duckdb"},
-                     description="The partnership this warehouse reports for (LA code, name)."),
-        dg.AssetSpec(CONFIG_KEYS[1], group_name="ingest", kinds={"duckdb"},
-                     description="Each feed's delivery calendar: cadence, due rule, suspension."),
-        dg.AssetSpec(CONFIG_KEYS[2], group_name="ingest", kinds={"duckdb"},
-                     description="LSOA to local authority district, placing police.uk records "
-                                 "and the crimes of a force-wide police extract (an ONS lookup "
-                                 "or lsoa_la_lookup.csv in HOME/reference)."),
-        dg.AssetSpec(CONFIG_KEYS[3], group_name="ingest", kinds={"duckdb"},
-                     description="District to Community Safety Partnership to police force "
-                                 "area (the ONS lookup in HOME/reference)."),
-        dg.AssetSpec(CONFIG_KEYS[4], group_name="ingest", kinds={"duckdb"},
-                     description="Residents of each LSOA by mid-year estimate (ONS small-area "
-                                 "population estimates in HOME/reference)."),
+        dg.AssetSpec(
+            CONFIG_KEYS[0],
+            group_name="ingest",
+            kinds={"duckdb"},
+            description="The partnership this warehouse reports for (LA code, name).",
+        ),
+        dg.AssetSpec(
+            CONFIG_KEYS[1],
+            group_name="ingest",
+            kinds={"duckdb"},
+            description="Each feed's delivery calendar: cadence, due rule, suspension.",
+        ),
+        dg.AssetSpec(
+            CONFIG_KEYS[2],
+            group_name="ingest",
+            kinds={"duckdb"},
+            description="LSOA to local authority district, placing police.uk records "
+            "and the crimes of a force-wide police extract (an ONS lookup "
+            "or lsoa_la_lookup.csv in HOME/reference).",
+        ),
+        dg.AssetSpec(
+            CONFIG_KEYS[3],
+            group_name="ingest",
+            kinds={"duckdb"},
+            description="District to Community Safety Partnership to police force "
+            "area (the ONS lookup in HOME/reference).",
+        ),
+        dg.AssetSpec(
+            CONFIG_KEYS[4],
+            group_name="ingest",
+            kinds={"duckdb"},
+            description="Residents of each LSOA by mid-year estimate (ONS small-area "
+            "population estimates in HOME/reference).",
+        ),
     ],
     pool=POOL,
 )
-def partnership_configuration(context: dg.AssetExecutionContext, csp: CspResource) -> Iterator[
-    dg.MaterializeResult
-]:
+def partnership_configuration(
+    context: dg.AssetExecutionContext, csp: CspResource
+) -> Iterator[dg.MaterializeResult]:
     """Write the configuration tables the indicator logic reads."""
     settings = csp.settings()
     reference = read_reference(settings.reference_folder, settings.configured_lsoa_lookup)
@@ -81,31 +106,54 @@ def partnership_configuration(context: dg.AssetExecutionContext, csp: CspResourc
         context.log.warning(f"reference: {note}")
     with connect(settings.warehouse_target) as con:
         ensure_raw_schema(con)
-        write_configuration(con, settings.la_code, settings.la_name, settings.calendar,
-                            reference.lsoa_lookup, reference.district_lookup,
-                            reference.population)
+        write_configuration(
+            con,
+            settings.la_code,
+            settings.la_name,
+            settings.calendar,
+            reference.lsoa_lookup,
+            reference.district_lookup,
+            reference.population,
+        )
     suspended = [e.feed for e in settings.calendar if e.suspended_since]
     used = {f.layout: f for f in reference.files if f.used}
 
     def described(layout: str, table: Any) -> dict[str, Any]:
         chosen = used.get(layout)
-        return {"file": chosen.path.name if chosen else "none",
-                "rows": table.num_rows if table is not None else 0}
+        return {
+            "file": chosen.path.name if chosen else "none",
+            "rows": table.num_rows if table is not None else 0,
+        }
 
-    yield dg.MaterializeResult(asset_key=CONFIG_KEYS[0], metadata={
-        "la_code": settings.la_code, "name": settings.la_name,
-        "districts": ", ".join(settings.districts)})
-    yield dg.MaterializeResult(asset_key=CONFIG_KEYS[1], metadata={
-        "feeds": len(settings.calendar), "suspended": ", ".join(suspended) or "none"})
+    yield dg.MaterializeResult(
+        asset_key=CONFIG_KEYS[0],
+        metadata={
+            "la_code": settings.la_code,
+            "name": settings.la_name,
+            "districts": ", ".join(settings.districts),
+        },
+    )
+    yield dg.MaterializeResult(
+        asset_key=CONFIG_KEYS[1],
+        metadata={"feeds": len(settings.calendar), "suspended": ", ".join(suspended) or "none"},
+    )
     lookup_layout = "lsoa_lookup" if "lsoa_lookup" in used else "legacy_lsoa_lookup"
-    yield dg.MaterializeResult(asset_key=CONFIG_KEYS[2],
-                               metadata=described(lookup_layout, reference.lsoa_lookup))
-    yield dg.MaterializeResult(asset_key=CONFIG_KEYS[3],
-                               metadata=described("district_lookup", reference.district_lookup))
-    yield dg.MaterializeResult(asset_key=CONFIG_KEYS[4], metadata={
-        "files": ", ".join(f.path.name for f in reference.files
-                           if f.used and f.layout == "population") or "none",
-        "rows": reference.population.num_rows if reference.population is not None else 0})
+    yield dg.MaterializeResult(
+        asset_key=CONFIG_KEYS[2], metadata=described(lookup_layout, reference.lsoa_lookup)
+    )
+    yield dg.MaterializeResult(
+        asset_key=CONFIG_KEYS[3], metadata=described("district_lookup", reference.district_lookup)
+    )
+    yield dg.MaterializeResult(
+        asset_key=CONFIG_KEYS[4],
+        metadata={
+            "files": ", ".join(
+                f.path.name for f in reference.files if f.used and f.layout == "population"
+            )
+            or "none",
+            "rows": reference.population.num_rows if reference.population is not None else 0,
+        },
+    )
 
 
 CADENCE_DAYS = {"monthly": 31, "quarterly": 92}
@@ -131,8 +179,11 @@ def build_ingest_asset(contract: FeedContract) -> dg.AssetsDefinition:
             kinds={"duckdb"},
             freshness_policy=ingest_freshness(contract),
             description=f"{contract.description} (raw rows of every delivery, with history).",
-            metadata={"feed": contract.feed, "partner": contract.partner,
-                      "cadence": contract.cadence},
+            metadata={
+                "feed": contract.feed,
+                "partner": contract.partner,
+                "cadence": contract.cadence,
+            },
         )
         for table in contract.tables
     ]
@@ -142,20 +193,25 @@ def build_ingest_asset(contract: FeedContract) -> dg.AssetsDefinition:
         asset=specs[0].key,
         blocking=True,
         description="Every delivery of this run met the feed's contract and expectation suite "
-                    "(a file that did not is quarantined with its reason, and warns here).",
+        "(a file that did not is quarantined with its reason, and warns here).",
     )
 
-    @dg.multi_asset(name=f"ingest_{contract.feed}", specs=specs, pool=POOL,
-                    check_specs=[expectations_check])
+    @dg.multi_asset(
+        name=f"ingest_{contract.feed}", specs=specs, pool=POOL, check_specs=[expectations_check]
+    )
     def _ingest(
         context: dg.AssetExecutionContext, config: IngestConfig, csp: CspResource
     ) -> Iterator[dg.MaterializeResult]:
         settings = csp.settings()
         outcomes = ingest_feed(
-            contract.feed, home=settings.home, warehouse=settings.warehouse_target,
-            pseudonymiser=pseudonymiser_for(settings, [contract.feed]), la_code=settings.la_code,
+            contract.feed,
+            home=settings.home,
+            warehouse=settings.warehouse_target,
+            pseudonymiser=pseudonymiser_for(settings, [contract.feed]),
+            la_code=settings.la_code,
             districts=settings.districts,
-            min_age_seconds=settings.stable_seconds, files=config.files or None,
+            min_age_seconds=settings.stable_seconds,
+            files=config.files or None,
         )
         for level, message in log_lines(contract.feed, outcomes):
             getattr(context.log, level)(message)
@@ -163,10 +219,13 @@ def build_ingest_asset(contract: FeedContract) -> dg.AssetsDefinition:
         if counts["rejected"] and settings.alert_urls:
             notify_quarantined(settings)
         for spec in specs:
-            yield dg.MaterializeResult(asset_key=spec.key, metadata={
-                **counts,
-                "deliveries": dg.MetadataValue.json([o.as_dict() for o in outcomes]),
-            })
+            yield dg.MaterializeResult(
+                asset_key=spec.key,
+                metadata={
+                    **counts,
+                    "deliveries": dg.MetadataValue.json([o.as_dict() for o in outcomes]),
+                },
+            )
         rejected = [o for o in outcomes if o.action == "rejected"]
         # A rejected file is the gate working: warn (visible, not blocking), so every other
         # feed and figure is still built from what was good.
@@ -175,9 +234,18 @@ def build_ingest_asset(contract: FeedContract) -> dg.AssetsDefinition:
             asset_key=expectations_check.asset_key,
             passed=not rejected,
             severity=dg.AssetCheckSeverity.WARN,
-            metadata={"rejected": dg.MetadataValue.json(
-                [{"file": o.file_name, "rule": o.problems[0].rule if o.problems else None,
-                  "reason": o.reason} for o in rejected])},
+            metadata={
+                "rejected": dg.MetadataValue.json(
+                    [
+                        {
+                            "file": o.file_name,
+                            "rule": o.problems[0].rule if o.problems else None,
+                            "reason": o.reason,
+                        }
+                        for o in rejected
+                    ]
+                )
+            },
         )
 
     return _ingest
@@ -199,7 +267,7 @@ def build_deliveries_asset(ingests: Sequence[dg.AssetsDefinition]) -> dg.AssetsD
         kinds={"duckdb"},
         pool=POOL,
         description="The manifest: one row per delivery (feed, file, SHA-256, period, rows, "
-                    "received, status), written by the ingest assets in the load transaction.",
+        "received, status), written by the ingest assets in the load transaction.",
     )
     def deliveries(csp: CspResource) -> dg.MaterializeResult:
         """Report the manifest after every ingest, so the graph has one join point before dbt."""
@@ -243,17 +311,24 @@ def build_dbt_assets(manifest: Path) -> dg.AssetsDefinition:
         A landing-sensor run leaves it to a later one that will build anyway
         (orchestration/runs.py).
         """
-        later = later_run_to_build(context.instance, context.run, csp_dbt_models.op.name,
-                                   csp_dbt_models.keys)
+        later = later_run_to_build(
+            context.instance, context.run, csp_dbt_models.op.name, csp_dbt_models.keys
+        )
         if later is not None:
-            context.log.info(f"dbt build left to run {later}, queued after this one: it builds "
-                             "from every delivery ingested by then, this one's included")
+            context.log.info(
+                f"dbt build left to run {later}, queued after this one: it builds "
+                "from every delivery ingested by then, this one's included"
+            )
             return
         settings = csp.settings()
         os.environ.update(settings_dbt_environment(settings))
         invocation = dbt.cli(
-            dbt_build_args(settings.as_of, settings.la_code, settings.similar_areas,
-                           full_refresh=csp.full_refresh),
+            dbt_build_args(
+                settings.as_of,
+                settings.la_code,
+                settings.similar_areas,
+                full_refresh=csp.full_refresh,
+            ),
             context=context,
             target_path=settings.dbt_target,
         )
@@ -280,8 +355,8 @@ def indicator_exports(context: dg.AssetExecutionContext, csp: CspResource) -> dg
     """Write the analysts' CSV contract from the finished marts."""
     settings = csp.settings()
     written = write_indicator_exports(
-        settings.postgres if settings.target == "postgres" else settings.warehouse,
-        settings.exports)
+        settings.postgres if settings.target == "postgres" else settings.warehouse, settings.exports
+    )
     for path in written.values():
         context.log.info(f"wrote {path}")
     return dg.MaterializeResult(metadata={name: str(p) for name, p in written.items()})
@@ -294,7 +369,7 @@ def indicator_exports(context: dg.AssetExecutionContext, csp: CspResource) -> dg
     kinds={"duckdb"},
     pool=POOL,
     description="published/warehouse.duckdb: a finished copy for analysts and the report, "
-                "swapped in atomically so readers never block a build.",
+    "swapped in atomically so readers never block a build.",
 )
 def published_warehouse(csp: CspResource) -> dg.MaterializeResult:
     """Publish the built warehouse for readers."""
@@ -302,16 +377,21 @@ def published_warehouse(csp: CspResource) -> dg.MaterializeResult:
     if settings.target == "postgres":  # readers query Postgres itself (csp_analyst)
         return dg.MaterializeResult(metadata={"skipped": "target is postgres"})
     path = publish_warehouse(settings.warehouse, settings.home)
-    return dg.MaterializeResult(metadata={"path": str(path),
-                                          "bytes": path.stat().st_size})
+    return dg.MaterializeResult(metadata={"path": str(path), "bytes": path.stat().st_size})
 
 
 @cache
 def all_assets() -> tuple[dg.AssetsDefinition, ...]:
     """Every asset a build materialises (all but the quarterly report), in graph order."""
     ingests = ingest_assets()
-    return (partnership_configuration, *ingests, build_deliveries_asset(ingests), dbt_models(),
-            indicator_exports, published_warehouse)
+    return (
+        partnership_configuration,
+        *ingests,
+        build_deliveries_asset(ingests),
+        dbt_models(),
+        indicator_exports,
+        published_warehouse,
+    )
 
 
 @dg.asset(
@@ -327,8 +407,12 @@ def quarterly_report(context: dg.AssetExecutionContext, csp: CspResource) -> dg.
     """The report of the partition's quarter, from the published warehouse."""
     quarter = quarter_label(date.fromisoformat(context.partition_key))
     written = write_quarter_outputs(csp.settings(), quarter, public=True)
-    return dg.MaterializeResult(metadata={"quarter": quarter, **{
-        name: str(path) for name, path in written.items() if isinstance(path, Path)}})
+    return dg.MaterializeResult(
+        metadata={
+            "quarter": quarter,
+            **{name: str(path) for name, path in written.items() if isinstance(path, Path)},
+        }
+    )
 
 
 def __getattr__(name: str) -> Any:

@@ -23,7 +23,7 @@ def build_delivery_check(contract: FeedContract) -> dg.AssetChecksDefinition:
         asset=raw_key(contract.tables[0].name),
         name=f"{contract.feed}_on_time",
         description=f"{contract.feed} has delivered every period past its due date "
-                    f"(due {contract.due_days_after_period_end} days after the period ends).",
+        f"(due {contract.due_days_after_period_end} days after the period ends).",
         pool=POOL,
         blocking=False,
     )
@@ -40,17 +40,23 @@ def build_delivery_check(contract: FeedContract) -> dg.AssetChecksDefinition:
         metadata = {
             "as_of": settings.as_of.isoformat(),
             "state": ", ".join(f"{name(st)} {st.state}" for st in statuses),
-            "next_due": ", ".join(f"{name(st)} {st.next_period} by {st.next_due}"
-                                  for st in statuses if st.next_due) or "",
-            "overdue": ", ".join(f"{name(st)} {p.label} (due {p.due})"
-                                 for st in statuses for p in st.overdue) or "none",
+            "next_due": ", ".join(
+                f"{name(st)} {st.next_period} by {st.next_due}" for st in statuses if st.next_due
+            )
+            or "",
+            "overdue": ", ".join(
+                f"{name(st)} {p.label} (due {p.due})" for st in statuses for p in st.overdue
+            )
+            or "none",
         }
         if any(st.state in ("late", "stopped") for st in statuses):
-            return dg.AssetCheckResult(passed=False, severity=dg.AssetCheckSeverity.ERROR,
-                                       metadata=metadata)
+            return dg.AssetCheckResult(
+                passed=False, severity=dg.AssetCheckSeverity.ERROR, metadata=metadata
+            )
         if any(st.due_soon for st in statuses):
-            return dg.AssetCheckResult(passed=False, severity=dg.AssetCheckSeverity.WARN,
-                                       metadata=metadata)
+            return dg.AssetCheckResult(
+                passed=False, severity=dg.AssetCheckSeverity.WARN, metadata=metadata
+            )
         return dg.AssetCheckResult(passed=True, metadata=metadata)
 
     return _check

@@ -38,8 +38,10 @@ def feed_monitor(context: dg.OpExecutionContext, config: MonitorConfig, csp: Csp
     for message, _ in result.sent:
         context.log.info(f"sent: {message.title}")
     if result.failed:
-        raise dg.Failure(f"{len(result.failed)} alert(s) could not be sent: "
-                         + "; ".join(m.title for m, _ in result.failed))
+        raise dg.Failure(
+            f"{len(result.failed)} alert(s) could not be sent: "
+            + "; ".join(m.title for m, _ in result.failed)
+        )
 
 
 @dg.job(description="Check every feed's delivery calendar and alert on-call.")
@@ -48,5 +50,6 @@ def monitor_job() -> None:
     feed_monitor()
 
 
-report_job = dg.define_asset_job("quarterly_report_job", selection=[quarterly_report],
-                                 partitions_def=QUARTERS)
+report_job = dg.define_asset_job(
+    "quarterly_report_job", selection=[quarterly_report], partitions_def=QUARTERS
+)

@@ -45,5 +45,6 @@ def quarterly_report_schedule(
     if working_day_of_month(day) != 5:
         return dg.SkipReason(f"{day} is not the fifth working day of the month")
     ended = parse_quarter_label(quarter_label(day.replace(day=1) - timedelta(days=1)))
-    return dg.RunRequest(run_key=f"report:{ended.start:%Y-%m-%d}",
-                         partition_key=ended.start.strftime("%Y-%m-%d"))
+    return dg.RunRequest(
+        run_key=f"report:{ended.start:%Y-%m-%d}", partition_key=ended.start.strftime("%Y-%m-%d")
+    )

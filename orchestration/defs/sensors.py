@@ -44,7 +44,9 @@ def landing_sensor(context: dg.SensorEvaluationContext, csp: CspResource) -> dg.
     requests = []
     for feed, contract in all_contracts().items():
         ingest_keys = [
-            spec.key for asset in ingest_assets() if asset.op.name == f"ingest_{feed}"
+            spec.key
+            for asset in ingest_assets()
+            if asset.op.name == f"ingest_{feed}"
             for spec in asset.specs
         ]
         # The ingest's own store: a file is hashed again only when it has changed, by the
@@ -53,11 +55,16 @@ def landing_sensor(context: dg.SensorEvaluationContext, csp: CspResource) -> dg.
         # The whole dbt project, as csp build runs it: the models downstream of the feed
         # alone leave out those with no feed upstream (the quarter spine, the seeds), which
         # a home whose first build is this run has never built.
-        selection = list((dg.AssetSelection.assets(*ingest_keys, *CONFIG_KEYS).downstream()
-                          | dg.AssetSelection.assets(dbt_models())).resolve(all_assets()))
+        selection = list(
+            (
+                dg.AssetSelection.assets(*ingest_keys, *CONFIG_KEYS).downstream()
+                | dg.AssetSelection.assets(dbt_models())
+            ).resolve(all_assets())
+        )
 
-        def request(path: Path, identity: str, feed: str = feed,
-                    selection: list[dg.AssetKey] = selection) -> dg.RunRequest:
+        def request(
+            path: Path, identity: str, feed: str = feed, selection: list[dg.AssetKey] = selection
+        ) -> dg.RunRequest:
             shown = safe_file_name(path.name)
             return dg.RunRequest(
                 run_key=f"{feed}:{identity}",

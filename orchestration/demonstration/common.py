@@ -26,8 +26,11 @@ def months_between(first: date, last: date) -> list[date]:
 def whole_quarters(months: list[date]) -> list[date]:
     """First months of the financial quarters whose three months are all in range."""
     have = set(months)
-    return [m for m in months if m == quarter_containing(m).start
-            and all(first_of_month(m, k) in have for k in range(3))]
+    return [
+        m
+        for m in months
+        if m == quarter_containing(m).start and all(first_of_month(m, k) in have for k in range(3))
+    ]
 
 
 def month_label(d: date) -> str:
@@ -47,8 +50,20 @@ def yn(b: bool) -> str:
 
 def season(m: date) -> float:
     """Crime and referrals peak in summer and around Christmas; a gentle, fixed curve."""
-    return {1: 0.93, 2: 0.88, 3: 0.97, 4: 0.98, 5: 1.04, 6: 1.05,
-            7: 1.09, 8: 1.06, 9: 1.00, 10: 1.00, 11: 0.95, 12: 0.99}[m.month]
+    return {
+        1: 0.93,
+        2: 0.88,
+        3: 0.97,
+        4: 0.98,
+        5: 1.04,
+        6: 1.05,
+        7: 1.09,
+        8: 1.06,
+        9: 1.00,
+        10: 1.00,
+        11: 0.95,
+        12: 0.99,
+    }[m.month]
 
 
 def deterministic_xlsx(wb: openpyxl.Workbook, path: Path, stamp: datetime) -> None:

@@ -32,9 +32,21 @@ from orchestration.demonstration.model import (
     percent_value,
 )
 
-_IDVA_HEADER = ["Case ID", "Referral Date", "Referral Source", "Risk Level", "DASH Score",
-                "MARAC Referral", "Repeat Victim", "Children in Household", "Pregnant",
-                "Victim Gender", "Victim Age Band", "Case Closed Date", "Closure Reason"]
+_IDVA_HEADER = [
+    "Case ID",
+    "Referral Date",
+    "Referral Source",
+    "Risk Level",
+    "DASH Score",
+    "MARAC Referral",
+    "Repeat Victim",
+    "Children in Household",
+    "Pregnant",
+    "Victim Gender",
+    "Victim Age Band",
+    "Case Closed Date",
+    "Closure Reason",
+]
 
 
 def _yes_no(b: bool) -> str:
@@ -68,8 +80,9 @@ def _dash(rng: random.Random, risk: str) -> int | None:
     return rng.randint(lo, hi)
 
 
-def generate_idva(rng: random.Random, quarters: list[date], scale: float,
-                  cal: Calibration) -> tuple[list[_Case], dict[date, list[int]]]:
+def generate_idva(
+    rng: random.Random, quarters: list[date], scale: float, cal: Calibration
+) -> tuple[list[_Case], dict[date, list[int]]]:
     """Cases and, per month, the screening figure as delivered in each successive file."""
     cases: list[_Case] = []
     last_q_by_fy: dict[int, date] = {}
@@ -105,21 +118,35 @@ def generate_idva(rng: random.Random, quarters: list[date], scale: float,
                 closed = ref + timedelta(days=rng.randint(20, 240))
                 if change is not None and closed < change:
                     closed = change + timedelta(days=rng.randint(1, 30))
-                closure = rng.choices(["Support completed", "Disengaged", "Moved away",
-                                       "Other"], [60, 25, 8, 7])[0]
+                closure = rng.choices(
+                    ["Support completed", "Disengaged", "Moved away", "Other"], [60, 25, 8, 7]
+                )[0]
             ever_high = "High" in (first, final)
-            cases.append(_Case(
-                case_id, ref,
-                rng.choices(["Police", "MARAC", "Health", "Children's Social Care", "Self",
-                             "Other"], [45, 10, 12, 10, 13, 10])[0],
-                first, final, change, _dash(rng, first), _dash(rng, final),
-                ever_high and rng.random() < 0.85 or (not ever_high and rng.random() < 0.04),
-                rep, rng.choices([0, 1, 2, 3, 4], [35, 25, 22, 12, 6])[0],
-                rng.choices(["Yes", "No", "Unknown"], [6, 80, 14])[0],
-                rng.choices(["Female", "Male", "Other"], [92, 7, 1])[0],
-                rng.choices(["16-17", "18-24", "25-34", "35-44", "45-54", "55+"],
-                            [3, 22, 33, 24, 12, 6])[0],
-                closed, closure))
+            cases.append(
+                _Case(
+                    case_id,
+                    ref,
+                    rng.choices(
+                        ["Police", "MARAC", "Health", "Children's Social Care", "Self", "Other"],
+                        [45, 10, 12, 10, 13, 10],
+                    )[0],
+                    first,
+                    final,
+                    change,
+                    _dash(rng, first),
+                    _dash(rng, final),
+                    ever_high and rng.random() < 0.85 or (not ever_high and rng.random() < 0.04),
+                    rep,
+                    rng.choices([0, 1, 2, 3, 4], [35, 25, 22, 12, 6])[0],
+                    rng.choices(["Yes", "No", "Unknown"], [6, 80, 14])[0],
+                    rng.choices(["Female", "Male", "Other"], [92, 7, 1])[0],
+                    rng.choices(
+                        ["16-17", "18-24", "25-34", "35-44", "45-54", "55+"], [3, 22, 33, 24, 12, 6]
+                    )[0],
+                    closed,
+                    closure,
+                )
+            )
     # Screening: the final figure per month, with earlier files showing a lower, later
     # revised count (screenings logged late).
     screening: dict[date, list[int]] = {}
@@ -127,7 +154,8 @@ def generate_idva(rng: random.Random, quarters: list[date], scale: float,
         for k in range(3):
             m = first_of_month(q, k)
             final = cal.screened_by_month.get(
-                m, round(205 * scale * season(m) * rng.uniform(0.9, 1.1)))
+                m, round(205 * scale * season(m) * rng.uniform(0.9, 1.1))
+            )
             screening[m] = [final, rng.randint(2, 12)]
     return cases, screening
 
@@ -138,14 +166,31 @@ def _case_row(c: _Case, asof: date) -> list[object]:
     dash = c.dash_final if (c.risk_change is None or changed) else c.dash_first
     high_yet = risk == "High" or (changed and c.risk_first == "High")
     closed = c.closed is not None and c.closed <= asof
-    return [c.case_id, c.referral, c.source, risk, dash,
-            _yes_no(c.marac and (high_yet or c.risk_first != "High" and c.risk_final != "High")),
-            _yes_no(c.repeat), c.children, c.pregnant, c.gender, c.age_band,
-            c.closed if closed else None, c.closure if closed else None]
+    return [
+        c.case_id,
+        c.referral,
+        c.source,
+        risk,
+        dash,
+        _yes_no(c.marac and (high_yet or c.risk_first != "High" and c.risk_final != "High")),
+        _yes_no(c.repeat),
+        c.children,
+        c.pregnant,
+        c.gender,
+        c.age_band,
+        c.closed if closed else None,
+        c.closure if closed else None,
+    ]
 
 
-def write_idva(rng: random.Random, cases: list[_Case], screening: dict[date, list[int]],
-               quarters: list[date], folder: Path, gt: GroundTruth) -> None:
+def write_idva(
+    rng: random.Random,
+    cases: list[_Case],
+    screening: dict[date, list[int]],
+    quarters: list[date],
+    folder: Path,
+    gt: GroundTruth,
+) -> None:
     """One workbook a quarter, each as the service's system shows the year's cases then."""
     latest: dict[str, list[object]] = {}
     latest_screen: dict[date, int] = {}
@@ -164,8 +209,9 @@ def write_idva(rng: random.Random, cases: list[_Case], screening: dict[date, lis
         ws.append([f"IDVA Service - Case Extract - {label}"])
         ws.append([])
         ws.append(_IDVA_HEADER)
-        fy_cases = [c for c in cases
-                    if financial_year_start_year(c.referral) == fy and c.referral <= asof]
+        fy_cases = [
+            c for c in cases if financial_year_start_year(c.referral) == fy and c.referral <= asof
+        ]
         for c in fy_cases:
             r = _case_row(c, asof)
             ws.append(r)
@@ -180,7 +226,7 @@ def write_idva(rng: random.Random, cases: list[_Case], screening: dict[date, lis
                 final, late = screening[m]
                 # Screenings are logged late: a month's figure rises in each later file
                 # of the year, and the year's last file carries the final figure.
-                age = (quarter_number(q) - quarter_number(m))  # files since the month's own
+                age = quarter_number(q) - quarter_number(m)  # files since the month's own
                 shown = final if is_last else max(0, final - late // (age + 1))
                 sc.append([m, shown])
                 latest_screen[m] = shown
@@ -198,12 +244,14 @@ def write_idva(rng: random.Random, cases: list[_Case], screening: dict[date, lis
     _idva_truth(latest, latest_screen, gt)
 
 
-def _idva_truth(latest: dict[str, list[object]], latest_screen: dict[date, int],
-                gt: GroundTruth) -> None:
+def _idva_truth(
+    latest: dict[str, list[object]], latest_screen: dict[date, int], gt: GroundTruth
+) -> None:
     """Ground truth from the latest row of each case and of each screening month."""
-    acc: dict[str, dict[str, list[int]]] = {c: defaultdict(lambda: [0, 0]) for c in
-                                            ("VA_IDVA_HIGH_RISK", "VA_REPEAT_RATE",
-                                             "VA_MARAC_REFERRALS", "VA_SCREENED")}
+    acc: dict[str, dict[str, list[int]]] = {
+        c: defaultdict(lambda: [0, 0])
+        for c in ("VA_IDVA_HIGH_RISK", "VA_REPEAT_RATE", "VA_MARAC_REFERRALS", "VA_SCREENED")
+    }
     for r in latest.values():
         q = quarter_label(r[1])  # type: ignore[arg-type]
         acc["VA_IDVA_HIGH_RISK"][q][0] += r[3] == "High"
@@ -214,6 +262,7 @@ def _idva_truth(latest: dict[str, list[object]], latest_screen: dict[date, int],
     for m, v in latest_screen.items():
         acc["VA_SCREENED"][quarter_label(m)][0] += v
     for c, byq in acc.items():
-        gt.indicators[c] = {q: (percent_value(*v) if c == "VA_REPEAT_RATE"
-                                else count_value(v[0]))
-                            for q, v in sorted(byq.items())}
+        gt.indicators[c] = {
+            q: (percent_value(*v) if c == "VA_REPEAT_RATE" else count_value(v[0]))
+            for q, v in sorted(byq.items())
+        }

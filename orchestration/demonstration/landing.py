@@ -27,10 +27,19 @@ FEEDS: tuple[str, ...] = ("police_crime", "rny_treatment", "idva_caseload", "moj
 ALL = FEEDS
 
 
-def generate_landing(landing: Path, *, la_code: str, la_name: str, first_month: date,
-                     last_month: date, seed: int, scale: float = 1.0,
-                     feeds: Sequence[str] = ALL, calibration: Calibration | None = None,
-                     moj_until: date | None = None) -> GroundTruth:
+def generate_landing(
+    landing: Path,
+    *,
+    la_code: str,
+    la_name: str,
+    first_month: date,
+    last_month: date,
+    seed: int,
+    scale: float = 1.0,
+    feeds: Sequence[str] = ALL,
+    calibration: Calibration | None = None,
+    moj_until: date | None = None,
+) -> GroundTruth:
     """Write synthetic deliveries for the record-level feeds into ``landing/<feed>/``.
 
     Police and treatment files are monthly from ``first_month`` to ``last_month``; IDVA and
@@ -67,6 +76,15 @@ def generate_landing(landing: Path, *, la_code: str, la_name: str, first_month: 
         cases, screening = generate_idva(rng, quarters, scale, cal)
         write_idva(rng, cases, screening, quarters, landing / "idva_caseload", gt)
     if "moj_reoffending" in feeds:
-        write_moj(rngs["moj_reoffending"], months, la_code, la_name, scale, cal, moj_until,
-                  landing / "moj_reoffending", gt)
+        write_moj(
+            rngs["moj_reoffending"],
+            months,
+            la_code,
+            la_name,
+            scale,
+            cal,
+            moj_until,
+            landing / "moj_reoffending",
+            gt,
+        )
     return gt

@@ -39,8 +39,13 @@ class PersonalData:
 
     def all_values(self) -> set[str]:
         """All identifiers as one set of strings."""
-        return (self.client_ids | self.dates_of_birth | self.case_ids
-                | self.note_names | self.note_addresses)
+        return (
+            self.client_ids
+            | self.dates_of_birth
+            | self.case_ids
+            | self.note_names
+            | self.note_addresses
+        )
 
 
 @dataclass

@@ -59,8 +59,16 @@ _MOJ_LAS: list[tuple[str, str, str, int]] = [
     ("W06000011", "Swansea", "Wales", 1500),
 ]
 
-_MOJ_HEADER = ["LA Code", "Local Authority", "Probation Trust", "Offenders", "Actual Rate",
-               "Predicted Rate", "Difference (%)", "Significant"]
+_MOJ_HEADER = [
+    "LA Code",
+    "Local Authority",
+    "Probation Trust",
+    "Offenders",
+    "Actual Rate",
+    "Predicted Rate",
+    "Difference (%)",
+    "Significant",
+]
 
 
 def _round_half_up(x: float, places: int) -> Decimal:
@@ -84,16 +92,28 @@ def _rates(rng: random.Random, predicted: float, diff: float) -> tuple[str, str,
     return f"{act:.2f}", f"{pred:.2f}", f"{d:.1f}", sig
 
 
-def write_moj(rng: random.Random, months: list[date], la_code: str, la_name: str,
-              scale: float, cal: Calibration, moj_until: date | None, folder: Path,
-              gt: GroundTruth) -> None:
+def write_moj(
+    rng: random.Random,
+    months: list[date],
+    la_code: str,
+    la_name: str,
+    scale: float,
+    cal: Calibration,
+    moj_until: date | None,
+    folder: Path,
+    gt: GroundTruth,
+) -> None:
     """One national table a whole quarter (up to ``moj_until``), named by its last month."""
     las = list(_MOJ_LAS)
     if la_code not in {c for c, *_ in las}:
-        las.insert(1, (la_code, la_name, "National Probation Service",
-                       max(40, round(1750 * scale))))
-    quarters = [q for q in whole_quarters(months)
-                if moj_until is None or first_of_month(q, 2) <= first_of_month(moj_until)]
+        las.insert(
+            1, (la_code, la_name, "National Probation Service", max(40, round(1750 * scale)))
+        )
+    quarters = [
+        q
+        for q in whole_quarters(months)
+        if moj_until is None or first_of_month(q, 2) <= first_of_month(moj_until)
+    ]
     files, total = [], 0
     own: dict[str, IndicatorValue] = {}
     for q in quarters:
@@ -121,10 +141,12 @@ def write_moj(rng: random.Random, months: list[date], la_code: str, la_name: str
             w = csv.writer(fh, lineterminator="\n")
             w.writerow(_MOJ_HEADER)
             w.writerows(lines)
-            fh.write("\nNotes:\n"
-                     "1. Rates are suppressed (..) where fewer than 30 offenders are in the "
-                     "cohort.\n"
-                     "2. Difference is (actual - predicted) / predicted.\n")
+            fh.write(
+                "\nNotes:\n"
+                "1. Rates are suppressed (..) where fewer than 30 offenders are in the "
+                "cohort.\n"
+                "2. Difference is (actual - predicted) / predicted.\n"
+            )
         files.append(path)
         total += len(lines)
     gt.files["moj_reoffending"] = files

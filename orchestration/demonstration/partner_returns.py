@@ -25,16 +25,25 @@ PARTNER_CODES: dict[str, tuple[str, ...]] = {
 PERCENT_CODES = {"RR_EMPLOYMENT", "RR_ACCOMMODATION", "VA_PROSECUTION_SUCCESS"}
 # Typical quarterly sizes: (numerator share, denominator) for percentages, value for counts.
 _RETURN_SHAPES: dict[str, tuple[float, int]] = {
-    "RR_EMPLOYMENT": (0.44, 95), "RR_ACCOMMODATION": (0.86, 95),
-    "VA_PROSECUTION_SUCCESS": (0.70, 125), "RR_IOM_PROLIFIC": (0, 66), "RR_IOM_HCCU": (0, 58),
-    "RR_IOM_DA": (0, 9), "RR_IOM_GANG": (0, 40), "GY_GANG_REFERRALS": (0, 4),
-    "GY_CRISIS_CALLOUTS": (0, 3), "VA_COURT_PERPETRATORS": (0, 225), "GY_YOUTH_FTE": (0, 30),
+    "RR_EMPLOYMENT": (0.44, 95),
+    "RR_ACCOMMODATION": (0.86, 95),
+    "VA_PROSECUTION_SUCCESS": (0.70, 125),
+    "RR_IOM_PROLIFIC": (0, 66),
+    "RR_IOM_HCCU": (0, 58),
+    "RR_IOM_DA": (0, 9),
+    "RR_IOM_GANG": (0, 40),
+    "GY_GANG_REFERRALS": (0, 4),
+    "GY_CRISIS_CALLOUTS": (0, 3),
+    "VA_COURT_PERPETRATORS": (0, 225),
+    "GY_YOUTH_FTE": (0, 30),
 }
 
 
-def partner_return_figures(quarters: Sequence[str], seed: int,
-                           fixed: Mapping[str, Mapping[str, tuple[int, int] | int]] | None = None
-                           ) -> dict[str, dict[str, IndicatorValue]]:
+def partner_return_figures(
+    quarters: Sequence[str],
+    seed: int,
+    fixed: Mapping[str, Mapping[str, tuple[int, int] | int]] | None = None,
+) -> dict[str, dict[str, IndicatorValue]]:
     """Every partner-return indicator for every quarter: fixed figures where given, else
     plausible ones drawn from the seed (deterministic)."""
     rng = random.Random(seed)
@@ -47,7 +56,7 @@ def partner_return_figures(quarters: Sequence[str], seed: int,
                 if code in PERCENT_CODES:
                     if given is None:
                         denominator = max(1, size + rng.randint(-10, 10))
-                        drawn = share + rng.uniform(-.05, .05)
+                        drawn = share + rng.uniform(-0.05, 0.05)
                         numerator = round(denominator * min(1, max(0, drawn)))
                         given = (numerator, denominator)
                     figures[code][quarter] = percent_value(*given)
@@ -58,9 +67,12 @@ def partner_return_figures(quarters: Sequence[str], seed: int,
     return dict(figures)
 
 
-def write_partner_returns(landing: Path, figures: Mapping[str, Mapping[str, IndicatorValue]],
-                          quarters: Sequence[str],
-                          partners: Sequence[str] = tuple(PARTNER_CODES)) -> list[Path]:
+def write_partner_returns(
+    landing: Path,
+    figures: Mapping[str, Mapping[str, IndicatorValue]],
+    quarters: Sequence[str],
+    partners: Sequence[str] = tuple(PARTNER_CODES),
+) -> list[Path]:
     """One return per partner per quarter, laid out as docs/feeds.md §5 describes, under the
     name ``csp template`` gives it (exports/return_template.py)."""
     folder = landing / "partner_returns"
@@ -75,8 +87,16 @@ def write_partner_returns(landing: Path, figures: Mapping[str, Mapping[str, Indi
             for code in PARTNER_CODES[partner]:
                 figure = figures[code][quarter]
                 if code in PERCENT_CODES:
-                    sheet.append([code, quarter, figure.numerator, figure.denominator,
-                                  round(100 * figure.numerator / figure.denominator, 1), None])
+                    sheet.append(
+                        [
+                            code,
+                            quarter,
+                            figure.numerator,
+                            figure.denominator,
+                            round(100 * figure.numerator / figure.denominator, 1),
+                            None,
+                        ]
+                    )
                 else:
                     sheet.append([code, quarter, None, None, figure.value, None])
             path = folder / template_file_name(partner, parse_quarter_label(quarter))

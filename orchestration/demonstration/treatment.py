@@ -20,13 +20,53 @@ from orchestration.demonstration.model import GroundTruth, count_value, percent_
 
 # Names deliberately use characters outside ASCII but inside cp1252 (the provider's
 # encoding): accents, the curly apostrophe.
-_FIRST = ["José", "Seán", "Zoë", "Malgorzata", "Renée", "Chloë", "Siobhán", "Noël",
-          "Aoife", "Gary", "Tracey", "Darren", "Kerry", "Wayne", "Priya", "Jürgen", "Inés"]
-_LAST = ["O’Connor", "D’Souza", "Müller", "Nuñez", "Patel", "Kowalski", "Brennan", "Ahmed",
-         "O’Neill", "Hughes", "Begum", "Fernández", "Smith", "Kaur", "Dvořák"]
+_FIRST = [
+    "José",
+    "Seán",
+    "Zoë",
+    "Malgorzata",
+    "Renée",
+    "Chloë",
+    "Siobhán",
+    "Noël",
+    "Aoife",
+    "Gary",
+    "Tracey",
+    "Darren",
+    "Kerry",
+    "Wayne",
+    "Priya",
+    "Jürgen",
+    "Inés",
+]
+_LAST = [
+    "O’Connor",
+    "D’Souza",
+    "Müller",
+    "Nuñez",
+    "Patel",
+    "Kowalski",
+    "Brennan",
+    "Ahmed",
+    "O’Neill",
+    "Hughes",
+    "Begum",
+    "Fernández",
+    "Smith",
+    "Kaur",
+    "Dvořák",
+]
 _LAST = [n for n in _LAST if n.encode("cp1252", "ignore").decode("cp1252") == n]
-_STREETS = ["Church Street", "Stafford Road", "Dudley Road", "Lichfield Street",
-            "Park Lane", "Victoria Road", "Penn Road", "Bilston Street"]
+_STREETS = [
+    "Church Street",
+    "Stafford Road",
+    "Dudley Road",
+    "Lichfield Street",
+    "Park Lane",
+    "Victoria Road",
+    "Penn Road",
+    "Bilston Street",
+]
 _NOTES = [
     "Seen by {name}; owes £{amount} – “engaging well”, lives at {address}",
     "Partner {name} called – says client “much calmer”, new address {address}",
@@ -34,10 +74,22 @@ _NOTES = [
     "Reviewed with {name}: “wants to reduce use”, staying at {address} – £{amount} arrears",
 ]
 
-_RNY_HEADER = ["Client ID", "Date of Birth", "Sex", "Referral Date", "Referral Source",
-               "Substance", "Class A Positive Test", "Treatment Start Date", "Discharge Date",
-               "Discharge Reason", "IOM Cohort", "Required Assessment",
-               "Mental Health Referral", "Keyworker Notes"]
+_RNY_HEADER = [
+    "Client ID",
+    "Date of Birth",
+    "Sex",
+    "Referral Date",
+    "Referral Source",
+    "Substance",
+    "Class A Positive Test",
+    "Treatment Start Date",
+    "Discharge Date",
+    "Discharge Reason",
+    "IOM Cohort",
+    "Required Assessment",
+    "Mental Health Referral",
+    "Keyworker Notes",
+]
 
 
 @dataclass
@@ -65,7 +117,7 @@ def generate_treatment(rng: random.Random, months: list[date], scale: float) -> 
     # Start a year early so the first files carry starts and discharges of older referrals.
     sim = months_between(first_of_month(months[0], -12), months[-1])
     for m in sim:
-        n_ref = max(0, round(rng.gauss(46 * scale * season(m), 4 * scale ** 0.5)))
+        n_ref = max(0, round(rng.gauss(46 * scale * season(m), 4 * scale**0.5)))
         for _ in range(n_ref):
             ref = m.replace(day=rng.randint(1, last_of_month(m).day))
             back = [r for r in returning if r[3] < ref]
@@ -82,10 +134,13 @@ def generate_treatment(rng: random.Random, months: list[date], scale: float) -> 
                 age = min(70, max(18, int(rng.gauss(36, 10))))
                 dob = ref - timedelta(days=age * 365 + rng.randint(0, 364))
                 sex = rng.choices(["M", "F", "U"], [70, 29, 1])[0]
-            source = rng.choices(["Arrest Referral", "Court", "Probation", "Prison", "Self",
-                                  "GP", "Other"], [22, 8, 14, 8, 25, 15, 8])[0]
-            substance = rng.choices(["Opiates", "Non-opiates", "Alcohol",
-                                     "Non-opiates and alcohol"], [35, 15, 35, 15])[0]
+            source = rng.choices(
+                ["Arrest Referral", "Court", "Probation", "Prison", "Self", "GP", "Other"],
+                [22, 8, 14, 8, 25, 15, 8],
+            )[0]
+            substance = rng.choices(
+                ["Opiates", "Non-opiates", "Alcohol", "Non-opiates and alcohol"], [35, 15, 35, 15]
+            )[0]
             if source == "Arrest Referral":
                 class_a = "Y" if rng.random() < 0.7 else "N"
             else:
@@ -101,20 +156,36 @@ def generate_treatment(rng: random.Random, months: list[date], scale: float) -> 
                 if rng.random() < 0.85:
                     discharge = start + timedelta(days=rng.randint(45, 400))
                     if substance == "Alcohol":
-                        done = rng.choice(["Completed - alcohol free",
-                                           "Completed - occasional user"])
+                        done = rng.choice(
+                            ["Completed - alcohol free", "Completed - occasional user"]
+                        )
                     else:
-                        done = rng.choice(["Completed - drug free",
-                                           "Completed - occasional user"])
-                    reason = rng.choices([done, "Dropped out", "Transferred", "Prison",
-                                          "Died"], [45, 35, 10, 8, 2])[0]
+                        done = rng.choice(["Completed - drug free", "Completed - occasional user"])
+                    reason = rng.choices(
+                        [done, "Dropped out", "Transferred", "Prison", "Died"], [45, 35, 10, 8, 2]
+                    )[0]
             elif rng.random() < 0.6:
                 discharge = ref + timedelta(days=rng.randint(14, 60))
                 reason = rng.choice(["Declined treatment", "Dropped out"])
             iom = rng.random() < (0.3 if source in ("Court", "Probation", "Prison") else 0.05)
             mh = start is not None and rng.random() < 0.18
-            episodes.append(_Episode(client, dob, sex, ref, source, substance, class_a, start,
-                                     discharge, reason, iom, ra, mh))
+            episodes.append(
+                _Episode(
+                    client,
+                    dob,
+                    sex,
+                    ref,
+                    source,
+                    substance,
+                    class_a,
+                    start,
+                    discharge,
+                    reason,
+                    iom,
+                    ra,
+                    mh,
+                )
+            )
             if discharge is not None and reason != "Died":
                 returning.append((client, dob, sex, discharge))
     return episodes
@@ -124,15 +195,28 @@ def _episode_row(e: _Episode, asof: date, note: str) -> list[str]:
     """The episode as the provider's system shows it at the end of a month."""
     started = e.start is not None and e.start <= asof
     done = e.discharge is not None and e.discharge <= asof
-    return [e.client, dmy(e.dob), e.sex, dmy(e.referral), e.source, e.substance, e.class_a,
-            dmy(e.start) if started else "", dmy(e.discharge) if done else "",
-            e.reason if done else "", yn(e.iom), e.ra,
-            # The mental health referral is made at assessment, once treatment starts.
-            yn(e.mh and started), note]
+    return [
+        e.client,
+        dmy(e.dob),
+        e.sex,
+        dmy(e.referral),
+        e.source,
+        e.substance,
+        e.class_a,
+        dmy(e.start) if started else "",
+        dmy(e.discharge) if done else "",
+        e.reason if done else "",
+        yn(e.iom),
+        e.ra,
+        # The mental health referral is made at assessment, once treatment starts.
+        yn(e.mh and started),
+        note,
+    ]
 
 
-def treatment_rows(rng: random.Random, episodes: list[_Episode], months: list[date],
-                   gt: GroundTruth) -> tuple[dict[date, list[list[str]]], list[list[str]]]:
+def treatment_rows(
+    rng: random.Random, episodes: list[_Episode], months: list[date], gt: GroundTruth
+) -> tuple[dict[date, list[list[str]]], list[list[str]]]:
     """Each month's rows (an episode in every month it changes) and each episode's latest."""
     first, last = months[0], months[-1]
     by_month: dict[date, list[list[str]]] = defaultdict(list)
@@ -150,8 +234,7 @@ def treatment_rows(rng: random.Random, episodes: list[_Episode], months: list[da
             else:
                 name = f"{rng.choice(_FIRST)} {rng.choice(_LAST)}"
                 addr = f"{rng.randint(1, 199)} {rng.choice(_STREETS)}"
-                note = rng.choice(_NOTES).format(name=name, address=addr,
-                                                 amount=rng.randint(5, 90))
+                note = rng.choice(_NOTES).format(name=name, address=addr, amount=rng.randint(5, 90))
                 pd.note_names.add(name)
                 pd.note_addresses.add(addr)
             row = _episode_row(e, last_of_month(mm), note)
@@ -168,13 +251,18 @@ def treatment_truth(latest: list[list[str]], gt: GroundTruth) -> None:
     """The treatment indicators by quarter, from each episode's latest row."""
     cj = {"Arrest Referral", "Court", "Probation", "Prison"}
     acc: dict[str, dict[str, list[int]]] = {
-        c: defaultdict(lambda: [0, 0]) for c in
-        ("SM_CJ_REFERRALS", "SM_CLASSA_ENGAGED", "SM_COMPLETIONS", "SM_RA_BREACHES",
-         "SM_MH_REFERRALS")}
+        c: defaultdict(lambda: [0, 0])
+        for c in (
+            "SM_CJ_REFERRALS",
+            "SM_CLASSA_ENGAGED",
+            "SM_COMPLETIONS",
+            "SM_RA_BREACHES",
+            "SM_MH_REFERRALS",
+        )
+    }
     for r in latest:
         q = quarter_label(datetime.strptime(r[3], "%d/%m/%Y").date())
-        for c in ("SM_CJ_REFERRALS", "SM_RA_BREACHES", "SM_MH_REFERRALS",
-                  "SM_CLASSA_ENGAGED"):
+        for c in ("SM_CJ_REFERRALS", "SM_RA_BREACHES", "SM_MH_REFERRALS", "SM_CLASSA_ENGAGED"):
             acc[c][q]  # every referral quarter exists for referral-date indicators
         acc["SM_CJ_REFERRALS"][q][0] += r[4] in cj
         acc["SM_RA_BREACHES"][q][0] += r[11] == "Breach"
@@ -188,13 +276,15 @@ def treatment_truth(latest: list[list[str]], gt: GroundTruth) -> None:
             acc["SM_COMPLETIONS"][dq][0] += r[9].startswith("Completed")
     for c, byq in acc.items():
         pct = c in ("SM_CLASSA_ENGAGED", "SM_COMPLETIONS")
-        gt.indicators[c] = {q: (percent_value(*v) if pct else count_value(v[0]))
-                            for q, v in sorted(byq.items())}
+        gt.indicators[c] = {
+            q: (percent_value(*v) if pct else count_value(v[0])) for q, v in sorted(byq.items())
+        }
     gt.records["rny_treatment"] = len(latest)
 
 
-def write_treatment(by_month: dict[date, list[list[str]]], months: list[date],
-                    folder: Path, gt: GroundTruth) -> None:
+def write_treatment(
+    by_month: dict[date, list[list[str]]], months: list[date], folder: Path, gt: GroundTruth
+) -> None:
     """One CSV file a month, in the provider's encoding."""
     files, total = [], 0
     for m in months:

@@ -68,18 +68,28 @@ def _split(total: int, weights: Sequence[float]) -> list[int]:
 
 def _demo_calibration() -> Calibration:
     """The report's figures, spread over their months with the seasonal shape."""
+
     def spread(first: date, n: int, total: int) -> dict[date, int]:
         ms = [first_of_month(first, k) for k in range(n)]
         # Seasonal shape with a little fixed irregularity so months do not look planned.
         jitter = [1.0, 1.03, 0.97, 1.02, 0.99, 1.01, 0.98]
-        return dict(zip(ms, _split(total, [season(m) * jitter[k % 7]
-                                           for k, m in enumerate(ms)]), strict=True))
+        return dict(
+            zip(
+                ms,
+                _split(total, [season(m) * jitter[k % 7] for k, m in enumerate(ms)]),
+                strict=True,
+            )
+        )
 
     return Calibration(
-        ppv_by_month={**spread(date(2013, 4, 1), 7, PPV_APR_OCT_2013),
-                      **spread(date(2014, 4, 1), 7, PPV_APR_OCT_2014)},
-        da_by_month={**spread(date(2013, 4, 1), 6, DA_H1_2013),
-                     **spread(date(2014, 4, 1), 6, DA_H1_2014)},
+        ppv_by_month={
+            **spread(date(2013, 4, 1), 7, PPV_APR_OCT_2013),
+            **spread(date(2014, 4, 1), 7, PPV_APR_OCT_2014),
+        },
+        da_by_month={
+            **spread(date(2013, 4, 1), 6, DA_H1_2013),
+            **spread(date(2014, 4, 1), 6, DA_H1_2014),
+        },
         idva_high_by_quarter={"2014/15 Q1": 101, "2014/15 Q2": 104},
         screened_by_month=spread(date(2014, 4, 1), 6, SCREENED_H1_2014),
         # 1,746 offenders; predicted 13.77%; 18.3% below (actual 11.25%), significant.
@@ -95,10 +105,16 @@ def write_demo_landing(landing: Path) -> GroundTruth:
     MoJ tables 2012-06 to 2013-12. Calibrated so that the report's published figures come
     out exactly under the latest-row-wins rules.
     """
-    truth = generate_landing(landing, la_code=DEMO_LA_CODE, la_name=DEMO_LA_NAME,
-                             first_month=DEMO_FIRST_MONTH, last_month=DEMO_LAST_MONTH,
-                             seed=DEMO_SEED, calibration=_demo_calibration(),
-                             moj_until=DEMO_MOJ_UNTIL)
+    truth = generate_landing(
+        landing,
+        la_code=DEMO_LA_CODE,
+        la_name=DEMO_LA_NAME,
+        first_month=DEMO_FIRST_MONTH,
+        last_month=DEMO_LAST_MONTH,
+        seed=DEMO_SEED,
+        calibration=_demo_calibration(),
+        moj_until=DEMO_MOJ_UNTIL,
+    )
     # Every partner's return from 2012/13 Q1 to 2014/15 Q2 (Q3's are due in January).
     quarters = quarters_between("2012/13 Q1", "2014/15 Q2")
     figures = partner_return_figures(quarters, DEMO_SEED, _DEMO_RETURNS)

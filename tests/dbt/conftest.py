@@ -1,6 +1,7 @@
 """Fixtures for the dbt tests: a temporary DuckDB warehouse with the hand-made raw scenario,
 its feed calendar judged in Python as every build judges it, then built once per as-of date
 with `dbt build` (unit tests and data tests included)."""
+
 from __future__ import annotations
 
 import json
@@ -23,8 +24,9 @@ REPO = Path(__file__).resolve().parents[2]
 DBT = REPO / ".venv" / "bin" / "dbt"
 
 
-def build_warehouse(tmp: Path, as_of: str, la_code: str = dbt_scenario.LA,
-                    similar_areas: tuple[str, ...] = ()) -> Path:
+def build_warehouse(
+    tmp: Path, as_of: str, la_code: str = dbt_scenario.LA, similar_areas: tuple[str, ...] = ()
+) -> Path:
     """Load the scenario into tmp/warehouse.duckdb, judge its feeds on ``as_of``, run dbt
     build on it, return the file."""
     tmp.mkdir(parents=True, exist_ok=True)
@@ -34,11 +36,23 @@ def build_warehouse(tmp: Path, as_of: str, la_code: str = dbt_scenario.LA,
         judge_feeds(con, as_of)
     env = {**os.environ, **dbt_environment(warehouse, tmp / "logs")}
     result = subprocess.run(
-        [str(DBT), "build", "--project-dir", "dbt_project", "--profiles-dir", "dbt_project",
-         "--target-path", str(tmp / "target"),
-         "--vars", json.dumps({"as_of": as_of, "la_code": la_code,
-                               "similar_areas": list(similar_areas)})],
-        cwd=REPO, env=env, capture_output=True, text=True, timeout=300,
+        [
+            str(DBT),
+            "build",
+            "--project-dir",
+            "dbt_project",
+            "--profiles-dir",
+            "dbt_project",
+            "--target-path",
+            str(tmp / "target"),
+            "--vars",
+            json.dumps({"as_of": as_of, "la_code": la_code, "similar_areas": list(similar_areas)}),
+        ],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert result.returncode == 0, result.stdout[-6000:] + result.stderr[-2000:]
     # The one place the models' unit tests run (csp build leaves them out).
@@ -66,7 +80,8 @@ class Warehouse:
             cur = con.execute(
                 "select * from main.fct_indicator_quarter "
                 "where indicator_code = ? and fiscal_quarter = ?",
-                [code, quarter])
+                [code, quarter],
+            )
             names = [d[0] for d in cur.description]
             rows = cur.fetchall()
         assert len(rows) == 1, (code, quarter, rows)
@@ -83,5 +98,10 @@ def warehouse(tmp_path_factory) -> Warehouse:
 def warehouse_day_after(tmp_path_factory) -> Warehouse:
     """The same scenario one day later, when police_crime 2014-11 is overdue (and with
     Birmingham configured as a similar area)."""
-    return Warehouse(build_warehouse(tmp_path_factory.mktemp("dbt_day_after"), "2014-12-16",
-                                     similar_areas=(dbt_scenario.OTHER_LA,)))
+    return Warehouse(
+        build_warehouse(
+            tmp_path_factory.mktemp("dbt_day_after"),
+            "2014-12-16",
+            similar_areas=(dbt_scenario.OTHER_LA,),
+        )
+    )

@@ -19,12 +19,16 @@ def insert_rows(con, table: str, rows: list[tuple]) -> None:
     """
     if not rows:
         return
-    names = [name for (name,) in con.execute(
-        "select column_name from information_schema.columns where table_schema = 'raw' "
-        "and table_name = ? order by ordinal_position", [table]).fetchall()][:len(rows[0])]
+    names = [
+        name
+        for (name,) in con.execute(
+            "select column_name from information_schema.columns where table_schema = 'raw' "
+            "and table_name = ? order by ordinal_position",
+            [table],
+        ).fetchall()
+    ][: len(rows[0])]
     placeholders = ", ".join("?" for _ in names)
-    con.executemany(f"insert into raw.{table} ({', '.join(names)}) values ({placeholders})",
-                    rows)
+    con.executemany(f"insert into raw.{table} ({', '.join(names)}) values ({placeholders})", rows)
 
 
 def judge_feeds(con, as_of: str) -> None:

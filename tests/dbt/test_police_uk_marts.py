@@ -17,6 +17,7 @@ Population (ONS mid-year estimates 2017 and 2018): Somerset 1000 then 1100, Bris
 North Somerset 1000, Torbay 500. A quarter uses the latest estimate whose 30 June is not after
 its end: 2017/18 Q4 (to 2018-03-31) the 2017 one, 2018/19 Q1 (to 2018-06-30) the 2018 one.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -46,8 +47,14 @@ DISTRICTS = [
     ("E07000187", "Mendip", SOMERSET, "Somerset", "E23000036", "Avon and Somerset"),
     ("E07000188", "Sedgemoor", SOMERSET, "Somerset", "E23000036", "Avon and Somerset"),
     ("E07000189", "South Somerset", SOMERSET, "Somerset", "E23000036", "Avon and Somerset"),
-    ("E07000246", "Somerset West and Taunton", SOMERSET, "Somerset", "E23000036",
-     "Avon and Somerset"),
+    (
+        "E07000246",
+        "Somerset West and Taunton",
+        SOMERSET,
+        "Somerset",
+        "E23000036",
+        "Avon and Somerset",
+    ),
     ("E06000023", "Bristol, City of", BRISTOL, "Bristol", "E23000036", "Avon and Somerset"),
     ("E06000027", "Torbay", TORBAY, "Torbay", "E23000035", "Devon and Cornwall"),
 ]
@@ -65,11 +72,18 @@ LSOAS = [
 
 POPULATION = [
     # lsoa_code, estimate_year, population
-    ("E01900001", 2017, 400), ("E01900002", 2017, 300), ("E01900003", 2017, 300),
-    ("E01900001", 2018, 420), ("E01900002", 2018, 330), ("E01900003", 2018, 350),
-    ("E01900011", 2017, 5000), ("E01900011", 2018, 5000),
-    ("E01900021", 2017, 500), ("E01900021", 2018, 500),
-    ("E01900031", 2017, 1000), ("E01900031", 2018, 1000),
+    ("E01900001", 2017, 400),
+    ("E01900002", 2017, 300),
+    ("E01900003", 2017, 300),
+    ("E01900001", 2018, 420),
+    ("E01900002", 2018, 330),
+    ("E01900003", 2018, 350),
+    ("E01900011", 2017, 5000),
+    ("E01900011", 2018, 5000),
+    ("E01900021", 2017, 500),
+    ("E01900021", 2018, 500),
+    ("E01900031", 2017, 1000),
+    ("E01900031", 2018, 1000),
     # An LSOA the lookup does not place counts for no partnership.
     ("E01999999", 2017, 700),
 ]
@@ -78,56 +92,96 @@ ASB = "Anti-social behaviour"
 
 # (force, month, status, records); a record is (crime_id, lsoa_code, crime_type).
 FILES = [
-    (AS, "2018-01", "loaded", [
-        ("c1", "E01900001", "Burglary"),
-        ("c1", "E01900001", "Burglary"),          # a repeated crime ID is two records
-        ("", "E01900002", ASB),                   # anti-social behaviour has no crime ID
-        ("", "E01900002", ASB),
-        ("c3", "E01900003", "Vehicle crime"),
-        ("c4", "E01900011", "Violence and sexual offences"),   # Bristol
-        ("c5", "", "Shoplifting"),                # no location
-        ("c6", "E01999999", "Drugs"),             # an LSOA the lookup does not know
-        ("c7", "E01900031", "Burglary"),          # North Somerset
-    ]),
+    (
+        AS,
+        "2018-01",
+        "loaded",
+        [
+            ("c1", "E01900001", "Burglary"),
+            ("c1", "E01900001", "Burglary"),  # a repeated crime ID is two records
+            ("", "E01900002", ASB),  # anti-social behaviour has no crime ID
+            ("", "E01900002", ASB),
+            ("c3", "E01900003", "Vehicle crime"),
+            ("c4", "E01900011", "Violence and sexual offences"),  # Bristol
+            ("c5", "", "Shoplifting"),  # no location
+            ("c6", "E01999999", "Drugs"),  # an LSOA the lookup does not know
+            ("c7", "E01900031", "Burglary"),  # North Somerset
+        ],
+    ),
     # Sent twice: these three burglaries are only in the first file, which the second replaces.
-    (AS, "2018-02", "superseded", [
-        ("c8", "E01900001", "Burglary"),
-        ("c9", "E01900001", "Burglary"),
-        ("c10", "E01900001", "Burglary"),
-    ]),
-    (AS, "2018-02", "loaded", [
-        ("c11", "E01900001", "Criminal damage and arson"),
-        ("c12", "E01900002", "Other theft"),
-        ("", "E01900003", ASB),
-        ("c13", "E01900011", "Robbery"),
-        ("c14", "E01900011", "Robbery"),
-    ]),
-    (AS, "2018-03", "loaded", [
-        ("c15", "E01900001", "Public order"),
-        ("c16", "E01900002", "Public order"),
-        ("c17", "E01900003", "Shoplifting"),
-        ("c19", "E01900002", "Theft from the person"),
-        ("c18", "E01900031", "Burglary"),
-        ("", None, ASB),                          # no location, written as null
-    ]),
-    (AS, "2018-04", "loaded", [
-        ("c20", "E01900001", "Burglary"),
-        ("", "E01900001", ASB),
-        ("c21", "E01900011", "Burglary"),
-    ]),
-    (AS, "2018-05", "loaded", [
-        ("c22", "E01900002", "Drugs"),
-    ]),
-    (DC, "2018-01", "loaded", [
-        ("d1", "E01900021", "Violence and sexual offences"),
-        ("d2", "E01900003", "Burglary"),          # across the border, in Somerset
-        ("d3", " ", "Other crime"),               # no location (blank)
-    ]),
+    (
+        AS,
+        "2018-02",
+        "superseded",
+        [
+            ("c8", "E01900001", "Burglary"),
+            ("c9", "E01900001", "Burglary"),
+            ("c10", "E01900001", "Burglary"),
+        ],
+    ),
+    (
+        AS,
+        "2018-02",
+        "loaded",
+        [
+            ("c11", "E01900001", "Criminal damage and arson"),
+            ("c12", "E01900002", "Other theft"),
+            ("", "E01900003", ASB),
+            ("c13", "E01900011", "Robbery"),
+            ("c14", "E01900011", "Robbery"),
+        ],
+    ),
+    (
+        AS,
+        "2018-03",
+        "loaded",
+        [
+            ("c15", "E01900001", "Public order"),
+            ("c16", "E01900002", "Public order"),
+            ("c17", "E01900003", "Shoplifting"),
+            ("c19", "E01900002", "Theft from the person"),
+            ("c18", "E01900031", "Burglary"),
+            ("", None, ASB),  # no location, written as null
+        ],
+    ),
+    (
+        AS,
+        "2018-04",
+        "loaded",
+        [
+            ("c20", "E01900001", "Burglary"),
+            ("", "E01900001", ASB),
+            ("c21", "E01900011", "Burglary"),
+        ],
+    ),
+    (
+        AS,
+        "2018-05",
+        "loaded",
+        [
+            ("c22", "E01900002", "Drugs"),
+        ],
+    ),
+    (
+        DC,
+        "2018-01",
+        "loaded",
+        [
+            ("d1", "E01900021", "Violence and sexual offences"),
+            ("d2", "E01900003", "Burglary"),  # across the border, in Somerset
+            ("d3", " ", "Other crime"),  # no location (blank)
+        ],
+    ),
     (DC, "2018-02", "loaded", [("d4", "E01900021", "Bicycle theft")]),
-    (DC, "2018-03", "loaded", [
-        ("d5", "E01900021", "Drugs"),
-        ("d6", "E01999998", "Drugs"),             # unknown LSOA
-    ]),
+    (
+        DC,
+        "2018-03",
+        "loaded",
+        [
+            ("d5", "E01900021", "Drugs"),
+            ("d6", "E01999998", "Drugs"),  # unknown LSOA
+        ],
+    ),
     (DC, "2018-04", "loaded", [("d7", "E01900021", "Burglary")]),
     (DC, "2018-05", "loaded", [("d8", "E01900021", "Burglary")]),
     (DC, "2018-06", "loaded", [("d9", "E01900021", "Burglary")]),
@@ -155,7 +209,8 @@ def load(con) -> None:
     con.execute(
         "insert into raw.feed_calendar (feed, partner, cadence, due_days_after_period_end,"
         " due_months_after_period_end) values ('police_uk', 'data.police.uk', 'monthly', 0, 2),"
-        " ('moj_reoffending', 'Ministry of Justice', 'quarterly', 150, 0)")
+        " ('moj_reoffending', 'Ministry of Justice', 'quarterly', 150, 0)"
+    )
     insert_rows(con, "district_lookup", DISTRICTS)
     insert_rows(con, "lsoa_lookup", LSOAS)
     insert_rows(con, "lsoa_population", POPULATION)
@@ -163,25 +218,65 @@ def load(con) -> None:
     for delivery_id, (force, month, status, records) in enumerate(FILES, 1):
         DELIVERY_IDS[(force, month, status)] = delivery_id
         start = D(month + "-01")
-        deliveries.append((
-            delivery_id, "police_uk", force, f"{month}-{force}-street.csv", f"sha{delivery_id}",
-            month, start, _month_end(start), len(records),
-            dt.datetime(2018, 3, 1) + dt.timedelta(days=delivery_id), status, None, SOMERSET))
+        deliveries.append(
+            (
+                delivery_id,
+                "police_uk",
+                force,
+                f"{month}-{force}-street.csv",
+                f"sha{delivery_id}",
+                month,
+                start,
+                _month_end(start),
+                len(records),
+                dt.datetime(2018, 3, 1) + dt.timedelta(days=delivery_id),
+                status,
+                None,
+                SOMERSET,
+            )
+        )
         for row, (crime_id, lsoa, crime_type) in enumerate(records, 2):
             lsoa_name = None if not lsoa or not lsoa.strip() else f"Place {lsoa[-3:]}"
-            street.append((delivery_id, row, crime_id, month, FORCE_NAMES[force],
-                           FORCE_NAMES[force], -2.7, 51.1, lsoa, lsoa_name, crime_type,
-                           "Under investigation"))
+            street.append(
+                (
+                    delivery_id,
+                    row,
+                    crime_id,
+                    month,
+                    FORCE_NAMES[force],
+                    FORCE_NAMES[force],
+                    -2.7,
+                    51.1,
+                    lsoa,
+                    lsoa_name,
+                    crime_type,
+                    "Under investigation",
+                )
+            )
     # MoJ's table is by district: Somerset's two districts in it, to be combined. Named by
     # the quarter's last month and labelled by the quarter, as the ingest labels it
     # (core/feeds/moj_reoffending.yml): the feed status knows a period by its label.
     moj_id = len(FILES) + 1
-    deliveries.append((moj_id, "moj_reoffending", "Ministry of Justice",
-                       "moj_reoffending_2018-03.csv", "sha-moj", "2017/18 Q4", D("2018-01-01"),
-                       D("2018-03-31"), len(MOJ_ROWS), dt.datetime(2018, 8, 1), "loaded", None,
-                       SOMERSET))
-    insert_rows(con, "moj_reoffending", [(moj_id, row, *values)
-                                         for row, values in enumerate(MOJ_ROWS, 5)])
+    deliveries.append(
+        (
+            moj_id,
+            "moj_reoffending",
+            "Ministry of Justice",
+            "moj_reoffending_2018-03.csv",
+            "sha-moj",
+            "2017/18 Q4",
+            D("2018-01-01"),
+            D("2018-03-31"),
+            len(MOJ_ROWS),
+            dt.datetime(2018, 8, 1),
+            "loaded",
+            None,
+            SOMERSET,
+        )
+    )
+    insert_rows(
+        con, "moj_reoffending", [(moj_id, row, *values) for row, values in enumerate(MOJ_ROWS, 5)]
+    )
     insert_rows(con, "deliveries", deliveries)
     insert_rows(con, "police_uk_street", street)
 
@@ -201,8 +296,12 @@ class Warehouse:
             return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
 
     def indicator(self, code: str, quarter: str) -> dict:
-        rows = self.dicts("select * from main.fct_indicator_quarter "
-                          "where indicator_code = ? and fiscal_quarter = ?", code, quarter)
+        rows = self.dicts(
+            "select * from main.fct_indicator_quarter "
+            "where indicator_code = ? and fiscal_quarter = ?",
+            code,
+            quarter,
+        )
         assert len(rows) == 1, (code, quarter, rows)
         return rows[0]
 
@@ -216,10 +315,23 @@ def police_uk(tmp_path_factory) -> Warehouse:
         judge_feeds(con, AS_OF)
     env = {**os.environ, **dbt_environment(warehouse, tmp / "logs")}
     result = subprocess.run(
-        [str(DBT), "build", "--project-dir", "dbt_project", "--profiles-dir", "dbt_project",
-         "--target-path", str(tmp / "target"),
-         "--vars", json.dumps({"as_of": AS_OF, "la_code": SOMERSET})],
-        cwd=REPO, env=env, capture_output=True, text=True, timeout=300,
+        [
+            str(DBT),
+            "build",
+            "--project-dir",
+            "dbt_project",
+            "--profiles-dir",
+            "dbt_project",
+            "--target-path",
+            str(tmp / "target"),
+            "--vars",
+            json.dumps({"as_of": AS_OF, "la_code": SOMERSET}),
+        ],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert result.returncode == 0, result.stdout[-6000:] + result.stderr[-2000:]
     return Warehouse(warehouse)
@@ -232,26 +344,33 @@ def sig3(x: float) -> float:
 
 # --- staging and location ------------------------------------------------------------------
 
+
 def test_only_current_files_count(police_uk):
     # 33 rows in current files; the replaced February file's three burglaries are gone.
     assert police_uk.rows("select count(*) from staging.stg_police_uk__street_records") == [(33,)]
     superseded = DELIVERY_IDS[(AS, "2018-02", "superseded")]
-    assert police_uk.rows("select count(*) from staging.stg_police_uk__street_records "
-                          "where delivery_id = ?", superseded) == [(0,)]
+    assert police_uk.rows(
+        "select count(*) from staging.stg_police_uk__street_records where delivery_id = ?",
+        superseded,
+    ) == [(0,)]
     # A repeated crime ID is two records; anti-social behaviour has no crime ID.
-    assert police_uk.rows("select count(*) from staging.stg_police_uk__street_records "
-                          "where crime_id = 'c1'") == [(2,)]
+    assert police_uk.rows(
+        "select count(*) from staging.stg_police_uk__street_records where crime_id = 'c1'"
+    ) == [(2,)]
     assert police_uk.rows(
         "select count(*), count(crime_id), bool_and(is_anti_social_behaviour) "
-        "from staging.stg_police_uk__street_records where crime_type = ?", ASB) == [(5, 0, True)]
+        "from staging.stg_police_uk__street_records where crime_type = ?",
+        ASB,
+    ) == [(5, 0, True)]
 
 
 def test_districts_take_their_partnership(police_uk):
     assert police_uk.rows(
         "select la_code, partnership_code, force from intermediate.int_districts_partnered "
-        "order by la_code") == [
+        "order by la_code"
+    ) == [
         ("E06000023", BRISTOL, AS),
-        (NORTH_SOMERSET, NORTH_SOMERSET, AS),     # only the LSOA lookup knows it
+        (NORTH_SOMERSET, NORTH_SOMERSET, AS),  # only the LSOA lookup knows it
         ("E06000027", TORBAY, DC),
         ("E07000187", SOMERSET, AS),
         ("E07000188", SOMERSET, AS),
@@ -262,19 +381,21 @@ def test_districts_take_their_partnership(police_uk):
 
 # --- marts of records ------------------------------------------------------------------------
 
+
 def test_month_counts_by_partnership(police_uk):
     rows = police_uk.rows(
         "select partnership_code, strftime(month, '%Y-%m'), crime_type, records "
-        "from fct_police_uk_month order by 1, 2, 3")
+        "from fct_police_uk_month order by 1, 2, 3"
+    )
     assert rows == [
         (NORTH_SOMERSET, "2018-01", "Burglary", 1),
         (NORTH_SOMERSET, "2018-03", "Burglary", 1),
         (SOMERSET, "2018-01", ASB, 2),
-        (SOMERSET, "2018-01", "Burglary", 3),            # c1 twice, d2 from Devon and Cornwall
+        (SOMERSET, "2018-01", "Burglary", 3),  # c1 twice, d2 from Devon and Cornwall
         (SOMERSET, "2018-01", "Vehicle crime", 1),
         (SOMERSET, "2018-02", ASB, 1),
         (SOMERSET, "2018-02", "Criminal damage and arson", 1),
-        (SOMERSET, "2018-02", "Other theft", 1),         # not c8-c10: that file was replaced
+        (SOMERSET, "2018-02", "Other theft", 1),  # not c8-c10: that file was replaced
         (SOMERSET, "2018-03", "Public order", 2),
         (SOMERSET, "2018-03", "Shoplifting", 1),
         (SOMERSET, "2018-03", "Theft from the person", 1),
@@ -297,7 +418,8 @@ def test_force_month_accounts_for_every_record(police_uk):
     totals = police_uk.rows(
         "select force, strftime(month, '%Y-%m'), sum(records), sum(located_records), "
         "sum(no_location_records), sum(unknown_lsoa_records) "
-        "from fct_police_uk_force_month group by 1, 2 order by 1, 2")
+        "from fct_police_uk_force_month group by 1, 2 order by 1, 2"
+    )
     assert totals == [
         (AS, "2018-01", 9, 7, 1, 1),
         (AS, "2018-02", 5, 5, 0, 0),
@@ -314,7 +436,8 @@ def test_force_month_accounts_for_every_record(police_uk):
     # Nothing dropped silently, row by row, and every current record is in the mart.
     assert police_uk.rows(
         "select count(*) from fct_police_uk_force_month "
-        "where records <> located_records + no_location_records + unknown_lsoa_records") == [(0,)]
+        "where records <> located_records + no_location_records + unknown_lsoa_records"
+    ) == [(0,)]
     assert police_uk.rows("select sum(records) from fct_police_uk_force_month") == [(33,)]
     assert police_uk.rows("select sum(records) from fct_police_uk_month") == [(28,)]
 
@@ -322,7 +445,8 @@ def test_force_month_accounts_for_every_record(police_uk):
 def test_unknown_lsoas_are_listed(police_uk):
     assert police_uk.rows(
         "select force, strftime(month, '%Y-%m'), lsoa_code, lsoa_name, records, "
-        "first_source_row from fct_police_uk_unknown_lsoa order by force") == [
+        "first_source_row from fct_police_uk_unknown_lsoa order by force"
+    ) == [
         (AS, "2018-01", "E01999999", "Place 999", 1, 9),
         (DC, "2018-03", "E01999998", "Place 998", 1, 3),
     ]
@@ -330,20 +454,70 @@ def test_unknown_lsoas_are_listed(police_uk):
 
 # --- partnerships and population ---------------------------------------------------------------
 
+
 def test_dim_partnership(police_uk):
     rows = police_uk.rows(
         "select partnership_code, partnership_name, districts, district_count, force, "
         "force_name, pfa_code, population, population_year, is_configured, la_code, la_name "
-        "from dim_partnership order by partnership_code")
+        "from dim_partnership order by partnership_code"
+    )
     assert rows == [
-        (NORTH_SOMERSET, "North Somerset", NORTH_SOMERSET, 1, AS, "Avon and Somerset",
-         "E23000036", 1000, 2018, False, NORTH_SOMERSET, "North Somerset"),
-        (SOMERSET, "Somerset", "E07000187,E07000188,E07000189,E07000246", 4, AS,
-         "Avon and Somerset", "E23000036", 1100, 2018, True, SOMERSET, "Somerset"),
-        (BRISTOL, "Bristol", "E06000023", 1, AS, "Avon and Somerset", "E23000036", 5000, 2018,
-         False, BRISTOL, "Bristol"),
-        (TORBAY, "Torbay", "E06000027", 1, DC, "Devon and Cornwall", "E23000035", 500, 2018,
-         False, TORBAY, "Torbay"),
+        (
+            NORTH_SOMERSET,
+            "North Somerset",
+            NORTH_SOMERSET,
+            1,
+            AS,
+            "Avon and Somerset",
+            "E23000036",
+            1000,
+            2018,
+            False,
+            NORTH_SOMERSET,
+            "North Somerset",
+        ),
+        (
+            SOMERSET,
+            "Somerset",
+            "E07000187,E07000188,E07000189,E07000246",
+            4,
+            AS,
+            "Avon and Somerset",
+            "E23000036",
+            1100,
+            2018,
+            True,
+            SOMERSET,
+            "Somerset",
+        ),
+        (
+            BRISTOL,
+            "Bristol",
+            "E06000023",
+            1,
+            AS,
+            "Avon and Somerset",
+            "E23000036",
+            5000,
+            2018,
+            False,
+            BRISTOL,
+            "Bristol",
+        ),
+        (
+            TORBAY,
+            "Torbay",
+            "E06000027",
+            1,
+            DC,
+            "Devon and Cornwall",
+            "E23000035",
+            500,
+            2018,
+            False,
+            TORBAY,
+            "Torbay",
+        ),
     ]
 
 
@@ -351,10 +525,13 @@ def test_partnership_populations(police_uk):
     assert police_uk.rows(
         "select estimate_year, population, lsoas_counted "
         "from intermediate.int_partnership_populations_estimated "
-        "where partnership_code = ? order by 1", SOMERSET) == [(2017, 1000, 3), (2018, 1100, 3)]
+        "where partnership_code = ? order by 1",
+        SOMERSET,
+    ) == [(2017, 1000, 3), (2018, 1100, 3)]
 
 
 # --- indicators ----------------------------------------------------------------------------
+
 
 def test_complete_quarter_is_published_with_rates(police_uk):
     total = police_uk.indicator("PC_TOTAL", Q4)
@@ -362,7 +539,7 @@ def test_complete_quarter_is_published_with_rates(police_uk):
     # (January); c11, c12 (February); c15, c16, c17, c19 (March).
     assert (total["data_status"], total["value"], total["status_note"]) == ("ok", 10, None)
     assert total["la_code"] == SOMERSET
-    assert total["population"] == 1000                     # the 2017 estimate
+    assert total["population"] == 1000  # the 2017 estimate
     assert total["rate_per_1000"] == pytest.approx(10.0)
     asb = police_uk.indicator("PC_ANTI_SOCIAL_BEHAVIOUR", Q4)
     assert (asb["data_status"], asb["value"]) == ("ok", 3)
@@ -392,8 +569,8 @@ def test_incomplete_quarter_names_the_missing_force_month(police_uk):
     total = police_uk.indicator("PC_TOTAL", Q1)
     assert total["data_status"] == "missing"
     assert total["status_note"] == "avon-and-somerset 2018-06 not received (due 2018-08-31)"
-    assert total["value"] is None and total["provisional_value"] == 2     # c20, c22
-    assert total["population"] == 1100                                    # the 2018 estimate
+    assert total["value"] is None and total["provisional_value"] == 2  # c20, c22
+    assert total["population"] == 1100  # the 2018 estimate
     assert total["rate_per_1000"] is None and total["rate_lower_95"] is None
     assert police_uk.indicator("PC_ANTI_SOCIAL_BEHAVIOUR", Q1)["data_status"] == "missing"
 
@@ -403,7 +580,8 @@ def test_quarter_not_yet_due_is_pending(police_uk):
     assert row["data_status"] == "pending"
     assert row["status_note"].startswith(
         "avon-and-somerset 2018-07 not yet received (due 2018-09-30); "
-        "avon-and-somerset 2018-08 not yet received (due 2018-10-31)")
+        "avon-and-somerset 2018-08 not yet received (due 2018-10-31)"
+    )
     assert "devon-and-cornwall 2018-09 not yet received (due 2018-11-30)" in row["status_note"]
 
 
@@ -411,7 +589,8 @@ def test_rates_only_for_police_uk_indicators(police_uk):
     assert police_uk.rows(
         "select count(*) from fct_indicator_quarter where indicator_code not like 'PC\\_%' "
         "escape '\\' and coalesce(population, rate_per_1000, rate_lower_95, rate_upper_95) "
-        "is not null") == [(0,)]
+        "is not null"
+    ) == [(0,)]
 
 
 # --- comparison within the force --------------------------------------------------------------
@@ -420,7 +599,8 @@ COMPARISON = (
     "select partnership_code, records, population, rate_per_1000, partnerships_in_force, "
     "rank_in_force, force_records, force_population, compared_with_force, is_complete "
     "from fct_police_uk_comparison where force = ? and fiscal_quarter = ? "
-    "order by rank_in_force")
+    "order by rank_in_force"
+)
 
 
 def test_comparison_ranks_and_significance(police_uk):
@@ -429,8 +609,11 @@ def test_comparison_ranks_and_significance(police_uk):
     #   North Somerset 2 / 1000 = 2.0, limits 0.225-7.221: not significantly different
     #   Somerset 10 / 1000 = 10.0, lower limit 4.787 > 2.143: significantly higher
     rows = police_uk.rows(COMPARISON, AS, Q4)
-    assert [r[:3] for r in rows] == [(BRISTOL, 3, 5000), (NORTH_SOMERSET, 2, 1000),
-                                     (SOMERSET, 10, 1000)]
+    assert [r[:3] for r in rows] == [
+        (BRISTOL, 3, 5000),
+        (NORTH_SOMERSET, 2, 1000),
+        (SOMERSET, 10, 1000),
+    ]
     assert [r[3] for r in rows] == pytest.approx([0.6, 2.0, 10.0])
     assert [r[4:] for r in rows] == [
         (3, 1, 15, 7000, "significantly lower", True),
@@ -439,7 +622,10 @@ def test_comparison_ranks_and_significance(police_uk):
     ]
     force_rate, bristol_upper = police_uk.rows(
         "select force_rate_per_1000, rate_upper_95 from fct_police_uk_comparison "
-        "where partnership_code = ? and fiscal_quarter = ?", BRISTOL, Q4)[0]
+        "where partnership_code = ? and fiscal_quarter = ?",
+        BRISTOL,
+        Q4,
+    )[0]
     assert force_rate == pytest.approx(15 / 7)
     assert bristol_upper == pytest.approx(1.75307, abs=1e-4)
 
@@ -454,10 +640,12 @@ def test_comparison_of_incomplete_quarter_and_other_force(police_uk):
     ]
     # Torbay alone in its force: rank 1, its rate is the force's.
     assert police_uk.rows(COMPARISON, DC, Q4) == [
-        (TORBAY, 3, 500, 6.0, 1, 1, 3, 500, "not significantly different", True)]
+        (TORBAY, 3, 500, 6.0, 1, 1, 3, 500, "not significantly different", True)
+    ]
 
 
 # --- MoJ reoffending for a partnership of several districts ----------------------------------
+
 
 def test_reoffending_of_several_districts_is_their_combined_rates(police_uk):
     """Mendip (100 offenders, 30.0% against 40.0% predicted) and Sedgemoor (300, 41.2% against

@@ -33,11 +33,14 @@ def _server_dsn() -> str:
             return given
         except psycopg2.OperationalError:
             pass
-    result = subprocess.run(["bash", str(SCRIPT)], capture_output=True, text=True,
-                            timeout=900, check=False)
+    result = subprocess.run(
+        ["bash", str(SCRIPT)], capture_output=True, text=True, timeout=900, check=False
+    )
     if result.returncode != 0:
-        reason = (f"PostgreSQL could not be installed or started by {SCRIPT}: "
-                  f"{result.stderr.strip()[-800:]}")
+        reason = (
+            f"PostgreSQL could not be installed or started by {SCRIPT}: "
+            f"{result.stderr.strip()[-800:]}"
+        )
         if os.environ.get("CI"):
             pytest.fail(reason)  # in CI the Postgres tests must run, never skip
         pytest.skip(reason)
@@ -85,7 +88,8 @@ def connect_as(target: PostgresTarget, user: str):
     """A psycopg2 connection to the test database logged in as ``user``."""
     import psycopg2
 
-    connection = psycopg2.connect(_with_dbname(target.dsn, target.parameters()["dbname"]),
-                                  user=user)
+    connection = psycopg2.connect(
+        _with_dbname(target.dsn, target.parameters()["dbname"]), user=user
+    )
     connection.autocommit = True
     return connection

@@ -22,8 +22,7 @@ SAPE_2019 = "SAPE_mid-2019_LSOA_persons_all_ages.csv"
 
 # The City of London and its neighbours: Camden, Hackney, Islington, Southwark, Tower Hamlets
 # and Westminster.
-LONDON = {"E09000001", "E09000007", "E09000012", "E09000019", "E09000028", "E09000030",
-          "E09000033"}
+LONDON = {"E09000001", "E09000007", "E09000012", "E09000019", "E09000028", "E09000030", "E09000033"}
 # Somerset's partnership (E22000369) in 2019: Mendip, Sedgemoor, South Somerset, and
 # Somerset West and Taunton (formed in April 2019 from Taunton Deane and West Somerset).
 SOMERSET_2019 = {"E07000187", "E07000188", "E07000189", "E07000246"}
@@ -31,8 +30,9 @@ SOMERSET_2019 = {"E07000187", "E07000188", "E07000189", "E07000246"}
 SOMERSET_2017 = {"E07000187", "E07000188", "E07000189", "E07000190", "E07000191"}
 
 
-def cut(source: Path, destination: Path, column: str,
-        keep: Callable[[str], bool]) -> list[list[str]]:
+def cut(
+    source: Path, destination: Path, column: str, keep: Callable[[str], bool]
+) -> list[list[str]]:
     """Write the header and every line whose ``column`` passes ``keep``, unchanged.
 
     Returns the kept rows' cells. Each physical line is parsed on its own, which is right
@@ -45,8 +45,10 @@ def cut(source: Path, destination: Path, column: str,
     for line in lines[1:]:
         cells = next(csv.reader([line.decode("utf-8")]))
         if len(cells) != len(header):
-            raise SystemExit(f"{source.name}: a line has {len(cells)} cells, not "
-                             f"{len(header)}: a quoted cell spans lines?")
+            raise SystemExit(
+                f"{source.name}: a line has {len(cells)} cells, not "
+                f"{len(header)}: a quoted cell spans lines?"
+            )
         if keep(cells[index]):
             kept_lines.append(line)
             kept_rows.append(cells)
@@ -62,10 +64,18 @@ def main(argv: list[str]) -> None:
     source = Path(argv[1])
     destination = Path(argv[2]) if len(argv) == 3 else Path(__file__).parent / "ons"
     destination.mkdir(parents=True, exist_ok=True)
-    imd = cut(source / IMD_2019, destination / IMD_2019, "LAD19CD",
-              lambda code: code in LONDON | SOMERSET_2019)
-    cut(source / WARD_2017, destination / WARD_2017, "LAD17CD",
-        lambda code: code in LONDON | SOMERSET_2017)
+    imd = cut(
+        source / IMD_2019,
+        destination / IMD_2019,
+        "LAD19CD",
+        lambda code: code in LONDON | SOMERSET_2019,
+    )
+    cut(
+        source / WARD_2017,
+        destination / WARD_2017,
+        "LAD17CD",
+        lambda code: code in LONDON | SOMERSET_2017,
+    )
     # The population of exactly the LSOAs of the 2019 subset.
     lsoas = {row[0] for row in imd}
     cut(source / SAPE_2019, destination / SAPE_2019, "LSOA Code", lambda code: code in lsoas)
