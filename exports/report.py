@@ -304,7 +304,7 @@ def _csv_number(value: Any, unit: str) -> Any:
 def public_csv(data: ReportData) -> str:
     """The quarter's indicators under disclosure control, every text cell escaped."""
     if not data.public:
-        raise ValueError("public_csv needs the public version (report_data.public_version)")
+        raise ValueError("public_csv needs the public version (report_public.public_version)")
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(PUBLIC_CSV_COLUMNS)
