@@ -31,6 +31,11 @@ from orchestration.memory import limit_malloc_arenas
 if TYPE_CHECKING:
     from orchestration.pipeline import BuildResult
 
+# Each command imports the stages it needs inside its own function: importing this module
+# takes 0.13 s, `csp status` 0.28 to 0.36 s with what it reads, and every stage at once 0.75
+# to 0.87 s (three runs each on this 2-core machine), which `csp --help`, `csp status` and a
+# monitoring probe would otherwise pay on every call.
+
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 EXIT_INTERRUPTED = 130  # as a shell reports a command stopped by Ctrl-C (128 + SIGINT)
 

@@ -19,6 +19,7 @@ idempotent. Roles are created with LOGIN and no password: set one per role
 from __future__ import annotations
 
 import argparse
+import os
 
 from core.targets import PostgresTarget
 from ingest.warehouse import connect_postgres, ensure_raw_schema
@@ -91,8 +92,6 @@ def init_database(target: PostgresTarget) -> list[str]:
 
 def command_db_init(args: argparse.Namespace) -> int:
     """``csp db init``."""
-    import os
-
     target = PostgresTarget(args.dsn if args.dsn is not None else os.environ.get("CSP_PG_DSN", ""))
     init_database(target)
     parameters = target.parameters()

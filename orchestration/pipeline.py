@@ -16,21 +16,21 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager, nullcontext, redirect_stdout
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import dagster as dg
+import duckdb
 
 from core.contracts import all_contracts
 from core.settings import ConfigError, Settings
+from exports.publish import published_path
 from ingest.arrivals import unowned_entries, unowned_message
 from ingest.landing import Outcome, ingest_feed
 from ingest.pseudonymise import pseudonymiser_for
 from ingest.reference import ReferenceError, read_reference
+from ingest.rekey import RekeyResult, rekey
 from orchestration.config import remember_partnership
 from orchestration.instance import write_instance_yaml
-
-if TYPE_CHECKING:
-    from ingest.rekey import RekeyResult
 
 
 @dataclass
@@ -229,8 +229,6 @@ def check_warehouse(settings: Settings, rerun: str) -> None:
     turn, each with Dagster's stack trace. ``rerun`` is the command to run again afterwards
     (e.g. "csp build --home DIR"). Nothing to check on Postgres or before the first build.
     """
-    import duckdb
-
     path = settings.warehouse_target
     if not isinstance(path, Path) or not path.exists():
         return
@@ -250,8 +248,6 @@ def check_warehouse(settings: Settings, rerun: str) -> None:
 
 
 def _locked_message(settings: Settings, holder: re.Match[str] | None, rerun: str) -> str:
-    from exports.publish import published_path
-
     who = (
         f"process {holder['pid']} ({holder['program']})"
         if holder
@@ -269,8 +265,6 @@ def _locked_message(settings: Settings, holder: re.Match[str] | None, rerun: str
 
 
 def _unopenable_message(settings: Settings, said: str, damaged: bool, rerun: str) -> str:
-    from exports.publish import published_path
-
     warehouse = settings.warehouse
     if not damaged:  # e.g. permissions, or a newer DuckDB's file: moving it aside would not help
         return (
@@ -398,8 +392,6 @@ def run_ingest(settings: Settings) -> list[Outcome]:
 
 def run_rekey(settings: Settings, domain: str) -> RekeyResult:
     """Rotate one pseudonymisation key, holding the home so nothing loads meanwhile."""
-    from ingest.rekey import rekey
-
     with home_lock(settings.home, command="csp rekey"):
         check_warehouse(settings, f"csp rekey {domain} --home {settings.home}")
         return rekey(settings.home, settings.warehouse_target, pseudonymiser_for(settings), domain)
