@@ -4,8 +4,6 @@ with `dbt build` (unit tests and data tests included)."""
 
 from __future__ import annotations
 
-import json
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -16,12 +14,8 @@ import pytest
 sys.path.insert(0, str(Path(__file__).parent))
 
 import dbt_scenario  # noqa: E402
+from dbt_command import REPO, dbt_build_command, dbt_env  # noqa: E402
 from dbt_raw_tables import judge_feeds  # noqa: E402
-
-from core.dbt_project import dbt_environment  # noqa: E402
-
-REPO = Path(__file__).resolve().parents[2]
-DBT = REPO / ".venv" / "bin" / "dbt"
 
 
 def build_warehouse(
@@ -34,22 +28,10 @@ def build_warehouse(
     with duckdb.connect(str(warehouse)) as con:
         dbt_scenario.load(con)
         judge_feeds(con, as_of)
-    env = {**os.environ, **dbt_environment(warehouse, tmp / "logs")}
     result = subprocess.run(
-        [
-            str(DBT),
-            "build",
-            "--project-dir",
-            "dbt_project",
-            "--profiles-dir",
-            "dbt_project",
-            "--target-path",
-            str(tmp / "target"),
-            "--vars",
-            json.dumps({"as_of": as_of, "la_code": la_code, "similar_areas": list(similar_areas)}),
-        ],
+        dbt_build_command(tmp, as_of, la_code, similar_areas=similar_areas),
         cwd=REPO,
-        env=env,
+        env=dbt_env(warehouse, tmp),
         capture_output=True,
         text=True,
         timeout=300,

@@ -15,21 +15,18 @@ dates, with `dbt build` limited to the models the statuses need (the builds run 
 from __future__ import annotations
 
 import datetime as dt
-import os
 import subprocess
 from pathlib import Path
 
 import duckdb
 import pytest
+from dbt_command import REPO, dbt_build_command, dbt_env
 from dbt_raw_tables import create_raw_tables, insert_rows, judge_feeds
 from dbt_scenario import LA
 
-from core.dbt_project import dbt_environment
 from core.feed_status import feed_statuses
 from ingest.warehouse import read_deliveries, read_feed_calendar
 
-REPO = Path(__file__).resolve().parents[2]
-DBT = REPO / ".venv" / "bin" / "dbt"
 D = dt.date.fromisoformat
 T = dt.datetime.fromisoformat
 
@@ -236,26 +233,10 @@ def load_status_scenario(con) -> None:
 
 
 def _dbt(tmp: Path, warehouse: Path, as_of: str, select: list[str]) -> subprocess.Popen:
-    env = {**os.environ, **dbt_environment(warehouse, tmp / "logs")}
     return subprocess.Popen(
-        [
-            str(DBT),
-            "build",
-            "--project-dir",
-            "dbt_project",
-            "--profiles-dir",
-            "dbt_project",
-            "--target-path",
-            str(tmp / "target"),
-            "--select",
-            *select,
-            "--indirect-selection",
-            "cautious",
-            "--vars",
-            f"{{as_of: '{as_of}', la_code: '{LA}'}}",
-        ],
+        dbt_build_command(tmp, as_of, LA, "--select", *select, "--indirect-selection", "cautious"),
         cwd=REPO,
-        env=env,
+        env=dbt_env(warehouse, tmp),
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,

@@ -21,19 +21,14 @@ its end: 2017/18 Q4 (to 2018-03-31) the 2017 one, 2018/19 Q1 (to 2018-06-30) the
 from __future__ import annotations
 
 import datetime as dt
-import json
-import os
 import subprocess
 from pathlib import Path
 
 import duckdb
 import pytest
+from dbt_command import REPO, dbt_build_command, dbt_env
 from dbt_raw_tables import create_raw_tables, insert_rows, judge_feeds
 
-from core.dbt_project import dbt_environment
-
-REPO = Path(__file__).resolve().parents[2]
-DBT = REPO / ".venv" / "bin" / "dbt"
 D = dt.date.fromisoformat
 
 AS_OF = "2018-09-15"
@@ -313,22 +308,10 @@ def police_uk(tmp_path_factory) -> Warehouse:
     with duckdb.connect(str(warehouse)) as con:
         load(con)
         judge_feeds(con, AS_OF)
-    env = {**os.environ, **dbt_environment(warehouse, tmp / "logs")}
     result = subprocess.run(
-        [
-            str(DBT),
-            "build",
-            "--project-dir",
-            "dbt_project",
-            "--profiles-dir",
-            "dbt_project",
-            "--target-path",
-            str(tmp / "target"),
-            "--vars",
-            json.dumps({"as_of": AS_OF, "la_code": SOMERSET}),
-        ],
+        dbt_build_command(tmp, AS_OF, SOMERSET),
         cwd=REPO,
-        env=env,
+        env=dbt_env(warehouse, tmp),
         capture_output=True,
         text=True,
         timeout=300,
