@@ -345,7 +345,9 @@ def test_leftover_partial_files_are_removed_but_never_in_landing(
 ) -> None:
     home = copy_of(built_home, tmp_path)
     sha = hashlib.sha256(example("police_crime_2014-07.csv").read_bytes()).hexdigest()
-    leftovers = [  # where a kill leaves them (ingest/archive_quarantine.py, exports/, ingest/arrivals.py LandedHashes)
+    # Where a kill leaves them: ingest/archive_quarantine.py, exports/, LandedHashes
+    # (ingest/arrivals.py).
+    leftovers = [
         home / "archive" / "police_crime" / f"{sha}.csv.partial",
         home / "quarantine" / "rny_treatment" / "rny_treatment_2014-08.csv.partial",
         home / "exports" / ".indicators.csv.partial",
