@@ -196,7 +196,7 @@ def _field(indicator: Indicator, name: str) -> Any:
 
 
 def interval_text(indicator: Indicator) -> str | None:
-    """The 95% interval beside the quarter's figure ("35.6% to 54.7%"), or None if none.
+    """The 95% interval beside the quarter's figure ("35.6% to 54.8%"), or None if none.
 
     An interval of the figure itself (``lower_95``/``upper_95``, in the figure's unit: Wilson
     for a percent, Byar's for a count, fct_indicator_quarter.yml) comes first, followed by

@@ -13,8 +13,9 @@ import duckdb
 from exports.analyst import escaped_select
 from exports.marts import marts_from_postgres
 
-# The columns of the contract first, in this order; the rest of the mart follows, and the
-# data.police.uk rate columns (empty for other indicators) come last.
+# The columns of the contract first, in this order; the rest of the mart follows, then the
+# data.police.uk rate columns (empty for other indicators), then the confidence limits and
+# significance (docs/indicators.md, "Confidence intervals and significance").
 CONTRACT_COLUMNS = [
     "indicator_code",
     "fiscal_quarter",
@@ -29,6 +30,17 @@ CONTRACT_COLUMNS = [
     "direction",
 ]
 RATE_COLUMNS = ["population", "rate_per_1000", "rate_lower_95", "rate_upper_95"]
+INTERVAL_COLUMNS = [
+    "lower_95",
+    "upper_95",
+    "lower_99_8",
+    "upper_99_8",
+    "ytd_lower_95",
+    "ytd_upper_95",
+    "significance_vs_target",
+    "significance_vs_previous_year",
+    "significance_method",
+]
 
 
 def _copy_query_to(con: duckdb.DuckDBPyConnection, query: str, target: Path, fmt: str) -> None:
@@ -54,6 +66,9 @@ PART_COLUMNS = ["numerator", "denominator"]
 # Rates per 1,000 and their limits to two decimal places: a rare crime type in a small
 # partnership is a fraction of one per 1,000 a quarter, which one place would flatten.
 RATE_FIGURE_COLUMNS = ["rate_per_1000", "rate_lower_95", "rate_upper_95"]
+# Limits of a percentage to one decimal place, as the percentage; Byar's limits of a count are
+# not whole numbers, so two places, as the rates' limits.
+LIMIT_COLUMNS = ["lower_95", "upper_95", "lower_99_8", "upper_99_8", "ytd_lower_95", "ytd_upper_95"]
 
 
 def _plain_number(column: str, unit_column: str | None) -> str:
@@ -64,7 +79,15 @@ def _plain_number(column: str, unit_column: str | None) -> str:
     return f"case when {unit_column} = 'count' then {whole} else printf('%.1f', {column}) end"
 
 
+def _limit(column: str) -> str:
+    """SQL rendering a confidence limit: two places for a count, one for a percentage."""
+    return (
+        f"case when unit = 'count' then printf('%.2f', {column}) else printf('%.1f', {column}) end"
+    )
+
+
 def _columns(con: duckdb.DuckDBPyConnection, table: str) -> list[str]:
+    """The table's column names in the warehouse's order."""
     return [
         row[0]
         for row in con.execute(
@@ -82,13 +105,12 @@ def indicators_query(con: duckdb.DuckDBPyConnection, csv_text: bool) -> str:
     Parquet keeps the warehouse's types.
     """
     columns = _columns(con, "fct_indicator_quarter")
-    missing = [c for c in CONTRACT_COLUMNS + ["unit"] + RATE_COLUMNS if c not in columns]
+    placed = CONTRACT_COLUMNS + RATE_COLUMNS + INTERVAL_COLUMNS
+    missing = [c for c in placed + ["unit"] if c not in columns]
     if missing:
         raise RuntimeError(f"fct_indicator_quarter lacks contract column(s): {missing}")
     ordered = (
-        CONTRACT_COLUMNS
-        + [c for c in columns if c not in CONTRACT_COLUMNS + RATE_COLUMNS]
-        + RATE_COLUMNS
+        CONTRACT_COLUMNS + [c for c in columns if c not in placed] + RATE_COLUMNS + INTERVAL_COLUMNS
     )
     expressions = []
     for column in ordered:
@@ -98,6 +120,8 @@ def indicators_query(con: duckdb.DuckDBPyConnection, csv_text: bool) -> str:
             expressions.append(f"{_plain_number(column, None)} as {column}")
         elif csv_text and column in RATE_FIGURE_COLUMNS:
             expressions.append(f"printf('%.2f', {column}) as {column}")
+        elif csv_text and column in LIMIT_COLUMNS:
+            expressions.append(f"{_limit(column)} as {column}")
         else:
             expressions.append(column)
     return (

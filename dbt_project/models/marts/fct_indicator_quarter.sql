@@ -1,7 +1,10 @@
 {#- The published indicator table: one row per (indicator, quarter) for the partnership.
     Rules are those of docs/indicators.md; a figure is published only when its quarter's
     data status is ok, and a year to date only when every quarter in its span is ok.
-    data.police.uk counts also carry a rate per 1,000 residents with Byar's 95% limits. -#}
+    data.police.uk counts also carry a rate per 1,000 residents with Byar's 95% limits.
+    Every percent and count figure carries its 95% and 99.8% limits and, where the indicator
+    has a polarity, whether it is significantly better or worse than its target and than a
+    year earlier (docs/indicators.md, "Confidence intervals and significance"). -#}
 with
 
 indicator_quarters as (
@@ -43,7 +46,13 @@ ytd_computed as (
             when published_quarters < quarter_number then null
             when aggregation = 'sum' then ytd_value_sum
             when aggregation = 'ratio' then 100.0 * ytd_numerator / nullif(ytd_denominator, 0)
-        end as ytd_raw
+        end as ytd_raw,
+        -- The parts the year to date's interval is computed from: a `latest` year to date
+        -- is the quarter's own figure, so its parts are the quarter's.
+        case when aggregation = 'latest' then numerator else ytd_numerator end
+            as ytd_interval_numerator,
+        case when aggregation = 'latest' then denominator else ytd_denominator end
+            as ytd_interval_denominator
 
     from year_to_date
 
@@ -75,7 +84,18 @@ rounded as (
         case
             when unit = 'count' then {{ column }}
             else {{ round_1dp(column) }}
-        end as {{ 'ytd_value' if column == 'ytd_raw' else column }}{{ ',' if not loop.last }}
+        end as {{ 'ytd_value' if column == 'ytd_raw' else column }},
+        {% endfor %}
+        -- Limits of the unrounded figure, percentages' rounded as the figure is published.
+        {% for level, z in [('95', z_95()), ('99_8', z_99_8())] %}
+        {% for bound in ['lower', 'upper'] %}
+        {{ indicator_limit(bound, 'unit', 'value', 'numerator', 'denominator', z) }}
+            as {{ bound }}_{{ level }},
+        {% endfor %}
+        {% endfor %}
+        {% for bound in ['lower', 'upper'] %}
+        {{ indicator_limit(bound, 'unit', 'ytd_raw', 'ytd_interval_numerator',
+            'ytd_interval_denominator', z_95()) }} as ytd_{{ bound }}_95{{ ',' if not loop.last }}
         {% endfor %}
 
     from ytd_computed
@@ -87,7 +107,9 @@ compared as (
     select
         this_year.*,
         last_year.value as prev_year_value,
-        last_year.ytd_value as ytd_prev_value
+        last_year.ytd_value as ytd_prev_value,
+        last_year.lower_95 as prev_year_lower_95,
+        last_year.upper_95 as prev_year_upper_95
 
     from rounded as this_year
     left join rounded as last_year
@@ -156,7 +178,36 @@ final as (
         case when population > 0 then {{ byars_lower('value') }} / population * 1000 end
             as rate_lower_95,
         case when population > 0 then {{ byars_upper('value') }} / population * 1000 end
-            as rate_upper_95
+            as rate_upper_95,
+        lower_95,
+        upper_95,
+        lower_99_8,
+        upper_99_8,
+        ytd_lower_95,
+        ytd_upper_95,
+        -- The target is a year-to-date value (docs/indicators.md, "Targets and RAG"), so it
+        -- is set against the year to date's interval: significant when outside it.
+        case
+            when polarity not in ('higher_is_better', 'lower_is_better') then null
+            when target is null or ytd_lower_95 is null or ytd_upper_95 is null then null
+            when target between ytd_lower_95 and ytd_upper_95 then 'similar'
+            when (polarity = 'higher_is_better') = (ytd_lower_95 > target) then 'better'
+            else 'worse'
+        end as significance_vs_target,
+        -- Against the same quarter a year earlier: significant only when the two 95%
+        -- intervals do not overlap, the conservative test of docs/indicators.md.
+        case
+            when polarity not in ('higher_is_better', 'lower_is_better') then null
+            when lower_95 is null or prev_year_lower_95 is null then null
+            when lower_95 <= prev_year_upper_95 and upper_95 >= prev_year_lower_95 then 'similar'
+            when (polarity = 'higher_is_better') = (lower_95 > prev_year_upper_95) then 'better'
+            else 'worse'
+        end as significance_vs_previous_year,
+        case
+            when coalesce(lower_95, ytd_lower_95) is null then null
+            when unit = 'percent' then 'Wilson score 95%'
+            when unit = 'count' then 'Byar''s 95%'
+        end as significance_method
 
     from populated
 
