@@ -25,6 +25,7 @@ from exports.report_model import (
     HISTORY_QUARTERS,
     PUBLIC_CRIME_FEED,
     STATUSES,
+    Benchmark,
     FeedLine,
     Indicator,
     PublicCrime,
@@ -269,6 +270,7 @@ def _read_report_data(
         feeds=feeds,
         quarters=[q["fiscal_quarter"] for q in quarters][-history:],
         public_crime=public_crime,
+        benchmarks=_benchmarks(con, la_code, quarter, public_crime),
     )
 
 
@@ -305,6 +307,80 @@ def _public_crime(
         [la_code, quarter, la_code, quarter],
     )
     return PublicCrime(loaded=loaded, comparison=comparison, not_fed=not_fed)
+
+
+def _benchmarks(
+    con: duckdb.DuckDBPyConnection, la_code: str, quarter: str, public_crime: PublicCrime
+) -> list[Benchmark]:
+    """Each comparator group the warehouse holds for the quarter: none where it holds no
+    other area, so the report never ranks a partnership first of one."""
+    return _reoffending_benchmarks(con, quarter) + _public_crime_benchmarks(public_crime)
+
+
+def _reoffending_benchmarks(con: duckdb.DuckDBPyConnection, quarter: str) -> list[Benchmark]:
+    """The partnership's reoffending difference among every authority of the MoJ table, and
+    among its similar areas when configured, for the latest table up to the quarter."""
+    if not _has_table(con, "fct_reoffending_comparison"):
+        return []
+    rows = _records(
+        con,
+        """
+        select * from main.fct_reoffending_comparison
+        where fiscal_quarter = (
+            select max(fiscal_quarter) from main.fct_reoffending_comparison
+            where fiscal_quarter <= ? and is_partnership and rank_all is not null)
+        """,
+        [quarter],
+    )
+    own = [r for r in rows if r["is_partnership"] and r["difference_pct"] is not None]
+    # A partnership of several districts has no one difference to place among authorities.
+    if len(own) != 1:
+        return []
+    this, table = own[0], own[0]["fiscal_quarter"]
+    groups = [
+        ("every local authority of the MoJ table", [r for r in rows if r["rank_all"]], "rank_all"),
+        ("its similar areas", [r for r in rows if r["rank_similar"]], "rank_similar"),
+    ]
+    return [
+        Benchmark(
+            indicator=f"Reoffending, actual against predicted (MoJ table {table})",
+            group=f"{group} ({len(members)} with a published figure)",
+            unit="percentage points",
+            value=float(this["difference_pct"]),
+            others=tuple(float(r["difference_pct"]) for r in members),
+            lower_is_better=True,
+            rank=this[rank],
+            source="fct_reoffending_comparison",
+        )
+        for group, members, rank in groups
+        if len(members) > 1
+    ]
+
+
+def _public_crime_benchmarks(public_crime: PublicCrime) -> list[Benchmark]:
+    """Recorded crime per 1,000 residents among the partnerships of the partnership's force."""
+    this = public_crime.this
+    if not public_crime.loaded or not this or this.get("rate_per_1000") is None:
+        return []
+    members = [
+        r
+        for r in public_crime.comparison
+        if r["force"] == this["force"] and r.get("rate_per_1000") is not None
+    ]
+    if len(members) < 2:
+        return []
+    return [
+        Benchmark(
+            indicator="All recorded crime and anti-social behaviour (data.police.uk)",
+            group=f"the {len(members)} partnerships of its police force area",
+            unit="per 1,000 residents",
+            value=float(this["rate_per_1000"]),
+            others=tuple(float(r["rate_per_1000"]) for r in members),
+            lower_is_better=True,
+            rank=this.get("rank_in_force"),
+            source="fct_police_uk_comparison",
+        )
+    ]
 
 
 def _parts(rows: list[dict], code: str, year: str) -> tuple[float | None, float | None]:

@@ -125,6 +125,47 @@ class PublicCrime:
         return next((r for r in self.comparison if r["is_this"]), None)
 
 
+@dataclass(frozen=True)
+class Benchmark:
+    """One indicator of the partnership against a comparator group, for a spine chart.
+
+    Only built where the warehouse holds other areas: the MoJ table's authorities (and the
+    configured similar areas), or the partnerships of the force in data.police.uk files.
+    """
+
+    indicator: str  # the indicator as the reader knows it
+    group: str  # the comparator group, in words
+    unit: str  # how a value reads, e.g. "percentage points" or "per 1,000 residents"
+    value: float  # the partnership's own figure
+    others: tuple[float, ...]  # every area of the group with a figure, the partnership included
+    lower_is_better: bool
+    rank: int | None = None  # 1 is best
+    source: str = ""  # the mart it comes from
+
+    @property
+    def count(self) -> int:
+        """Areas in the group with a figure."""
+        return len(self.others)
+
+    @property
+    def mean(self) -> float:
+        """The group's average (each area counts once)."""
+        return sum(self.others) / len(self.others)
+
+    @property
+    def quartiles(self) -> tuple[float, float]:
+        """The 25th and 75th percentiles of the group (linear interpolation)."""
+        ordered = sorted(self.others)
+
+        def at(share: float) -> float:
+            position = share * (len(ordered) - 1)
+            low = int(position)
+            high = min(low + 1, len(ordered) - 1)
+            return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
+
+        return at(0.25), at(0.75)
+
+
 @dataclass
 class ReportData:
     """The whole report: partnership, quarter, feeds and indicators by priority."""
@@ -141,6 +182,8 @@ class ReportData:
     quarters: list[str] = field(default_factory=list)
     public: bool = False
     public_crime: PublicCrime | None = None
+    # Comparator groups where the warehouse holds other areas; empty where it holds none.
+    benchmarks: list[Benchmark] = field(default_factory=list)
 
     @property
     def slug(self) -> str:

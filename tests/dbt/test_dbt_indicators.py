@@ -369,7 +369,8 @@ def test_reoffending_is_ranked_among_all_authorities(warehouse):
     # 2013/14 Q3: Wolverhampton -18.3, Birmingham -3.8 (lower is better).
     assert warehouse.rows(COMPARISON, "2013/14 Q3") == [
         ("E08000025", False, 2, 2, 2, None, None, None),
-        ("E08000031", True, 1, 2, 1, 1, 1, 1),
+        # No similar areas configured: no rank among them (not "1 of 1").
+        ("E08000031", True, 1, 2, 1, None, None, None),
     ]
 
 

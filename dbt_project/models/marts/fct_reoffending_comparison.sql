@@ -1,7 +1,8 @@
 {#- How the partnership's reoffending compares, table by table: every local authority of the
     MoJ table ranked by the difference between actual and predicted reoffending (lower is
     better), with its quartile, among all authorities and among the partnership's group of
-    similar areas (var `similar_areas`, from csp.toml [moj] similar_areas). Suppressed rows
+    similar areas (var `similar_areas`, from csp.toml [moj] similar_areas; none configured, no
+    similar-area ranks). Suppressed rows
     (fewer than 30 offenders) are listed but not ranked. -#}
 with
 
@@ -45,6 +46,7 @@ ranked as (
         case when is_ranked then ntile(4) over (
             partition by quarter_start, is_ranked order by difference_pct) end
             as quartile_all,
+        {%- if var('similar_areas', []) %}
         case when is_ranked and is_in_similar_group then rank() over (
             partition by quarter_start, is_ranked and is_in_similar_group
             order by difference_pct) end as rank_similar,
@@ -54,6 +56,12 @@ ranked as (
         case when is_ranked and is_in_similar_group then ntile(4) over (
             partition by quarter_start, is_ranked and is_in_similar_group
             order by difference_pct) end as quartile_similar
+        {%- else %}
+        -- No similar areas configured: no group to rank in, rather than first of one.
+        cast(null as integer) as rank_similar,
+        cast(null as integer) as authorities_similar,
+        cast(null as integer) as quartile_similar
+        {%- endif %}
 
     from grouped
 
