@@ -123,12 +123,16 @@ def _target_clause(indicator: Indicator, value: Any) -> str | None:
     if indicator.target is None or value is None or is_suppressed(value):
         return None
     rag = indicator.row.get("rag_status")
-    if indicator.public:
-        # Rounded figures can sit on the other side of the target from the real ones.
+    if indicator.public and indicator.row.get("rag_withheld"):
+        # The public version withholds a rating the figure as shown would not give
+        # (exports/report_public.py), so no gap is stated against the shown figure either.
         return (
             f"against a target of {number(indicator.target, indicator.unit)} "
-            f"({rag or NOT_RATED}, rated on the unrounded figures)"
+            f"({NOT_RATED} in this version: the figure as shown and the unrounded figure would "
+            "be rated differently)"
         )
+    # In the public version too the gap is the shown figure's: its rating is the one the shown
+    # figure gives (exports/report_public.py).
     gap = float(value) - float(indicator.target)
     unit_word = "" if indicator.unit == "count" else " percentage points"
     if rag == "Green":

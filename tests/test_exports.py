@@ -56,13 +56,17 @@ def test_sdc_count_refuses_negative_counts() -> None:
         sdc_count(-3)
 
 
-def test_sdc_percent_from_rounded_parts() -> None:
-    # 18/24 = 75.0% unrounded; from the rounded parts 20/25 = 80.0%.
-    assert sdc_percent(18, 24) == 80.0
-    assert sdc_percent(77, 266) == round(100 * 75 / 265, 1)
+def test_sdc_percent_from_unrounded_parts() -> None:
+    # 18/24 = 75.0% unrounded (the rounded parts 20/25 would give 80.0%: never shown).
+    assert sdc_percent(18, 24) == 75.0
+    assert sdc_percent(77, 266) == round(100 * 77 / 266, 1)
+    # Employment, 2014/15 Q2 year to date: 42/94 is published as 44.7% (40/95 would be 42.1%).
+    assert sdc_percent(42, 94) == 44.7
+    assert sdc_percent(42, 94, 44.68) == 44.7  # the warehouse's own value, to 1 dp
     assert sdc_percent(3, 24) == SUPPRESSED  # numerator suppressed
     assert sdc_percent(12, 6) == SUPPRESSED  # denominator suppressed
-    assert sdc_percent(0, 40) == 0.0
+    assert sdc_percent(8, 8) == 100.0  # both parts 8 or more: shown
+    assert sdc_percent(0, 40) == 0.0  # a count of 0 is shown, so is 0%
     assert sdc_percent(0, 0) is None
     assert sdc_percent(None, 40) is None
 
@@ -72,8 +76,10 @@ def test_method_note_states_the_rules() -> None:
         "1 to 7",
         "[c]",
         "nearest 5",
-        "rounded numerators and denominators",
+        "calculated from the unrounded figures",
+        "numerator or denominator is from 1 to 7",
         "independently",
+        "withheld",
     ):
         assert words in METHOD_NOTE
 
@@ -116,7 +122,8 @@ def board_pack(report_home: Path):  # noqa: F811
 
 
 def _rows_by_code(sheet) -> dict[str, list]:
-    return {row[0].value: row for row in sheet.iter_rows(min_row=2) if row[0].value}
+    # Rows 1-2 are the title and dates, row 3 the header: the table starts at row 4.
+    return {row[0].value: row for row in sheet.iter_rows(min_row=4) if row[0].value}
 
 
 def test_board_pack_sheets(board_pack) -> None:
@@ -130,28 +137,59 @@ def test_board_pack_sheets(board_pack) -> None:
         "Feed status",
     ]
     for sheet in board_pack.worksheets:
-        assert sheet.freeze_panes == "A2", sheet.title
-        assert sheet["A1"].font.bold
+        assert sheet.freeze_panes == "A4", sheet.title
+        assert sheet["A1"].font.bold and "Community Safety Partnership" in sheet["A1"].value
+        assert QUARTER in sheet["A1"].value
+        assert sheet["A2"].value.startswith("Data as of 4 December 2014; generated ")
+        assert sheet["A3"].value in ("Code", "Feed") and sheet["A3"].font.bold
         assert sheet.column_dimensions["B"].width >= 20
+
+
+def test_board_pack_print_setup(board_pack) -> None:
+    for sheet in board_pack.worksheets:
+        assert sheet.page_setup.orientation == "landscape", sheet.title
+        assert sheet.page_setup.fitToWidth == 1 and sheet.page_setup.fitToHeight == 0
+        assert sheet.sheet_properties.pageSetUpPr.fitToPage
+        assert sheet.print_title_rows.replace("$", "") == "1:3"
+        assert "&P" in sheet.oddFooter.center.text
+
+
+def test_board_pack_has_no_none(board_pack) -> None:
+    for sheet in board_pack.worksheets:
+        for row in sheet.iter_rows():
+            for cell in row:
+                assert not (isinstance(cell.value, str) and "None" in cell.value), (
+                    sheet.title,
+                    cell.coordinate,
+                    cell.value,
+                )
 
 
 def test_board_pack_known_figures(report_home: Path, board_pack) -> None:  # noqa: F811
     summary = _rows_by_code(board_pack["Summary"])
     vawg = _rows_by_code(board_pack["VAWG"])
-    # columns: E this quarter, F same quarter last year, G year to date, H same period last year
+    # columns: E this quarter, F its 95% interval, G same quarter last year, H year to date,
+    # I same period last year
     for rows in (summary, vawg):
         screened = rows["VA_SCREENED"]
-        assert screened[6].value == 1354 and isinstance(screened[6].value, int)
-        assert screened[6].number_format == "#,##0"
-        assert rows["VA_IDVA_HIGH_RISK"][6].value == 205
+        assert screened[7].value == 1354 and isinstance(screened[7].value, int)
+        assert screened[7].number_format == "#,##0"
+        assert rows["VA_IDVA_HIGH_RISK"][7].value == 205
         da = rows["VA_DA_CRIMES"]
-        assert (da[6].value, da[7].value) == (1551, 1100)
+        assert (da[7].value, da[8].value) == (1551, 1100)
     ppv = summary["PV_PPV"]
     data = read_report_data(report_home / "warehouse.duckdb", QUARTER)
-    expected = next(i for i in data.indicators if i.code == "PV_PPV").row
-    assert ppv[4].value == expected["value"] and ppv[6].value == expected["ytd_value"]
+    expected = {i.code: i for i in data.indicators}
+    assert ppv[4].value == expected["PV_PPV"].row["value"]
+    assert ppv[7].value == expected["PV_PPV"].row["ytd_value"]
+    # Percentages are stored as fractions with a percent format (45.8 -> 0.458, "45.8%").
     repeat = summary["VA_REPEAT_RATE"]
-    assert isinstance(repeat[4].value, float) and repeat[4].number_format == "0.0"
+    assert isinstance(repeat[4].value, float) and repeat[4].number_format == "0.0%"
+    assert repeat[4].value == pytest.approx(expected["VA_REPEAT_RATE"].row["value"] / 100)
+    for code, indicator in expected.items():
+        if indicator.unit != "count" and isinstance(summary[code][4].value, float):
+            assert "%" in summary[code][4].number_format, code
+            assert abs(summary[code][4].value) <= 1, code
 
 
 def test_board_pack_rag_cells(report_home: Path, board_pack) -> None:  # noqa: F811
@@ -160,7 +198,7 @@ def test_board_pack_rag_cells(report_home: Path, board_pack) -> None:  # noqa: F
     fills = {"Green": "00703C", "Amber": "FFBF47", "Red": "D4351C"}
     rated = 0
     for indicator in data.indicators:
-        cell = summary[indicator.code][9]
+        cell = summary[indicator.code][10]
         rag = indicator.row.get("rag_status")
         if rag:
             assert cell.value == rag  # in words, not only colour
@@ -170,7 +208,8 @@ def test_board_pack_rag_cells(report_home: Path, board_pack) -> None:  # noqa: F
             assert cell.value in ("No target", "Not rated")
     # The MoJ's last figure is Green but suspended now: Not rated, with the reason.
     moj = summary["RR_REOFFEND_DIFF"]
-    assert moj[9].value == "Not rated" and "Transforming Rehabilitation" in moj[12].value
+    assert moj[10].value == "Not rated" and "Transforming Rehabilitation" in moj[13].value
+    assert moj[4].value == "\u2013 suspended"
     assert rated == sum(1 for i in data.indicators if i.row.get("rag_status"))
 
 
