@@ -1,7 +1,13 @@
-"""The quarterly performance report: one self-contained HTML file (plotly.js inlined).
+"""The quarterly performance report: one self-contained HTML file, readable with scripts off.
+
+Each chart is a static inline SVG (exports/svg_charts.py), so the page can be e-mailed: mail
+clients run no JavaScript. The interactive plotly version (plotly.js, ~4.8 MB, inlined) is
+written alongside only when asked for (issue 25, item 4).
 
     write_report(warehouse, exports, "2014/15 Q2")
         → report-2014-15-Q2.html
+    write_report(..., interactive=True)
+        → + report-2014-15-Q2-interactive.html (and -public-interactive.html with ``public``)
     write_report(..., public=True)
         → + report-2014-15-Q2-public.html and indicators-2014-15-Q2-public.csv
     write_quarter_outputs(settings, "2014/15 Q2", public=...)
@@ -24,12 +30,12 @@ from markupsafe import Markup
 from core.periods import quarter_months_words
 from core.settings import Settings
 from exports.analyst import write_analyst_exports
-from exports.charts import chart_html
-from exports.disclosure import METHOD_NOTE, escape_cell
+from exports.disclosure import CSV_METHOD, CSV_METHOD_PUBLISHED, METHOD_NOTE, escape_cell
 from exports.marts import open_marts
 from exports.report_data import read_report_data
 from exports.report_model import PUBLIC_CRIME_FEED, Indicator, PublicCrime, ReportData
 from exports.report_public import public_version
+from exports.svg_charts import trend_svg
 from exports.wording import (
     STATUS_WORDS,
     direction_word,
@@ -50,6 +56,13 @@ POLARITY_WORDS = {
     "lower_is_better": "lower is better",
     "none": "no better direction",
 }
+
+
+def _chart_html(indicator: Indicator, div_id: str) -> str:
+    # Imported here: plotly's graph objects are needed only for the interactive version.
+    from exports.charts import chart_html
+
+    return chart_html(indicator, div_id)
 
 
 def _plotly_js() -> str:
@@ -84,7 +97,7 @@ def _chart_label(indicator: Indicator) -> str:
     )
 
 
-def _item(indicator: Indicator, quarter: str) -> dict[str, Any]:
+def _item(indicator: Indicator, quarter: str, interactive: bool = False) -> dict[str, Any]:
     row, unit = indicator.row, indicator.unit
     rag = rag_word(indicator)
     anchor = _anchor(indicator.code)
@@ -95,14 +108,15 @@ def _item(indicator: Indicator, quarter: str) -> dict[str, Any]:
         "prev_year": number(row.get("prev_year_value"), unit),
         "ytd": number(row.get("ytd_value"), unit),
         "ytd_prev": number(row.get("ytd_prev_value"), unit),
-        "target": number(indicator.target, unit, "None"),
+        "target": number(indicator.target, unit, "No target"),
         "rag": rag,
         "rag_css": _rag_css(rag),
         "direction": direction_word(indicator),
         "polarity": POLARITY_WORDS.get(indicator.polarity, indicator.polarity),
         "headline": headline(indicator, quarter),
         "latest": latest_position(indicator),
-        "chart": Markup(chart_html(indicator, f"chart-{anchor}")),  # noqa: S704 (plotly's own)
+        "chart": Markup(_chart_html(indicator, f"chart-{anchor}")) if interactive else "",  # noqa: S704
+        "svg": Markup(trend_svg(indicator, f"svg-{anchor}")),  # noqa: S704 (every text escaped)
         "chart_label": _chart_label(indicator),
         "points": [
             {
@@ -182,7 +196,9 @@ def comparison_sentence(data: ReportData, crime: PublicCrime) -> str:
     ).replace("not significantly different than", "not significantly different from")
 
 
-def _public_crime_context(data: ReportData, items: list[Indicator]) -> dict[str, Any] | None:
+def _public_crime_context(
+    data: ReportData, items: list[Indicator], interactive: bool = False
+) -> dict[str, Any] | None:
     """What the data.police.uk section shows (None when the report has no such section)."""
     crime = data.public_crime
     if crime is None:
@@ -205,7 +221,9 @@ def _public_crime_context(data: ReportData, items: list[Indicator]) -> dict[str,
             }
             for i in items
         ],
-        "charted": [_item(i, data.quarter) for i in items if i.code in CHARTED_PUBLIC_CRIME],
+        "charted": [
+            _item(i, data.quarter, interactive) for i in items if i.code in CHARTED_PUBLIC_CRIME
+        ],
         "sentence": comparison_sentence(data, crime) if crime.loaded else None,
         "comparison": [
             {
@@ -220,7 +238,7 @@ def _public_crime_context(data: ReportData, items: list[Indicator]) -> dict[str,
     }
 
 
-def render_report(data: ReportData) -> str:
+def render_report(data: ReportData, interactive: bool = False) -> str:
     """The report as one HTML document."""
     environment = jinja2.Environment(
         loader=jinja2.FileSystemLoader(str(TEMPLATES)),
@@ -235,7 +253,12 @@ def render_report(data: ReportData) -> str:
     ]
     public_items = [i for i in data.indicators if i.feed == PUBLIC_CRIME_FEED]
     priorities = [
-        (number_, priority, _anchor(priority), [_item(i, data.quarter) for i in items])
+        (
+            number_,
+            priority,
+            _anchor(priority),
+            [_item(i, data.quarter, interactive) for i in items],
+        )
         for number_, (priority, items) in enumerate(ordinary, start=2)
     ]
     title = f"{data.la_name} Community Safety Partnership: performance report, {data.quarter}" + (
@@ -245,14 +268,15 @@ def render_report(data: ReportData) -> str:
         data=data,
         title=title,
         quarter_words=quarter_months_words(data.quarter),
-        plotly_js=Markup(_plotly_js()),  # noqa: S704 (plotly's own bundle)
+        interactive=interactive,
+        plotly_js=Markup(_plotly_js()) if interactive else "",  # noqa: S704 (plotly's own)
         rag_counts=data.rag_counts(),
         status_counts=data.status_counts(),
         status_words=STATUS_WORDS,
         priorities=priorities,
         summary_sentence=summary_sentence(data),
         method_note=METHOD_NOTE,
-        public_crime=_public_crime_context(data, public_items),
+        public_crime=_public_crime_context(data, public_items, interactive),
         public_crime_title=(
             public_items[0].priority
             if public_items
@@ -287,6 +311,8 @@ PUBLIC_CSV_COLUMNS = [
     "rag_status",
     "direction",
     "status_note",
+    # How the row's figures were protected (exports/disclosure.py, CSV_METHOD).
+    "disclosure_method",
 ]
 
 
@@ -329,6 +355,11 @@ def public_csv(data: ReportData) -> str:
                 "rag_status": row.get("rag_status") or "",
                 "direction": row.get("direction") or "",
                 "status_note": row.get("status_note") or "",
+                "disclosure_method": (
+                    CSV_METHOD_PUBLISHED
+                    if indicator.feed == PUBLIC_CRIME_FEED
+                    else CSV_METHOD.get(indicator.unit, "")
+                ),
             }
             writer.writerow([escape_cell(values[c]) for c in PUBLIC_CSV_COLUMNS])
     return buffer.getvalue()
@@ -342,17 +373,31 @@ def write_report(
     la_code: str | None = None,
     la_name: str | None = None,
     data: ReportData | None = None,
+    interactive: bool = False,
 ) -> dict[str, Path]:
-    """Write report-<quarter>.html (and the public report and CSV with ``public``)."""
+    """Write report-<quarter>.html (and the public report and CSV with ``public``).
+
+    The reports draw their charts as static SVG; ``interactive`` also writes each report's
+    plotly version, report-<quarter>[-public]-interactive.html.
+    """
     data = data or read_report_data(warehouse, quarter, la_code=la_code, la_name=la_name)
     written = {
         "report": _write_atomically(exports / f"report-{data.slug}.html", render_report(data))
     }
+    if interactive:
+        written["interactive_report"] = _write_atomically(
+            exports / f"report-{data.slug}-interactive.html", render_report(data, True)
+        )
     if public:
         safe = public_version(data)
         written["public_report"] = _write_atomically(
             exports / f"report-{data.slug}-public.html", render_report(safe)
         )
+        if interactive:
+            written["public_interactive"] = _write_atomically(
+                exports / f"report-{data.slug}-public-interactive.html",
+                render_report(safe, True),
+            )
         written["public_csv"] = _write_atomically(
             exports / f"indicators-{data.slug}-public.csv", public_csv(safe), newline=""
         )
@@ -360,7 +405,11 @@ def write_report(
 
 
 def write_quarter_outputs(
-    settings: Settings, quarter: str, public: bool = False, analyst: bool = True
+    settings: Settings,
+    quarter: str,
+    public: bool = False,
+    analyst: bool = True,
+    interactive: bool = False,
 ) -> dict[str, Path]:
     """Everything ``csp report`` writes: the report(s), the board pack, the analyst exports.
 
@@ -375,7 +424,9 @@ def write_quarter_outputs(
     name = settings.la_name if settings.la_name != settings.la_code else None
     with open_marts(settings) as marts:
         data = read_report_data(marts, quarter, la_code=settings.la_code, la_name=name)
-        written = write_report(marts, settings.exports, quarter, public=public, data=data)
+        written = write_report(
+            marts, settings.exports, quarter, public=public, data=data, interactive=interactive
+        )
         written["board_pack"] = write_board_pack(data, settings.exports)
         if analyst:
             written.update(write_analyst_exports(settings, marts))

@@ -6,7 +6,7 @@ csp status  --home DIR [--as-of YYYY-MM-DD] [--json]
 csp monitor --home DIR [--as-of YYYY-MM-DD]
 csp template --partner NAME --quarter "2014/15 Q3" [--home DIR | --output DIR]
 csp demo  [--home DIR]
-csp report  --home DIR --quarter "2014/15 Q2" [--public]
+csp report  --home DIR --quarter "2014/15 Q2" [--public] [--interactive]
 csp rekey   DOMAIN --home DIR [--no-build]
 csp ui      --home DIR [--port 3000] [--host 127.0.0.1]
 """
@@ -321,7 +321,9 @@ def command_report(args: argparse.Namespace) -> int:
     try:
         # dbt docs opens the warehouse: never alongside a build on the same home.
         with home_lock(settings.home, command="csp report"):
-            written = write_quarter_outputs(settings, args.quarter, public=args.public)
+            written = write_quarter_outputs(
+                settings, args.quarter, public=args.public, interactive=args.interactive
+            )
     except ReportError as error:
         print(f"csp report: {error}", file=sys.stderr)
         return EXIT_USAGE
@@ -438,6 +440,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--public",
         action="store_true",
         help="also write the public report and CSV (small counts protected)",
+    )
+    report.add_argument(
+        "--interactive",
+        action="store_true",
+        help="also write each report's interactive version (plotly charts, ~5 MB; needs scripts)",
     )
     report.set_defaults(handler=command_report)
 

@@ -1,8 +1,9 @@
 """`csp report`: the quarterly report from the demonstration warehouse, opened in Chromium.
 
 The demo home is built once for the session (``report_home``, also used by test_exports.py);
-``csp report --public`` runs once on it. The browser tests need Debian's headless Chromium at
-/usr/bin/chromium (``apt-get install -y chromium``); they are skipped, saying so, without it.
+``csp report --public --interactive`` runs once on it. The browser tests need Debian's headless
+Chromium at /usr/bin/chromium (``apt-get install -y chromium``); they are skipped, saying so,
+without it.
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ SCREENSHOTS = Path(os.environ.get("CSP_SCREENSHOT_DIR", "/tmp/csp-report-screens
 
 @pytest.fixture(scope="session")
 def report_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A demo home, built as of 4 December 2014, with `csp report --public` run for Q2.
+    """A demo home, built as of 4 December 2014, with `csp report --public --interactive` run.
 
     Built once per session even though test_exports.py imports this fixture (pytest makes
     one fixture per module that holds it): the second finds the first's finished home.
@@ -48,7 +49,10 @@ def report_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
         return home
     with keys_from_files():  # the demo makes and uses its own key files
         assert main(["demo", "--home", str(home)]) == 0
-        assert main(["report", "--home", str(home), "--quarter", QUARTER, "--public"]) == 0
+        assert (
+            main(["report", "--home", str(home), "--quarter", QUARTER, "--public", "--interactive"])
+            == 0
+        )
     return home
 
 
@@ -60,6 +64,17 @@ def report_path(report_home: Path) -> Path:
 @pytest.fixture(scope="session")
 def public_path(report_home: Path) -> Path:
     return report_home / "exports" / f"report-{SLUG}-public.html"
+
+
+@pytest.fixture(scope="session")
+def interactive_path(report_home: Path) -> Path:
+    """The plotly version (``--interactive``); the report itself draws static SVG charts."""
+    return report_home / "exports" / f"report-{SLUG}-interactive.html"
+
+
+@pytest.fixture(scope="session")
+def public_interactive_path(report_home: Path) -> Path:
+    return report_home / "exports" / f"report-{SLUG}-public-interactive.html"
 
 
 def _text(markup: str) -> str:
@@ -83,16 +98,24 @@ def test_quarter_slug() -> None:
     assert quarter_slug("1999/00 Q4") == "1999-00-Q4"
 
 
-def test_report_is_one_self_contained_file(report_path: Path) -> None:
-    page = report_path.read_text(encoding="utf-8")
+@pytest.mark.parametrize("variant", ["static", "interactive"])
+def test_report_is_one_self_contained_file(
+    report_path: Path, interactive_path: Path, variant: str
+) -> None:
+    page = (report_path if variant == "static" else interactive_path).read_text(encoding="utf-8")
     assert page.startswith("<!DOCTYPE html>") and '<html lang="en-GB">' in page
     # Nothing fetched from anywhere: no external script, stylesheet, image or font.
     assert not re.search(r"<script[^>]*\bsrc\s*=", page, re.I)
     # Outside the scripts' code (plotly.js mentions URLs in strings it never fetches here).
     markup = re.sub(r"<script\b[^>]*>.*?</script>", "<script></script>", page, flags=re.S)
+    # The SVG namespace is a name, never fetched.
+    markup = markup.replace('xmlns="http://www.w3.org/2000/svg"', "")
     assert not re.search(r"""\b(?:src|href)\s*=\s*["']?(?:https?:)?//""", markup, re.I)
     assert not re.search(r"@import|url\(\s*['\"]?(?:https?:)?//", markup, re.I)
-    assert "Plotly.newPlot" in page and len(page) > 3_000_000  # plotly.js is inlined
+    if variant == "interactive":
+        assert "Plotly.newPlot" in page and len(page) > 3_000_000  # plotly.js is inlined
+    else:
+        assert "Plotly" not in page and len(page.encode()) < 1_500_000  # e-mailable
     assert "@page" in page and "size: A4" in page
 
 
@@ -216,14 +239,23 @@ def test_public_csv_has_no_small_counts(report_home: Path) -> None:
     assert breaches["value"] == "[c]"
 
 
-def test_public_report_has_no_small_counts(public_path: Path) -> None:
+def test_public_report_has_no_small_counts(
+    public_path: Path, public_interactive_path: Path
+) -> None:
     page = public_path.read_text(encoding="utf-8")
     body = page.split("</head>", 1)[1]
     # Figures (not the tallies of indicators in the summary).
     cells = [c for c in re.findall(r'<td class="num">([^<]*)</td>', body) if "%" not in c]
     assert cells and not [c for c in cells if _small(c)]
-    # The charts' hover texts and plotted values.
-    for custom in re.findall(r'"customdata":\[([^\]]*)\]', body):
+    # The static charts' figures written by their points.
+    labels = re.findall(r'<text class="value"[^>]*>([^<]*)</text>', body)
+    assert labels and "[c]" not in labels  # a suppressed quarter is a gap, not a label
+    assert not [v for v in labels if _small(v)]
+    # The interactive charts' hover texts and plotted values.
+    interactive = public_interactive_path.read_text(encoding="utf-8").split("</head>", 1)[1]
+    customs = re.findall(r'"customdata":\[([^\]]*)\]', interactive)
+    assert customs
+    for custom in customs:
         for value in re.findall(r'"([^"]*)"', custom):
             assert not _small(value), value
     text = _text(body)
@@ -268,9 +300,11 @@ def _console_messages(stderr: str) -> list[str]:
 
 @pytest.mark.parametrize("variant", ["full", "public"])
 def test_report_renders_in_chromium(
-    report_path: Path, public_path: Path, tmp_path: Path, variant: str
+    interactive_path: Path, public_interactive_path: Path, tmp_path: Path, variant: str
 ) -> None:
-    path = report_path if variant == "full" else public_path
+    """The interactive version: plotly draws every chart (tests/test_report_static.py has the
+    static report, with scripts off)."""
+    path = interactive_path if variant == "full" else public_interactive_path
     result = _chromium(path.as_uri(), tmp_path, "--dump-dom")
     assert result.returncode == 0, result.stderr[-2000:]
     dom = result.stdout
