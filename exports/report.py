@@ -35,6 +35,7 @@ from exports.marts import open_marts
 from exports.report_data import read_report_data
 from exports.report_model import PUBLIC_CRIME_FEED, Indicator, PublicCrime, ReportData
 from exports.report_public import public_version
+from exports.spine import spine_svg
 from exports.svg_charts import trend_svg
 from exports.wording import (
     STATUS_WORDS,
@@ -97,7 +98,43 @@ def _chart_label(indicator: Indicator) -> str:
     )
 
 
-def _item(indicator: Indicator, quarter: str, interactive: bool = False) -> dict[str, Any]:
+SIGNIFICANCE_WORDS = {
+    "better": "significantly better than",
+    "similar": "not significantly different from",
+    "worse": "significantly worse than",
+}
+
+
+def interval_words(indicator: Indicator, public: bool = False) -> str:
+    """The quarter's 95% interval and what it says against the target and last year, in words;
+    "" where the indicator has none.
+
+    A public version shows intervals only for data.police.uk figures, published unrounded:
+    the limits of a partner's count or percentage would give back the unrounded figures its
+    disclosure control withholds (docs/indicators.md, "Disclosure control").
+    """
+    row, unit = indicator.row, indicator.unit
+    lower, upper = row.get("lower_95"), row.get("upper_95")
+    if lower is None or upper is None or (public and indicator.feed != PUBLIC_CRIME_FEED):
+        return ""
+    text = (
+        f"95% confidence interval {number(lower, unit)} to {number(upper, unit)} "
+        f"({row.get('significance_method') or 'method not recorded'})"
+    )
+    judged = [
+        f"{SIGNIFICANCE_WORDS[row[key]]} {against}"
+        for key, against in (
+            ("significance_vs_target", "the target"),
+            ("significance_vs_previous_year", "the same quarter last year"),
+        )
+        if row.get(key) in SIGNIFICANCE_WORDS
+    ]
+    return text + (": " + "; ".join(judged) if judged else "")
+
+
+def _item(
+    indicator: Indicator, quarter: str, interactive: bool = False, public: bool = False
+) -> dict[str, Any]:
     row, unit = indicator.row, indicator.unit
     rag = rag_word(indicator)
     anchor = _anchor(indicator.code)
@@ -112,6 +149,7 @@ def _item(indicator: Indicator, quarter: str, interactive: bool = False) -> dict
         "rag": rag,
         "rag_css": _rag_css(rag),
         "direction": direction_word(indicator),
+        "interval": interval_words(indicator, public),
         "polarity": POLARITY_WORDS.get(indicator.polarity, indicator.polarity),
         "headline": headline(indicator, quarter),
         "latest": latest_position(indicator),
@@ -257,7 +295,7 @@ def render_report(data: ReportData, interactive: bool = False) -> str:
             number_,
             priority,
             _anchor(priority),
-            [_item(i, data.quarter, interactive) for i in items],
+            [_item(i, data.quarter, interactive, data.public) for i in items],
         )
         for number_, (priority, items) in enumerate(ordinary, start=2)
     ]
@@ -277,6 +315,10 @@ def render_report(data: ReportData, interactive: bool = False) -> str:
         summary_sentence=summary_sentence(data),
         method_note=METHOD_NOTE,
         public_crime=_public_crime_context(data, public_items, interactive),
+        benchmarks=[
+            {"benchmark": b, "svg": Markup(spine_svg(b))}  # noqa: S704 (every text escaped)
+            for b in data.benchmarks
+        ],
         public_crime_title=(
             public_items[0].priority
             if public_items

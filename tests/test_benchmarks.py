@@ -102,3 +102,20 @@ def test_the_demonstration_is_compared_with_every_authority_of_the_moj_table(
     assert similar_ranks == 0
     # No data.police.uk file in the demonstration: no force comparison.
     assert not [b for b in data.benchmarks if b.source == "fct_police_uk_comparison"]
+
+
+def test_the_report_shows_the_comparison_and_each_interval(demo_warehouse: Path) -> None:
+    from exports.report import render_report
+    from exports.report_public import public_version
+
+    with duckdb.connect(str(demo_warehouse), read_only=True) as con:
+        data = read_report_data(con, QUARTER, la_code="E08000031")
+    page = render_report(data)
+    assert '<h2 id="benchmarks">' in page and page.count('class="spine"') == len(data.benchmarks)
+    with_interval = [i for i in data.indicators if i.row.get("lower_95") is not None]
+    assert with_interval
+    assert page.count("95% confidence interval") == len(with_interval)
+    # The public version gives no partner figure's limits (they would undo its rounding).
+    public = render_report(public_version(data))
+    assert "95% confidence interval" not in public
+    assert '<h2 id="benchmarks">' in public
