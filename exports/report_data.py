@@ -379,6 +379,12 @@ def _public_crime_benchmarks(public_crime: PublicCrime) -> list[Benchmark]:
             lower_is_better=True,
             rank=this.get("rank_in_force"),
             source="fct_police_uk_comparison",
+            significance=(
+                f"{this['compared_with_force']} than the force's rate "
+                f"({this['force_rate_per_1000']:.1f})"
+                if this.get("compared_with_force") and this.get("force_rate_per_1000") is not None
+                else ""
+            ),
         )
     ]
 

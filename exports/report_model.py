@@ -141,6 +141,9 @@ class Benchmark:
     lower_is_better: bool
     rank: int | None = None  # 1 is best
     source: str = ""  # the mart it comes from
+    # Against the group's own figure, where the mart judges it (Byar's 95% limits against
+    # the force's rate for data.police.uk); "" where it does not.
+    significance: str = ""
 
     @property
     def count(self) -> int:

@@ -119,3 +119,30 @@ def test_the_report_shows_the_comparison_and_each_interval(demo_warehouse: Path)
     public = render_report(public_version(data))
     assert "95% confidence interval" not in public
     assert '<h2 id="benchmarks">' in public
+
+
+def test_police_uk_crime_is_compared_among_the_forces_partnerships() -> None:
+    from exports.report_data import _public_crime_benchmarks
+    from exports.report_model import PublicCrime
+
+    def row(code: str, rate: float, rank: int, this: bool = False) -> dict:
+        return {
+            "partnership_code": code,
+            "force": "avon-and-somerset",
+            "rate_per_1000": rate,
+            "rank_in_force": rank,
+            "is_this": this,
+            "force_rate_per_1000": 20.0,
+            "compared_with_force": "significantly lower" if this else None,
+        }
+
+    crime = PublicCrime(
+        True, [row("E1", 12.0, 1, True), row("E2", 25.0, 2), row("E3", 30.0, 3)], []
+    )
+    [found] = _public_crime_benchmarks(crime)
+    assert (found.value, found.count, found.rank) == (12.0, 3, 1)
+    assert found.significance == "significantly lower than the force's rate (20.0)"
+    assert spine_band(found) == "best"
+    # A force of one partnership (the City of London's) has nothing to compare with.
+    alone = PublicCrime(True, [row("E1", 12.0, 1, True)], [])
+    assert _public_crime_benchmarks(alone) == []
