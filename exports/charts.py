@@ -6,43 +6,17 @@ chart carries the reason on hover (pending, missing, suspended, suppressed ...).
 
 from __future__ import annotations
 
-from typing import Any
-
 import plotly.graph_objects as go
 
-from exports.disclosure import is_suppressed
+from exports.chart_style import FONT, GAP, LAST_YEAR, TARGET, THIS_YEAR, gap_reason, plotted
 from exports.report_model import Indicator
-from exports.wording import STATUS_WORDS, number
+from exports.wording import number
 
-THIS_YEAR = "#1d4f91"  # dark blue
-LAST_YEAR = "#6f6f6f"  # grey, dashed
-TARGET = "#000000"  # black, dash-dot
-GAP = "#b35900"  # dark orange crosses
-FONT = "Arial, Helvetica, sans-serif"
 CONFIG = {
     "displaylogo": False,
     "responsive": True,
     "modeBarButtonsToRemove": ["select2d", "lasso2d"],
 }
-
-
-def _plotted(value: Any) -> float | None:
-    return None if value is None or is_suppressed(value) else float(value)
-
-
-def _gap_reason(point: dict[str, Any], indicator: Indicator) -> str | None:
-    status = point.get("data_status")
-    if status == "ok" and point.get("value") is not None and not is_suppressed(point["value"]):
-        return None
-    if status == "ok" and is_suppressed(point.get("value")):
-        return "suppressed: a count from 1 to 7 ([c])"
-    words = STATUS_WORDS.get(status, status or "no data")
-    note = point.get("status_note")
-    reason = f"{words}: {note}" if note else words
-    provisional = point.get("provisional_value")
-    if provisional is not None and status in ("pending", "missing"):
-        reason += f" (provisional {number(provisional, indicator.unit)})"
-    return reason
 
 
 def trend_figure(indicator: Indicator) -> go.Figure:
@@ -54,7 +28,7 @@ def trend_figure(indicator: Indicator) -> go.Figure:
     figure.add_trace(
         go.Scatter(
             x=quarters,
-            y=[_plotted(p.get("value")) for p in points],
+            y=[plotted(p.get("value")) for p in points],
             name="This quarter",
             mode="lines+markers",
             connectgaps=False,
@@ -67,7 +41,7 @@ def trend_figure(indicator: Indicator) -> go.Figure:
     figure.add_trace(
         go.Scatter(
             x=quarters,
-            y=[_plotted(p.get("prev_year_value")) for p in points],
+            y=[plotted(p.get("prev_year_value")) for p in points],
             name="Same quarter last year",
             mode="lines+markers",
             connectgaps=False,
@@ -83,7 +57,7 @@ def trend_figure(indicator: Indicator) -> go.Figure:
             figure.add_trace(
                 go.Scatter(
                     x=quarters,
-                    y=[_plotted(p.get("ytd_value")) for p in points],
+                    y=[plotted(p.get("ytd_value")) for p in points],
                     name="Year to date",
                     mode="lines+markers",
                     connectgaps=False,
@@ -106,7 +80,7 @@ def trend_figure(indicator: Indicator) -> go.Figure:
     gaps = [
         (p["fiscal_quarter"], reason)
         for p in points
-        if (reason := _gap_reason(p, indicator)) is not None
+        if (reason := gap_reason(p, indicator)) is not None
     ]
     if gaps:
         figure.add_trace(
@@ -126,7 +100,7 @@ def trend_figure(indicator: Indicator) -> go.Figure:
                 hovertemplate="%{x}: %{customdata}<extra>No figure</extra>",
             )
         )
-    has_values = any(_plotted(p.get("value")) is not None for p in points)
+    has_values = any(plotted(p.get("value")) is not None for p in points)
     figure.update_layout(
         template="simple_white",
         height=300,

@@ -14,7 +14,7 @@ import textwrap
 from html import escape
 from typing import Any
 
-from exports.charts import FONT, GAP, LAST_YEAR, TARGET, THIS_YEAR, _gap_reason, _plotted
+from exports.chart_style import FONT, GAP, LAST_YEAR, TARGET, THIS_YEAR, gap_reason, plotted
 from exports.report_model import Indicator
 from exports.wording import number
 
@@ -116,16 +116,16 @@ def trend_svg(indicator: Indicator, svg_id: str) -> str:
             }
         )
     for line in series:
-        line["values"] = [_plotted(p.get(line["key"])) for p in points]
-    plotted = [v for line in series for v in line["values"] if v is not None]
+        line["values"] = [plotted(p.get(line["key"])) for p in points]
+    drawn = [v for line in series for v in line["values"] if v is not None]
     if indicator.target is not None:
-        plotted.append(float(indicator.target))
-    low, high, step = _range(plotted, unit)
+        drawn.append(float(indicator.target))
+    low, high, step = _range(drawn, unit)
 
     gaps = [
         (p["fiscal_quarter"], reason)
         for p in points
-        if (reason := _gap_reason(p, indicator)) is not None
+        if (reason := gap_reason(p, indicator)) is not None
     ]
     notes = [
         line
@@ -223,7 +223,7 @@ def trend_svg(indicator: Indicator, svg_id: str) -> str:
         out.append("</g>")
     # The quarter's own figures written by their points: no hover to read them by.
     for index, point in enumerate(points):
-        value = _plotted(point.get("value"))
+        value = plotted(point.get("value"))
         if value is not None:
             out.append(
                 f'<text class="value" x="{x_at(index):.1f}" y="{y_at(value) - 10:.1f}" '
