@@ -53,3 +53,15 @@
                                           else byars_upper(figure, z) }}
     end
 {%- endmacro %}
+
+{#- Whether a figure with 95% limits lower..upper is significantly above or below a benchmark
+    value (a comparator group's figure), as Fingertips compares an area with England: only
+    when the benchmark lies outside the figure's interval. Null when any part is missing. -#}
+{% macro compared_with_benchmark(lower, upper, benchmark) -%}
+    case
+        when {{ lower }} is null or {{ upper }} is null or {{ benchmark }} is null then null
+        when {{ lower }} > {{ benchmark }} then 'significantly higher'
+        when {{ upper }} < {{ benchmark }} then 'significantly lower'
+        else 'not significantly different'
+    end
+{%- endmacro %}

@@ -128,3 +128,43 @@ def test_indicators_csv_puts_intervals_last(warehouse, tmp_path: Path):
     assert ppv["significance_method"] == "Byar's 95%"
     diff = next(r for r in rows if r["indicator_code"] == "RR_REOFFEND_DIFF" and r["value"])
     assert diff["lower_95"] == "" and diff["significance_method"] == ""
+
+
+def test_reoffending_difference_limits_and_comparison_with_the_group(warehouse):
+    """Each ranked authority's difference has the Wilson limits of its actual rate as a
+    difference from the predicted, and is significant against the group's average only when
+    the average lies outside them."""
+    with duckdb.connect(str(warehouse.path), read_only=True) as con:
+        cur = con.execute("select * from main.fct_reoffending_comparison")
+        names = [d[0] for d in cur.description]
+        rows = [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
+    ranked = [r for r in rows if r["rank_all"] is not None]
+    assert len(ranked) > 1
+    verdicts = set()
+    for row in rows:
+        if row["rank_all"] is None:
+            assert row["difference_lower_95"] is None and row["compared_with_all"] is None
+            continue
+        reoffenders = round(row["actual_rate"] * row["offenders"] / 100)
+        low, high = wilson_percent(reoffenders, row["offenders"], Z_95)
+        predicted = row["predicted_rate"]
+        assert row["difference_lower_95"] == pytest.approx((low - predicted) / predicted * 100)
+        assert row["difference_upper_95"] == pytest.approx((high - predicted) / predicted * 100)
+        same_table = [
+            r["difference_pct"]
+            for r in ranked
+            if r["quarter_start"] == row["quarter_start"] and r["difference_pct"] is not None
+        ]
+        average = sum(same_table) / len(same_table)
+        assert row["average_all"] == pytest.approx(average)
+        expected = (
+            "significantly higher"
+            if row["difference_lower_95"] > average
+            else "significantly lower"
+            if row["difference_upper_95"] < average
+            else "not significantly different"
+        )
+        assert row["compared_with_all"] == expected
+        verdicts.add(expected)
+    # The scenario's tables give more than one verdict, so a constant one would fail here.
+    assert len(verdicts) > 1 and "not significantly different" in verdicts

@@ -155,15 +155,9 @@ final as (
         force_totals.force_records,
         force_totals.force_population,
         force_totals.force_rate_per_1000,
-        case
-            when ranked.rate_per_1000 is null or force_totals.force_rate_per_1000 is null
-                then null
-            when ranked.rate_lower_95 > force_totals.force_rate_per_1000
-                then 'significantly higher'
-            when ranked.rate_upper_95 < force_totals.force_rate_per_1000
-                then 'significantly lower'
-            else 'not significantly different'
-        end as compared_with_force
+        {{ compared_with_benchmark(
+            'ranked.rate_lower_95', 'ranked.rate_upper_95', 'force_totals.force_rate_per_1000'
+        ) }} as compared_with_force
 
     from ranked
     left join force_totals
