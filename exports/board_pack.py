@@ -6,7 +6,8 @@ is frozen and repeated on each printed page; every sheet prints landscape, one p
 with page numbers in the footer. Numbers are stored as numbers with number formats (counts
 ``#,##0``; percentages as fractions, 0.458 shown ``45.8%``), a figure the quarter lacks is a
 dash with the reason (never "None"), a 95% interval is shown beside the figure where the
-report data carries one, RAG cells are filled and say their rating in words, and every text
+report data carries one and the comparator group's figure where the warehouse holds one
+(``Indicator.comparator_label``), RAG cells are filled and say their rating in words, and every text
 cell goes through the formula-injection escape.
 """
 
@@ -65,6 +66,7 @@ INDICATOR_COLUMNS: list[tuple[str, int]] = [
     ("Unit", 12),
     ("This quarter", 13),
     ("95% interval", 24),
+    ("Comparator", 24),
     ("Same quarter last year", 13),
     ("Year to date", 13),
     ("Same period last year", 13),
@@ -226,6 +228,15 @@ def interval_text(indicator: Indicator) -> str | None:
     return text
 
 
+def comparator_text(indicator: Indicator) -> str | None:
+    """The comparator group's figure in the quarter ("Average of all MoJ authorities:
+    -3.1%"), or None where the warehouse holds no other area for the indicator."""
+    value = indicator.chart_points[-1].get("comparator_value") if indicator.history else None
+    if not indicator.comparator_label or value is None:
+        return None
+    return f"{indicator.comparator_label}: {number(value, indicator.unit)}"
+
+
 def _missing_reason(indicator: Indicator) -> str:
     """Why the quarter has no figure, in a word or two (the commentary says more)."""
     if indicator.status == "ok":
@@ -236,36 +247,40 @@ def _missing_reason(indicator: Indicator) -> str:
 def _indicator_row(sheet: Worksheet, row: int, indicator: Indicator, quarter: str) -> None:
     values = indicator.row
     unit = indicator.unit
-    _text(sheet, row, 1, indicator.code)
-    _text(sheet, row, 2, indicator.name, wrap=True)
-    _text(sheet, row, 3, indicator.priority)
-    _text(sheet, row, 4, unit)
-    _number_cell(sheet, row, 5, values.get("value"), unit, _missing_reason(indicator))
+    column = {title: index for index, (title, _) in enumerate(INDICATOR_COLUMNS, start=1)}
+    _text(sheet, row, column["Code"], indicator.code)
+    _text(sheet, row, column["Indicator"], indicator.name, wrap=True)
+    _text(sheet, row, column["Priority"], indicator.priority)
+    _text(sheet, row, column["Unit"], unit)
+    _number_cell(
+        sheet, row, column["This quarter"], values.get("value"), unit, _missing_reason(indicator)
+    )
     interval = interval_text(indicator) if values.get("value") is not None else None
-    _text(sheet, row, 6, interval, wrap=True)
-    for column, name in (
-        (7, "prev_year_value"),
-        (8, "ytd_value"),
-        (9, "ytd_prev_value"),
+    _text(sheet, row, column["95% interval"], interval, wrap=True)
+    _text(sheet, row, column["Comparator"], comparator_text(indicator), wrap=True)
+    for title, name in (
+        ("Same quarter last year", "prev_year_value"),
+        ("Year to date", "ytd_value"),
+        ("Same period last year", "ytd_prev_value"),
     ):
-        _number_cell(sheet, row, column, values.get(name), unit, "no data")
+        _number_cell(sheet, row, column[title], values.get(name), unit, "no data")
     # No target: left empty, since the RAG column says "No target".
-    _number_cell(sheet, row, 10, indicator.target, unit, None)
+    _number_cell(sheet, row, column["Target"], indicator.target, unit, None)
     rag = rag_word(indicator)
-    cell = sheet.cell(row=row, column=11, value=rag)
+    cell = sheet.cell(row=row, column=column["RAG"], value=rag)
     if rag in RAG_FILLS:
         cell.fill, cell.font = RAG_FILLS[rag], RAG_FONTS[rag]
     cell.alignment = Alignment(horizontal="center", vertical="top")
-    _text(sheet, row, 12, values.get("direction") or "")
-    _text(sheet, row, 13, STATUS_WORDS.get(indicator.status, indicator.status))
+    _text(sheet, row, column["Direction of travel"], values.get("direction") or "")
+    _text(sheet, row, column["Data status"], STATUS_WORDS.get(indicator.status, indicator.status))
     commentary = (
         headline(indicator, quarter)
         if indicator.status == "ok" and values.get("value") is not None
         else data_note(indicator)
     )
-    _text(sheet, row, 14, commentary, wrap=True)
-    for column in range(1, len(INDICATOR_COLUMNS) + 1):
-        sheet.cell(row=row, column=column).border = THIN
+    _text(sheet, row, column["Commentary"], commentary, wrap=True)
+    for index in column.values():
+        sheet.cell(row=row, column=index).border = THIN
 
 
 def _indicator_sheet(

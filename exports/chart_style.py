@@ -16,6 +16,7 @@ THIS_YEAR = "#1d4f91"  # dark blue
 LAST_YEAR = "#6f6f6f"  # grey, dashed
 TARGET = "#000000"  # black, dash-dot
 GAP = "#b35900"  # dark orange crosses
+COMPARATOR = "#6a3d9a"  # purple, short dashes: the comparator group
 FONT = "Arial, Helvetica, sans-serif"
 
 

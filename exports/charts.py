@@ -8,7 +8,16 @@ from __future__ import annotations
 
 import plotly.graph_objects as go
 
-from exports.chart_style import FONT, GAP, LAST_YEAR, TARGET, THIS_YEAR, gap_reason, plotted
+from exports.chart_style import (
+    COMPARATOR,
+    FONT,
+    GAP,
+    LAST_YEAR,
+    TARGET,
+    THIS_YEAR,
+    gap_reason,
+    plotted,
+)
 from exports.report_model import Indicator
 from exports.wording import number
 
@@ -75,6 +84,20 @@ def trend_figure(indicator: Indicator) -> go.Figure:
                 mode="lines",
                 line={"color": TARGET, "width": 2, "dash": "dashdot"},
                 hovertemplate=f"Target: {number(indicator.target, unit)}<extra></extra>",
+            )
+        )
+    if indicator.comparator_label:
+        figure.add_trace(
+            go.Scatter(
+                x=quarters,
+                y=[plotted(p.get("comparator_value")) for p in points],
+                name=indicator.comparator_label,
+                mode="lines+markers",
+                connectgaps=False,
+                line={"color": COMPARATOR, "width": 2, "dash": "dash"},
+                marker={"size": 5},
+                customdata=[number(p.get("comparator_value"), unit) for p in points],
+                hovertemplate=f"%{{x}}: %{{customdata}}<extra>{indicator.comparator_label}</extra>",
             )
         )
     gaps = [

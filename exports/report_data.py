@@ -250,6 +250,7 @@ def _read_report_data(
                 con, la_code, code, q_end, financial_quarter(fy_start_year, 1).start
             )
         indicators.append(indicator)
+    _add_comparators(con, la_code, indicators)
     public_crime = _public_crime(con, la_code, quarter, catalogue)
     if not public_crime.loaded:
         indicators = [i for i in indicators if i.feed != PUBLIC_CRIME_FEED]
@@ -309,6 +310,54 @@ def _public_crime(
     return PublicCrime(loaded=loaded, comparison=comparison, not_fed=not_fed)
 
 
+# The trend charts' comparator lines: indicator, its words in the legend, and the query giving
+# the group's figure by quarter in the indicator's own unit, given the partnership's code.
+COMPARATORS = {
+    # The average difference of every ranked authority of each MoJ table, as the spine chart's
+    # average; only where the partnership is one authority with a difference of its own.
+    "RR_REOFFEND_DIFF": (
+        "Average of all MoJ authorities",
+        "fct_reoffending_comparison",
+        """
+        select fiscal_quarter, average_all as comparator_value
+        from main.fct_reoffending_comparison
+        where la_code = ? and rank_all is not null""",
+    ),
+    # PC_TOTAL is the count fct_police_uk_comparison rates: at the force's rate, the
+    # partnership's population would have had this many records. A force of one partnership
+    # (the City of London's) has only the partnership's own rate to compare with.
+    "PC_TOTAL": (
+        "At its police force's rate",
+        "fct_police_uk_comparison",
+        """
+        select fiscal_quarter, force_rate_per_1000 * population / 1000.0 as comparator_value
+        from main.fct_police_uk_comparison
+        where partnership_code = ? and is_complete and partnerships_in_force > 1
+          and force_rate_per_1000 is not null and population is not null""",
+    ),
+}
+
+
+def _add_comparators(
+    con: duckdb.DuckDBPyConnection, la_code: str, indicators: list[Indicator]
+) -> None:
+    """Set each comparator line the warehouse can draw (COMPARATORS) on its indicator."""
+    for indicator in indicators:
+        if indicator.code not in COMPARATORS:
+            continue
+        label, mart, query = COMPARATORS[indicator.code]
+        if not _has_table(con, mart):
+            continue
+        found = {
+            r["fiscal_quarter"]: r["comparator_value"] for r in _records(con, query, [la_code])
+        }
+        if not any(found.get(p["fiscal_quarter"]) is not None for p in indicator.chart_points):
+            continue
+        indicator.comparator_label = label
+        for point in indicator.history:
+            point["comparator_value"] = found.get(point["fiscal_quarter"])
+
+
 def _benchmarks(
     con: duckdb.DuckDBPyConnection, la_code: str, quarter: str, public_crime: PublicCrime
 ) -> list[Benchmark]:
@@ -338,23 +387,42 @@ def _reoffending_benchmarks(con: duckdb.DuckDBPyConnection, quarter: str) -> lis
         return []
     this, table = own[0], own[0]["fiscal_quarter"]
     groups = [
-        ("every local authority of the MoJ table", [r for r in rows if r["rank_all"]], "rank_all"),
-        ("its similar areas", [r for r in rows if r["rank_similar"]], "rank_similar"),
+        ("every local authority of the MoJ table", "all"),
+        ("its similar areas", "similar"),
     ]
-    return [
-        Benchmark(
-            indicator=f"Reoffending, actual against predicted (MoJ table {table})",
-            group=f"{group} ({len(members)} with a published figure)",
-            unit="percentage points",
-            value=float(this["difference_pct"]),
-            others=tuple(float(r["difference_pct"]) for r in members),
-            lower_is_better=True,
-            rank=this[rank],
-            source="fct_reoffending_comparison",
+    benchmarks = []
+    for group, suffix in groups:
+        members = [r for r in rows if r[f"rank_{suffix}"]]
+        if len(members) < 2:
+            continue
+        benchmarks.append(
+            Benchmark(
+                indicator=f"Reoffending, actual against predicted (MoJ table {table})",
+                group=f"{group} ({len(members)} with a published figure)",
+                unit="% difference from the predicted rate",
+                value=float(this["difference_pct"]),
+                others=tuple(float(r["difference_pct"]) for r in members),
+                lower_is_better=True,
+                rank=this[f"rank_{suffix}"],
+                source="fct_reoffending_comparison",
+                significance=_significance_words(
+                    this.get(f"compared_with_{suffix}"),
+                    "the group's average",
+                    this.get(f"average_{suffix}"),
+                ),
+                significance_method="Wilson score 95% limits of the actual rate",
+            )
         )
-        for group, members, rank in groups
-        if len(members) > 1
-    ]
+    return benchmarks
+
+
+def _significance_words(verdict: str | None, benchmark: str, value: float | None) -> str:
+    """``"significantly lower (better) than the force's rate (20.0)"``; "" when the mart gives
+    none. Both comparisons are of figures where lower is better."""
+    if not verdict or value is None:
+        return ""
+    judged = {"significantly lower": " (better)", "significantly higher": " (worse)"}
+    return f"{verdict}{judged.get(verdict, '')} than {benchmark} ({value:.1f})"
 
 
 def _public_crime_benchmarks(public_crime: PublicCrime) -> list[Benchmark]:
@@ -371,7 +439,7 @@ def _public_crime_benchmarks(public_crime: PublicCrime) -> list[Benchmark]:
         return []
     return [
         Benchmark(
-            indicator="All recorded crime and anti-social behaviour (data.police.uk)",
+            indicator="Recorded crime, all types but anti-social behaviour (data.police.uk)",
             group=f"the {len(members)} partnerships of its police force area",
             unit="per 1,000 residents",
             value=float(this["rate_per_1000"]),
@@ -379,12 +447,10 @@ def _public_crime_benchmarks(public_crime: PublicCrime) -> list[Benchmark]:
             lower_is_better=True,
             rank=this.get("rank_in_force"),
             source="fct_police_uk_comparison",
-            significance=(
-                f"{this['compared_with_force']} than the force's rate "
-                f"({this['force_rate_per_1000']:.1f})"
-                if this.get("compared_with_force") and this.get("force_rate_per_1000") is not None
-                else ""
+            significance=_significance_words(
+                this.get("compared_with_force"), "the force's rate", this.get("force_rate_per_1000")
             ),
+            significance_method="Byar's 95% limits of the rate",
         )
     ]
 

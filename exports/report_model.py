@@ -74,6 +74,9 @@ class Indicator:
     # From fct_crime, through the last month delivered after the quarter (police only).
     latest_position: dict[str, Any] | None = None
     public: bool = False
+    # The comparator group's figure, drawn beside the partnership's in the trend chart where
+    # the warehouse holds other areas; each history point then has "comparator_value".
+    comparator_label: str | None = None
 
     @property
     def status(self) -> str:
@@ -135,15 +138,17 @@ class Benchmark:
 
     indicator: str  # the indicator as the reader knows it
     group: str  # the comparator group, in words
-    unit: str  # how a value reads, e.g. "percentage points" or "per 1,000 residents"
+    unit: str  # how a value reads, e.g. "per 1,000 residents"
     value: float  # the partnership's own figure
     others: tuple[float, ...]  # every area of the group with a figure, the partnership included
     lower_is_better: bool
     rank: int | None = None  # 1 is best
     source: str = ""  # the mart it comes from
-    # Against the group's own figure, where the mart judges it (Byar's 95% limits against
-    # the force's rate for data.police.uk); "" where it does not.
+    # Against the group's own figure, where the mart judges it: the group's figure outside the
+    # partnership's 95% interval (docs/indicators.md, "Against a comparator group").
     significance: str = ""
+    # The interval the significance rests on, e.g. "Wilson score 95%".
+    significance_method: str = ""
 
     @property
     def count(self) -> int:

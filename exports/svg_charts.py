@@ -3,18 +3,29 @@
 Mail clients run no JavaScript, so the e-mailed report draws each chart as SVG markup written
 here in plain Python (issue 25, item 4): the same series as ``exports.charts.trend_figure`` (the
 quarters, the same quarter last year, the year to date where a target is set on it, the
-target) with gaps for the quarters without a figure, each gap's reason written out beneath
-the chart (there is no hover in an e-mail). Nothing is fetched and no script is needed.
+target, the comparator group's figure where the warehouse holds one) with gaps for the
+quarters without a figure, each gap's reason written out beneath the chart (there is no hover
+in an e-mail). Nothing is fetched and no script is needed.
 """
 
 from __future__ import annotations
 
 import math
 import textwrap
+from dataclasses import dataclass
 from html import escape
 from typing import Any
 
-from exports.chart_style import FONT, GAP, LAST_YEAR, TARGET, THIS_YEAR, gap_reason, plotted
+from exports.chart_style import (
+    COMPARATOR,
+    FONT,
+    GAP,
+    LAST_YEAR,
+    TARGET,
+    THIS_YEAR,
+    gap_reason,
+    plotted,
+)
 from exports.report_model import Indicator
 from exports.wording import number
 
@@ -115,6 +126,17 @@ def trend_svg(indicator: Indicator, svg_id: str) -> str:
                 "marker": "diamond",
             }
         )
+    if indicator.comparator_label:
+        series.append(
+            {
+                "name": indicator.comparator_label,
+                "key": "comparator_value",
+                "color": COMPARATOR,
+                "width": 2,
+                "dash": "5 3",
+                "marker": "dot",
+            }
+        )
     for line in series:
         line["values"] = [plotted(p.get(line["key"])) for p in points]
     drawn = [v for line in series for v in line["values"] if v is not None]
@@ -136,7 +158,9 @@ def trend_svg(indicator: Indicator, svg_id: str) -> str:
     ]
     bottom = TOP + PLOT_HEIGHT
     legend_y = bottom + 52
-    height = legend_y + 14 + LINE_HEIGHT * len(notes) + (8 if notes else 0)
+    legend = _legend(series, indicator, gaps, legend_y)
+    notes_y = legend_y + LINE_HEIGHT * (legend.rows - 1)
+    height = notes_y + 14 + LINE_HEIGHT * len(notes) + (8 if notes else 0)
     plot_width = WIDTH - LEFT - RIGHT
     band = plot_width / max(len(quarters), 1)
 
@@ -154,6 +178,15 @@ def trend_svg(indicator: Indicator, svg_id: str) -> str:
     description = (
         f"{indicator.name}, {quarters[0]} to {quarters[-1]}: {shown}"
         + (f"; target {number(indicator.target, unit)}" if indicator.target is not None else "")
+        + (
+            f"; {indicator.comparator_label.lower()}: "
+            + ", ".join(
+                f"{p['fiscal_quarter']} {number(p.get('comparator_value'), unit, 'none')}"
+                for p in points
+            )
+            if indicator.comparator_label
+            else ""
+        )
         + "."
         + "".join(f" {q}: no figure ({r})." for q, r in gaps)
     )
@@ -247,10 +280,10 @@ def trend_svg(indicator: Indicator, svg_id: str) -> str:
             'text-anchor="middle" font-size="13" fill="#555555">'
             "No published figures for these quarters</text>"
         )
-    out.extend(_legend(series, indicator, gaps, legend_y))
+    out.extend(legend.lines)
     for n, note in enumerate(notes):
         out.append(
-            f'<text x="{LEFT}" y="{legend_y + 24 + n * LINE_HEIGHT}" fill="{GAP}" '
+            f'<text x="{LEFT}" y="{notes_y + 24 + n * LINE_HEIGHT}" fill="{GAP}" '
             f'xml:space="preserve">{_text(note)}</text>'
         )
     out.append("</svg>")
@@ -276,6 +309,8 @@ def _marker(shape: str, point: tuple[float, float], colour: str) -> str:
     x, y = point
     if shape == "circle":
         return f'<circle cx="{x:.1f}" cy="{y:.1f}" r="4.5" fill="{colour}"/>'
+    if shape == "dot":
+        return f'<circle cx="{x:.1f}" cy="{y:.1f}" r="3" fill="{colour}"/>'
     if shape == "square":
         return (
             f'<rect x="{x - 3.5:.1f}" y="{y - 3.5:.1f}" width="7" height="7" fill="#ffffff" '
@@ -287,28 +322,43 @@ def _marker(shape: str, point: tuple[float, float], colour: str) -> str:
     )
 
 
+@dataclass
+class Legend:
+    """The legend's SVG elements and how many rows of keys it takes."""
+
+    lines: list[str]
+    rows: int
+
+
 def _legend(
     series: list[dict[str, Any]], indicator: Indicator, gaps: list[Any], y: float
-) -> list[str]:
-    """One row of keys: sample line and name, about 7px a character of name."""
+) -> Legend:
+    """Rows of keys, sample line and name, about 7px a character of name; a key that would
+    run past the plot's right edge starts a new row."""
     entries = [(s["name"], s["color"], s["width"], s["dash"]) for s in series]
     if indicator.target is not None:
         entries.append(
             (f"Target ({number(indicator.target, indicator.unit)})", TARGET, 2, "10 4 2 4")
         )
-    out, x = [], float(LEFT)
-    for name, colour, width, dash in entries:
-        dashes = f' stroke-dasharray="{dash}"' if dash else ""
-        out.append(
-            f'<line x1="{x:.1f}" x2="{x + 28:.1f}" y1="{y - 4}" y2="{y - 4}" stroke="{colour}" '
-            f'stroke-width="{width}"{dashes}/>'
-        )
-        out.append(f'<text x="{x + 34:.1f}" y="{y}" fill="#1a1a1a">{_text(name)}</text>')
-        x += 34 + 7 * len(name) + 22
     if gaps:
-        out.append(
-            f'<path d="M{x:.1f},{y - 9} L{x + 10:.1f},{y + 1} M{x:.1f},{y + 1} '
-            f'L{x + 10:.1f},{y - 9}" stroke="{GAP}" stroke-width="2.5"/>'
-        )
-        out.append(f'<text x="{x + 16:.1f}" y="{y}" fill="#1a1a1a">No figure (see below)</text>')
-    return out
+        entries.append(("No figure (see below)", GAP, 0, ""))
+    out, x, row = [], float(LEFT), 0
+    for name, colour, width, dash in entries:
+        key_width = 34 + 7 * len(name)
+        if x > LEFT and x + key_width > WIDTH - RIGHT:
+            x, row = float(LEFT), row + 1
+        at = y + row * LINE_HEIGHT
+        if width:
+            dashes = f' stroke-dasharray="{dash}"' if dash else ""
+            out.append(
+                f'<line x1="{x:.1f}" x2="{x + 28:.1f}" y1="{at - 4}" y2="{at - 4}" '
+                f'stroke="{colour}" stroke-width="{width}"{dashes}/>'
+            )
+        else:  # the gap's cross
+            out.append(
+                f'<path d="M{x + 9:.1f},{at - 9} L{x + 19:.1f},{at + 1} M{x + 9:.1f},{at + 1} '
+                f'L{x + 19:.1f},{at - 9}" stroke="{colour}" stroke-width="2.5"/>'
+            )
+        out.append(f'<text x="{x + 34:.1f}" y="{at}" fill="#1a1a1a">{_text(name)}</text>')
+        x += key_width + 22
+    return Legend(out, row + 1)

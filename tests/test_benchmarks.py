@@ -141,8 +141,103 @@ def test_police_uk_crime_is_compared_among_the_forces_partnerships() -> None:
     )
     [found] = _public_crime_benchmarks(crime)
     assert (found.value, found.count, found.rank) == (12.0, 3, 1)
-    assert found.significance == "significantly lower than the force's rate (20.0)"
+    assert found.significance == "significantly lower (better) than the force's rate (20.0)"
     assert spine_band(found) == "best"
     # A force of one partnership (the City of London's) has nothing to compare with.
     alone = PublicCrime(True, [row("E1", 12.0, 1, True)], [])
     assert _public_crime_benchmarks(alone) == []
+
+
+def test_the_reoffending_comparison_says_whether_it_is_significant(demo_warehouse: Path) -> None:
+    with duckdb.connect(str(demo_warehouse), read_only=True) as con:
+        data = read_report_data(con, QUARTER, la_code="E08000031")
+        [reoffending] = [b for b in data.benchmarks if b.source == "fct_reoffending_comparison"]
+        verdict, average, lower, upper = con.execute(
+            "select compared_with_all, average_all, difference_lower_95, difference_upper_95 "
+            "from main.fct_reoffending_comparison where la_code = 'E08000031' "
+            "and difference_pct = ? and rank_all = ?",
+            [reoffending.value, reoffending.rank],
+        ).fetchone()
+    # The spine chart's average is the one the mart judged against.
+    assert average == pytest.approx(reoffending.mean)
+    expected = (
+        "significantly higher"
+        if lower > average
+        else "significantly lower"
+        if upper < average
+        else "not significantly different"
+    )
+    assert verdict == expected
+    judged = {"significantly lower": " (better)", "significantly higher": " (worse)"}
+    assert reoffending.significance == (
+        f"{verdict}{judged.get(verdict, '')} than the group's average ({average:.1f})"
+    )
+    assert reoffending.unit == "% difference from the predicted rate"
+
+
+def test_the_reoffending_trend_chart_draws_the_authorities_average(demo_warehouse: Path) -> None:
+    from exports.chart_style import COMPARATOR
+    from exports.svg_charts import trend_svg
+
+    with duckdb.connect(str(demo_warehouse), read_only=True) as con:
+        data = read_report_data(con, QUARTER, la_code="E08000031")
+        averages = dict(
+            con.execute(
+                "select fiscal_quarter, average_all from main.fct_reoffending_comparison "
+                "where la_code = 'E08000031' and rank_all is not null"
+            ).fetchall()
+        )
+    by_code = {i.code: i for i in data.indicators}
+    reoffending = by_code["RR_REOFFEND_DIFF"]
+    assert reoffending.comparator_label == "Average of all MoJ authorities"
+    drawn = {
+        p["fiscal_quarter"]: p["comparator_value"]
+        for p in reoffending.chart_points
+        if p["comparator_value"] is not None
+    }
+    assert drawn and drawn == {q: averages[q] for q in drawn}
+    assert set(drawn) == {p["fiscal_quarter"] for p in reoffending.chart_points} & set(averages)
+    chart = trend_svg(reoffending, "rr")
+    ET.fromstring(chart)  # well formed
+    assert "<title>Average of all MoJ authorities</title>" in chart
+    assert f'stroke="{COMPARATOR}"' in chart
+    assert "average of all moj authorities:" in chart  # in the description a reader hears
+    # No comparator where the warehouse holds no other area for the indicator.
+    others = [i for i in data.indicators if i.code != "RR_REOFFEND_DIFF"]
+    assert all(i.comparator_label is None for i in others)
+    assert all(COMPARATOR not in trend_svg(i, i.code) for i in others)
+
+
+def test_police_uk_crime_is_drawn_against_the_force_rate(tmp_path: Path) -> None:
+    """PC_TOTAL's line: the records the partnership's population would have at its force's
+    rate, in complete quarters of a force with other partnerships to compare with."""
+    from exports.report_data import _add_comparators
+    from exports.report_model import Indicator
+
+    with duckdb.connect(str(tmp_path / "w.duckdb")) as con:
+        con.execute(
+            "create table main.fct_police_uk_comparison (partnership_code varchar, "
+            "fiscal_quarter varchar, is_complete boolean, partnerships_in_force integer, "
+            "force_rate_per_1000 double, population integer)"
+        )
+        con.execute(
+            "insert into main.fct_police_uk_comparison values "
+            "('E1', '2017/18 Q3', true, 3, 20.0, 50000), "
+            "('E1', '2017/18 Q4', false, 3, 18.0, 50000), "
+            "('E9', '2017/18 Q3', true, 1, 30.0, 8000)"
+        )
+
+        def total() -> Indicator:
+            return Indicator(
+                "PC_TOTAL", "Recorded crime", "p", "police_uk", None, "count",
+                "lower_is_better", "sum", None, None, {},
+                [{"fiscal_quarter": "2017/18 Q3"}, {"fiscal_quarter": "2017/18 Q4"}],
+            )  # fmt: skip
+
+        partnership, alone = total(), total()
+        _add_comparators(con, "E1", [partnership])
+        _add_comparators(con, "E9", [alone])
+    assert partnership.comparator_label == "At its police force's rate"
+    # 20 per 1,000 of 50,000 residents; the incomplete quarter has no line.
+    assert [p["comparator_value"] for p in partnership.history] == [1000.0, None]
+    assert alone.comparator_label is None

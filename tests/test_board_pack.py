@@ -77,7 +77,17 @@ def _data() -> ReportData:
             },
         ),
         _indicator("MISSING", "count", {"data_status": "missing", "value": None}),
-        _indicator("DIFF", "percent_diff", {"data_status": "ok", "value": -18.3}, target=-12.0),
+        _indicator(
+            "DIFF",
+            "percent_diff",
+            {"data_status": "ok", "value": -18.3},
+            target=-12.0,
+            comparator_label="Average of all MoJ authorities",
+            history=[
+                {"fiscal_quarter": "2014/15 Q1", "comparator_value": -2.0},
+                {"fiscal_quarter": QUARTER, "comparator_value": -3.14},
+            ],
+        ),
     ]
     feeds = [
         FeedLine(
@@ -175,6 +185,14 @@ def test_interval_beside_the_figure(pack: Workbook) -> None:
     assert rows["PC_TOTAL"]["95% interval"].value == (
         "9.97 to 11.09 per 1,000 residents (rate 10.52)"
     )
+
+
+def test_comparator_beside_the_interval(pack: Workbook) -> None:
+    rows = _rows(pack["Summary"])
+    # The quarter's own comparator figure, not an earlier quarter's.
+    assert rows["DIFF"]["Comparator"].value == "Average of all MoJ authorities: \u22123.1%"
+    # No comparator group in the warehouse: an empty cell.
+    assert rows["PCT_ROW"]["Comparator"].value is None
 
 
 def test_interval_text_without_interval_fields() -> None:
