@@ -2,8 +2,8 @@
 
 Precedence: command-line options, then environment (``CSP_HOME``, ``CSP_AS_OF``,
 ``CSP_PARTNERSHIP`` or ``CSP_LA_CODE``, ``CSP_LA_NAME``), then ``<home>/csp.toml``, then the
-feed contracts' defaults. The first build of a home writes its partnership into ``csp.toml``, so
-every later command on it needs no flag.
+feed contracts' defaults (and today, for the as-of date). The first build of a home writes its
+partnership into ``csp.toml``, so every later command on it needs no flag.
 Nothing here is specific to one partnership: the LA code, its name, due rules and suspensions
 are all data.
 
@@ -12,6 +12,11 @@ are all data.
     [partnership]
     code = "E08000031"      # a CSP code (E22.../W22...) or a district code; la_code is the old name
     name = "Wolverhampton"
+
+    [demonstration]
+    # as_of = 2014-12-04   (written by csp demo alone: the day a home of past data is judged
+    #                       on when no --as-of or CSP_AS_OF says otherwise; a real
+    #                       partnership's home has none, and is judged on today)
 
     [moj]
     # similar_areas = ["E08000025", "E08000026"]   (optional: ranked together with the
@@ -51,6 +56,9 @@ from core.settings import (
     read_config_file,
 )
 from ingest.pseudonymise import LINK_ENV, KeyConfigError, parse_links
+
+# The csp.toml section a demonstration home keeps its as-of date in (orchestration.demo).
+DEMONSTRATION_SECTION = "demonstration"
 
 
 def _calendar_entry(
@@ -136,6 +144,25 @@ def configured_partnership(config: dict[str, Any]) -> tuple[str | None, str | No
     return (str(code).strip() if code else None), partnership.get("name")
 
 
+# The ONS's nine-character GSS codes of the areas a partnership is named by: a Community
+# Safety Partnership (E22, W22) or a district (E06 unitary, E07 non-metropolitan, E08
+# metropolitan, E09 London borough, W06 Welsh unitary).
+GSS_AREA_CODE = re.compile(r"[EW](06|07|08|09|22)\d{6}")
+
+
+def configured_as_of(config: dict[str, Any]) -> date | None:
+    """The as-of date ``csp.toml`` fixes (``[demonstration] as_of``), or None for today.
+
+    The demonstration's data stop in 2014: judged on today, every feed would be years
+    overdue, so its home remembers the day it is judged on, and every command and the Dagster
+    UI's runs (which resolve their settings from the home) use it unless told otherwise.
+    """
+    value = config.get(DEMONSTRATION_SECTION, {}).get("as_of")
+    if not value:
+        return None
+    return parse_date(value, f"[{DEMONSTRATION_SECTION}] as_of in {CONFIG_FILE}")
+
+
 def resolve_partnership(home: Path, code: str) -> tuple[str, str | None, tuple[str, ...]]:
     """(partnership code, name, districts) for a CSP or district code, by the ONS district
     lookup in ``HOME/reference`` when there is one.
@@ -153,6 +180,14 @@ def resolve_partnership(home: Path, code: str) -> tuple[str, str | None, tuple[s
     except ReferenceError as error:
         raise ConfigError(str(error)) from None
     if lookup is None:
+        if not GSS_AREA_CODE.fullmatch(code):
+            raise ConfigError(
+                f"{code!r} is not a partnership code: pass the ONS (GSS) code of a Community "
+                "Safety Partnership (E22.../W22..., e.g. E22000369) or of a local authority "
+                "district (E06/E07/E08/E09/W06..., e.g. E08000031), as in the ONS lookup "
+                "LAD_to_CSP_to_PFA on the Open Geography Portal; put that lookup in "
+                f"{home / 'reference'} to have codes checked against it"
+            )
         return code, None, (code,)
     rows = lookup.to_pylist()
     split = _split_districts(rows)
@@ -258,7 +293,7 @@ def load_settings(
     # A name configured for another partnership must not label this one.
     configured_name = remembered_name if remembered in (None, code, asked.strip()) else None
     name = la_name or os.environ.get("CSP_LA_NAME") or configured_name or lookup_name or code
-    as_of_value = as_of or os.environ.get("CSP_AS_OF") or date.today()
+    as_of_value = as_of or os.environ.get("CSP_AS_OF") or configured_as_of(config) or date.today()
     urls = os.environ.get("CSP_ALERT_URLS")
     alert_urls = (
         tuple(u.strip() for u in urls.split(",") if u.strip())

@@ -21,6 +21,12 @@ does the same, and each saves time on every build:
   project and macros before each command (3.6-4.2 s the first time in a process, 0.9 s
   after, measured three times) for an adapter serving only ``fetch_column_metadata`` and
   ``fetch_row_counts``, which the build never calls (BENCHMARKS.md: about 1.2 s a build).
+- ``REPOSITORY_LABEL_TAG`` and ``SINGLETON_REPOSITORY_NAME``: the hidden run tag by which the
+  UI lists a job's runs under its code location (``.dagster/repository``, valued
+  ``<repository>@<location>``), and the name ``Definitions`` gives its repository. A run
+  Dagster launches gets the tag from its code location; ``csp build`` runs its job in
+  process, so ``orchestration.pipeline`` sets it, or the UI's page of the job ``csp_build``
+  would not list the command line's builds. Dagster exports neither name.
 - ``UnresolvedAssetJobDefinition``, for type hints alone: the type ``dg.define_asset_job``
   returns, which ``dagster`` does not export.
 - ``StepMaterializationData``, for ``bench/event_log.py`` alone: the payload of the
@@ -38,6 +44,9 @@ from importlib.metadata import version as installed_version
 from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as db
+from dagster._core.definitions.repository_definition.valid_definitions import (
+    SINGLETON_REPOSITORY_NAME,
+)
 from dagster._core.definitions.unresolved_asset_job_definition import (
     UnresolvedAssetJobDefinition,
 )
@@ -47,7 +56,7 @@ from dagster._core.storage.event_log.sqlite.sqlite_event_log import (
     SqliteEventLogStorage,
 )
 from dagster._core.storage.sqlite import SQLITE_BUSY_TIMEOUT_SECONDS
-from dagster._core.storage.tags import SENSOR_NAME_TAG
+from dagster._core.storage.tags import REPOSITORY_LABEL_TAG, SENSOR_NAME_TAG
 from dagster._serdes import ConfigurableClassData
 from packaging.version import Version
 from sqlalchemy.engine import Connection, Engine
@@ -59,7 +68,9 @@ if TYPE_CHECKING:
 __all__ = [
     "INDEX_SHARD_NAME",
     "OPEN_DATABASES",
+    "REPOSITORY_LABEL_TAG",
     "SENSOR_NAME_TAG",
+    "SINGLETON_REPOSITORY_NAME",
     "CspSqliteEventLogStorage",
     "SqliteEventLogStorage",
     "StepMaterializationData",

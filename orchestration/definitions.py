@@ -7,8 +7,9 @@
 
 The definitions themselves are in ``orchestration/defs/``, one module per kind (assets,
 checks, jobs, schedules, sensors, resources, partitions); this module assembles them. It is
-the module ``[tool.dagster]`` names in pyproject.toml, which ``csp ui`` (``dagster dev -m``)
-and every run's process load.
+the module ``[tool.dagster]`` names in pyproject.toml, which ``csp ui`` (``dagster dev -w``
+on a workspace naming it ``csp_warehouse``, orchestration/location.py), the services of
+deploy/ and every run's process load.
 
 Importing it reads no file and starts no process: Dagster calls ``defs`` when it loads the
 code location, and only then are the feed contracts read and dbt's manifest parsed if stale.

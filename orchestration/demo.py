@@ -22,11 +22,16 @@ from orchestration.demonstration import write_demo_landing
 
 DEMO_MARKER = ".csp-demo"
 DEMO_AS_OF = "2014-12-04"
-DEMO_CONFIG = """\
+DEMO_CONFIG = f"""\
 # Demonstration partnership (written by `csp demo`).
 [partnership]
 la_code = "E08000031"
 name = "Wolverhampton"
+
+[demonstration]
+# Judged as of the day of the 2014 scrutiny report, not today, by every csp command and by
+# the Dagster UI's runs (csp ui, make dev), unless --as-of or CSP_AS_OF says otherwise.
+as_of = {DEMO_AS_OF}
 
 [feeds.police_crime]
 partner = "West Midlands Police"
@@ -209,8 +214,23 @@ def check_published_figures(
     return results
 
 
+def _in_words(value: object) -> str:
+    """One value the warehouse gave, as a reader writes it: 1,551 not 1551.0, "none"."""
+    if value is None:
+        return "none"
+    if isinstance(value, list | tuple):
+        return " and ".join(_in_words(v) for v in value)
+    if isinstance(value, float) and value.is_integer():
+        return f"{int(value):,}"
+    if isinstance(value, int | float):
+        return f"{value:,}"
+    return str(value)
+
+
 def published_figures_report(settings: Settings) -> Iterator[str]:
-    """Lines for the command line: each published figure, reproduced or not."""
+    """Lines for the command line: each published figure, reproduced or not, with what the
+    warehouse holds."""
     yield "Published figures of the 4 December 2014 report:"
     for figure, found, ok in check_published_figures(settings.warehouse, settings.la_code):
-        yield f"  [{'ok' if ok else 'MISMATCH'}] {figure.report_says}: {found}"
+        held = ", ".join(_in_words(v) for v in found) or "nothing"
+        yield f"  [{'ok' if ok else 'MISMATCH'}] {figure.report_says} (warehouse: {held})"

@@ -1,8 +1,8 @@
 """Run the whole pipeline once, in-process, through the same Dagster definitions as the UI.
 
-``csp build`` and ``csp demo`` call ``run_build``: every asset is materialised with a Dagster
-instance stored under the home, so a build from the command line leaves the same run history
-as one launched from ``dagster dev``.
+``csp build`` and ``csp demo`` call ``run_build``: the job ``csp_build`` runs in process with
+the Dagster instance stored under the home, so a build from the command line leaves the same
+run history as one launched from ``dagster dev``, listed under the same job.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import os
 import re
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager, nullcontext, redirect_stdout
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,7 +23,7 @@ import duckdb
 
 from core.contracts import all_contracts
 from core.settings import ConfigError, Settings
-from exports.publish import published_path
+from exports.publish import last_build_path, published_path
 from ingest.arrivals import unowned_entries, unowned_message
 from ingest.landing import Outcome, ingest_feed
 from ingest.pseudonymise import pseudonymiser_for
@@ -31,6 +31,7 @@ from ingest.reference import ReferenceError, read_reference
 from ingest.rekey import RekeyResult, rekey
 from orchestration.config import remember_partnership
 from orchestration.instance import write_instance_yaml
+from orchestration.location import location_run_tags
 
 
 @dataclass
@@ -273,20 +274,21 @@ def _unopenable_message(settings: Settings, said: str, damaged: bool, rerun: str
             f"DuckDB names, then run `{rerun}` again."
         )
     aside = warehouse.with_name(warehouse.name + ".damaged")
-    published = published_path(settings.home)
+    backup = last_build_path(settings.home)
     start = (
         f"the warehouse {warehouse} cannot be opened: it looks damaged (overwritten or "
         f"cut short). DuckDB says: {said} Nothing was loaded or changed. "
     )
     # The archive cannot rebuild it by itself: its files are named by their SHA-256, and a
     # delivery's period is read from its name (README.md, "When a partner's file is wrong").
-    # The published copy holds the raw layer too, as of the last successful build.
-    if published.exists():
-        made = time.strftime("%Y-%m-%d %H:%M", time.localtime(published.stat().st_mtime))
+    # The last successful build's whole copy holds the raw layer (the published copy, for
+    # analysts, holds the marts only).
+    if backup.exists():
+        made = time.strftime("%Y-%m-%d %H:%M", time.localtime(backup.stat().st_mtime))
         restore = (
-            f"To recover, move it aside and put back the copy published by the last "
+            f"To recover, move it aside and put back the copy kept by the last "
             f"successful build ({made}), which holds every delivery loaded until then: "
-            f"`mv {warehouse} {aside}` then `cp {published} {warehouse}`, then run "
+            f"`mv {warehouse} {aside}` then `cp {backup} {warehouse}`, then run "
             f"`{rerun}` again; the files in {settings.landing} loaded since then are "
             "loaded again. "
         )
@@ -397,6 +399,28 @@ def run_rekey(settings: Settings, domain: str) -> RekeyResult:
         return rekey(settings.home, settings.warehouse_target, pseudonymiser_for(settings), domain)
 
 
+def build_job(resources: Mapping[str, Any]) -> dg.JobDefinition:
+    """The job ``csp_build`` as the UI has it, bound to ``resources`` for a run in process.
+
+    The same job definition (``orchestration.defs.jobs.csp_build_job``), so the same assets
+    and checks, resolved against the build's assets alone: the quarterly report, the sensors
+    and the schedules play no part in it. Resolving costs what ``dg.materialize`` did, which
+    builds its ``__ephemeral_asset_job__`` the same way.
+    """
+    # Imported here for the reason given in _run_build_locked.
+    from orchestration.defs.assets import all_assets
+    from orchestration.defs.checks import delivery_checks
+    from orchestration.defs.jobs import BUILD_JOB, csp_build_job
+
+    definitions = dg.Definitions(
+        assets=list(all_assets()),
+        asset_checks=list(delivery_checks()),
+        jobs=[csp_build_job()],
+        resources=resources,
+    )
+    return definitions.resolve_job_def(BUILD_JOB)
+
+
 def run_build(
     settings: Settings, log_level: str = "WARNING", full_refresh: bool = False
 ) -> BuildResult:
@@ -430,13 +454,20 @@ def _run_build_locked(settings: Settings, log_level: str, full_refresh: bool) ->
     ]
     warnings += reference_warnings(settings)
     # Imported here, not at the top: dagster-dbt and dbt-core add 2.1-2.2 s to this module's
-    # import (-X importtime, three runs), which csp ingest and csp rekey never need. Naming
-    # ALL_ASSETS builds the assets, and parses the dbt project when its manifest is stale.
+    # import (-X importtime, three runs), which csp ingest and csp rekey never need.
+    # build_job builds the assets, and parses the dbt project when its manifest is stale.
     from orchestration.dbt import dbt_resource
-    from orchestration.defs.assets import ALL_ASSETS
-    from orchestration.defs.checks import DELIVERY_CHECKS
     from orchestration.defs.resources import CspResource
 
+    resources = {
+        "csp": CspResource(
+            home=str(settings.home),
+            as_of=settings.as_of.isoformat(),
+            la_code=settings.la_code,
+            full_refresh=full_refresh,
+        ),
+        "dbt": dbt_resource(),
+    }
     write_instance_yaml(settings.dagster_home)
     started = time.perf_counter()
     log_path = settings.home / "logs" / "build.log"
@@ -450,18 +481,8 @@ def _run_build_locked(settings: Settings, log_level: str, full_refresh: bool) ->
             dg.DagsterInstance.from_config(str(settings.dagster_home)) as instance,
         ):
             reclaim_abandoned_runs(instance)
-            result = dg.materialize(
-                [*ALL_ASSETS, *DELIVERY_CHECKS],
+            result = build_job(resources).execute_in_process(
                 instance=instance,
-                resources={
-                    "csp": CspResource(
-                        home=str(settings.home),
-                        as_of=settings.as_of.isoformat(),
-                        la_code=settings.la_code,
-                        full_refresh=full_refresh,
-                    ),
-                    "dbt": dbt_resource(),
-                },
                 raise_on_error=False,
                 # The command line prints its own summary; Dagster's debug stream is for the UI.
                 run_config={"loggers": {"console": {"config": {"log_level": log_level}}}},
@@ -469,6 +490,9 @@ def _run_build_locked(settings: Settings, log_level: str, full_refresh: bool) ->
                     "csp/as_of": settings.as_of.isoformat(),
                     "csp/la_code": settings.la_code,
                     CLI_TAG: "true",
+                    # Listed by the UI under the job csp_build of the location csp_warehouse,
+                    # beside the runs launched there.
+                    **location_run_tags(),
                 },
             )
             steps = _step_durations(instance, result.run_id)

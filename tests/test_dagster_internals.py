@@ -20,7 +20,9 @@ from packaging.version import Version
 from bench.event_log import RUN_ID, event
 from orchestration.dagster_internals import (
     INDEX_SHARD_NAME,
+    REPOSITORY_LABEL_TAG,
     SENSOR_NAME_TAG,
+    SINGLETON_REPOSITORY_NAME,
     CspSqliteEventLogStorage,
     SqliteEventLogStorage,
     UnresolvedAssetJobDefinition,
@@ -71,6 +73,23 @@ def test_dagster_tags_a_sensors_runs_with_the_tag_runs_filters_on() -> None:
     assert SENSOR_NAME_TAG == "dagster/sensor_name"
     # What the sensor daemon puts on each run the landing sensor requests.
     assert dg.DagsterRun.tags_for_sensor(landing_sensor) == {SENSOR_NAME_TAG: LANDING_SENSOR}
+
+
+def test_the_ui_lists_a_jobs_runs_by_the_repository_label_we_tag_cli_runs_with() -> None:
+    from dagster_webserver import __file__ as webserver_init
+
+    from orchestration.definitions import defs
+
+    # The name Definitions gives its one repository, half of the label.
+    assert defs().get_repository_def().name == SINGLETON_REPOSITORY_NAME == "__repository__"
+    # The tag the run storage labels a launched run with, and the one the UI's page of a job
+    # filters its runs by (PipelineRunsFeedRoot: DagsterTag.RepositoryLabelTag).
+    assert REPOSITORY_LABEL_TAG == ".dagster/repository"
+    chunks = Path(webserver_init).parent / "webapp" / "build" / "_next" / "static" / "chunks"
+    assert any(
+        'RepositoryLabelTag=".dagster/repository"' in path.read_text(errors="ignore")
+        for path in chunks.glob("*.js")
+    )
 
 
 def test_a_materialisation_event_still_carries_its_step_data() -> None:

@@ -74,11 +74,11 @@ def test_definitions_hold_the_whole_graph_in_one_pool() -> None:
         "raw/partnership",
         "raw/feed_calendar",
         "raw/lsoa_lookup",
-        "fct_indicator_quarter",
-        "fct_crime",
-        "dim_quarter",
-        "dim_indicator",
-        "dim_feed",
+        "marts/fct_indicator_quarter",
+        "marts/fct_crime",
+        "marts/dim_quarter",
+        "marts/dim_indicator",
+        "marts/dim_feed",
         "exports/indicators",
     }
     assert expected <= keys, expected - keys
@@ -89,7 +89,7 @@ def test_definitions_hold_the_whole_graph_in_one_pool() -> None:
     assert sensor.default_status == dg.DefaultSensorStatus.RUNNING
     # dbt tests are asset checks on the marts.
     checks = {key.asset_key.to_user_string() for key in graph.asset_check_keys}
-    assert "fct_indicator_quarter" in checks
+    assert "marts/fct_indicator_quarter" in checks
 
 
 def test_landing_sensor_requests_one_run_per_delivery(home: Path) -> None:
@@ -115,9 +115,9 @@ def test_landing_sensor_requests_one_run_per_delivery(home: Path) -> None:
         ]
         selected = {k.to_user_string() for k in request.asset_selection}
         assert "raw/moj_reoffending" in selected and "raw/police_crime" not in selected
-        assert "fct_indicator_quarter" in selected
+        assert "marts/fct_indicator_quarter" in selected
         # Models with no feed upstream too: a home's first build may be this run.
-        assert {"dim_quarter", "raw/lsoa_lookup", "dim_partnership"} <= selected
+        assert {"marts/dim_quarter", "raw/lsoa_lookup", "marts/dim_partnership"} <= selected
         again = landing_sensor(
             dg.build_sensor_context(instance=instance, cursor=result.cursor, resources=resources)
         )
@@ -255,7 +255,7 @@ def test_morning_schedule_runs_the_monitor_for_its_own_day(home: Path) -> None:
             )
     assert result.success
     # July arrived; as of 16 September, August (due 15 September) is overdue.
-    assert hook.titles == ["[E08000031] police_crime is late: 2014-08 overdue"]
+    assert hook.titles == ["[E08000031] police_crime (Police) is late: 2014-08 overdue"]
 
 
 @pytest.mark.parametrize(

@@ -13,7 +13,7 @@ from orchestration.dagster_internals import SENSOR_NAME_TAG
 from orchestration.runs import LANDING_SENSOR, later_run_to_build
 
 STEP = "csp_dbt_models"
-DBT_KEYS = [dg.AssetKey("fct_crime"), dg.AssetKey("fct_indicator_quarter")]
+DBT_KEYS = [dg.AssetKey(["marts", "fct_crime"]), dg.AssetKey(["marts", "fct_indicator_quarter"])]
 SENSOR = {SENSOR_NAME_TAG: LANDING_SENSOR}
 
 

@@ -10,7 +10,7 @@ first imported.
 """
 
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from datetime import date, timedelta
 from functools import cache
 from pathlib import Path
@@ -38,6 +38,7 @@ from orchestration.dbt import dbt_build_args, ensure_manifest
 from orchestration.defs.partitions import QUARTERS
 from orchestration.defs.resources import POOL, CspResource, IngestConfig
 from orchestration.monitor import notify_quarantined
+from orchestration.report_run import REPORT_KEY
 from orchestration.runs import later_run_to_build
 
 
@@ -284,15 +285,54 @@ def build_deliveries_asset(ingests: Sequence[dg.AssetsDefinition]) -> dg.AssetsD
     return deliveries
 
 
-class CspDbtTranslator(DagsterDbtTranslator):
-    """Groups dbt models by layer (staging, intermediate, marts) in the asset graph."""
+def dbt_key(layer: str, name: str) -> dg.AssetKey:
+    """The asset key of a dbt model or seed: its layer, then its name (``marts/fct_crime``)."""
+    return dg.AssetKey([layer, name])
 
-    def get_group_name(self, dbt_resource_props: dict[str, Any]) -> str | None:
+
+def mart_key(name: str) -> dg.AssetKey:
+    """The asset key of a mart (``marts/<name>``)."""
+    return dbt_key("marts", name)
+
+
+def dbt_layer(dbt_resource_props: Mapping[str, Any]) -> str:
+    """A dbt node's layer: ``seeds`` for a seed, else its folder under models/ (staging,
+    intermediate, marts, analysts; a model directly under models/ is a mart)."""
+    if dbt_resource_props.get("resource_type") == "seed":
+        return "seeds"
+    fqn = dbt_resource_props.get("fqn", [])
+    return fqn[1] if len(fqn) > 2 else "marts"
+
+
+class CspDbtTranslator(DagsterDbtTranslator):
+    """Keys and groups dbt's models by layer; describes each by its YAML's description alone."""
+
+    def get_asset_key(self, dbt_resource_props: Mapping[str, Any]) -> dg.AssetKey:
+        """``<layer>/<name>`` for a model, seed or snapshot, so every layer reads alike.
+
+        dagster-dbt's default prefixes a model with the schema its config names, so staging
+        and intermediate were prefixed while the marts (the default schema) were bare. A
+        source keeps dagster-dbt's ``<source>/<table>``: ``raw/<table>``, the ingest assets'
+        own keys, which is what joins dbt's graph to theirs.
+        """
+        if dbt_resource_props.get("resource_type") in ("model", "seed", "snapshot"):
+            return dbt_key(dbt_layer(dbt_resource_props), dbt_resource_props["name"])
+        return super().get_asset_key(dbt_resource_props)
+
+    def get_group_name(self, dbt_resource_props: Mapping[str, Any]) -> str | None:
         """The model's layer (its folder under models/), ``seeds`` for a seed."""
-        fqn = dbt_resource_props.get("fqn", [])
-        if dbt_resource_props.get("resource_type") == "seed":
-            return "seeds"
-        return fqn[1] if len(fqn) > 2 else "marts"
+        return dbt_layer(dbt_resource_props)
+
+    def get_description(self, dbt_resource_props: Mapping[str, Any]) -> str:
+        """The description written in the model's YAML, without dagster-dbt's "Raw SQL" block.
+
+        The SQL is in the repository and in the dbt docs site; in the UI it buried the one
+        sentence saying what the table is. A node with no description is named for what it is.
+        """
+        description = (dbt_resource_props.get("description") or "").strip()
+        return description or (
+            f"dbt {dbt_resource_props['resource_type']} {dbt_resource_props['name']}"
+        )
 
 
 def build_dbt_assets(manifest: Path) -> dg.AssetsDefinition:
@@ -345,7 +385,7 @@ def dbt_models() -> dg.AssetsDefinition:
 
 @dg.asset(
     key=["exports", "indicators"],
-    deps=[dg.AssetKey("fct_indicator_quarter"), dg.AssetKey("fct_feed_delivery")],
+    deps=[mart_key("fct_indicator_quarter"), mart_key("fct_feed_delivery")],
     group_name="exports",
     kinds={"csv", "parquet"},
     pool=POOL,
@@ -395,7 +435,8 @@ def all_assets() -> tuple[dg.AssetsDefinition, ...]:
 
 
 @dg.asset(
-    key=["exports", "quarterly_report"],
+    # Also recorded, outside a run, by csp report (orchestration.report_run).
+    key=REPORT_KEY,
     deps=[published_warehouse.key],
     partitions_def=QUARTERS,
     group_name="exports",
