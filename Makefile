@@ -9,24 +9,30 @@ HOME_DIR ?= $(CURDIR)/demo-home
 
 install: $(STAMP)
 
-# Reinstall only when the pins or the project metadata change.
+# Reinstall only when the pins or the project metadata change. pip's and setuptools' own
+# chatter goes to a log, shown only if the install fails: `make run` prints the project's
+# progress and nothing else.
+INSTALL_LOG := $(VENV)/install.log
 $(STAMP): requirements.lock pyproject.toml
-	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -r requirements.lock
-	$(BIN)/python -m pip install --quiet --no-deps -e .
-	touch $(STAMP)
+	@echo "Setting up $(VENV) with the pinned dependencies (the first time takes a few minutes)"
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@( $(BIN)/python -m pip install --quiet --upgrade pip \
+	  && $(BIN)/python -m pip install --quiet -r requirements.lock \
+	  && $(BIN)/python -m pip install --quiet --no-deps -e . ) > $(INSTALL_LOG) 2>&1 \
+	  || { cat $(INSTALL_LOG); echo "make: installing the dependencies failed (above)"; exit 1; }
+	@touch $(STAMP)
 
 run: install
-	$(BIN)/csp demo --home $(HOME_DIR)
+	@$(BIN)/csp demo --home $(HOME_DIR)
 
 # Chromium and PostgreSQL, for the tests that use them for real (installed when missing).
 system-deps:
 	bash .ci/system-deps.sh
 
 # Python lint and format (ruff, pyproject.toml), backwards imports between stages (the layers
-# contract in pyproject.toml) and SQL off the house style (.sqlfluff) all fail here. sqlfluff's dbt templater compiles the project against
-# a scratch warehouse, never the demonstration's.
+# contract in pyproject.toml) and SQL off the house style (.sqlfluff) all fail here.
+# sqlfluff's dbt templater compiles the project against a scratch warehouse, never the
+# demonstration's.
 LINT_WORK := $(CURDIR)/.lint
 lint: install
 	$(BIN)/ruff check .

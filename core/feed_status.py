@@ -24,6 +24,11 @@ from core.periods import Period, next_period, period_containing, quarter_contain
 
 DUE_SOON_DAYS = 3
 STATES = ("on time", "late", "stopped", "suspended", "not started")
+# How bad a state is, as monitoring plugins (Nagios, Icinga) exit: 0 all well, 1 a warning
+# (a period late, or a file quarantined since the last good delivery), 2 critical (a feed
+# stopped: two or more periods overdue). A declared suspension and a feed not yet started
+# page nobody. ``csp status`` and ``csp monitor`` exit with the worst of these.
+SEVERITY = {"on time": 0, "not started": 0, "suspended": 0, "late": 1, "stopped": 2}
 
 
 @dataclass(frozen=True)
@@ -68,6 +73,32 @@ class FeedStatus:
     suspension_reason: str | None = None
     last_quarantined: str | None = None
     last_quarantine_reason: str | None = None
+    # The calendar row's key: the feed, or ``feed:partner`` where each partner has its own.
+    feed_key: str = ""
+    # The newest file of the feed was rejected: nothing good has arrived since.
+    quarantine_open: bool = False
+
+    @property
+    def key(self) -> str:
+        """The calendar row this status judges (``feed_key``, or the feed when unset)."""
+        return self.feed_key or self.feed
+
+    @property
+    def severity(self) -> int:
+        """0, 1 or 2 by ``SEVERITY``; an open quarantine is at least a warning."""
+        return max(SEVERITY.get(self.state, 0), 1 if self.quarantine_open else 0)
+
+    @property
+    def received_by_as_of(self) -> datetime | None:
+        """When the last period was received, if on or before the as-of date.
+
+        A status as of a date says what was known then. A backfill or the demonstration
+        loads files today and judges them as of an earlier date: their receipt, later than
+        the as-of date, is not shown (the period still counts as delivered).
+        """
+        if self.last_received is None or self.last_received.date() > self.as_of:
+            return None
+        return self.last_received
 
     @property
     def due_soon(self) -> bool:
@@ -77,6 +108,9 @@ class FeedStatus:
     def as_json(self) -> dict[str, Any]:
         """JSON-ready form, as ``csp status --json`` prints it."""
         data = asdict(self)
+        data["feed_key"] = self.key
+        data["last_received"] = self.received_by_as_of
+        data["severity"] = self.severity
         data["overdue"] = [{"period": p.label, "due": p.due.isoformat()} for p in self.overdue]
         for key, value in data.items():
             if isinstance(value, (date, datetime)):
@@ -219,8 +253,11 @@ def _judge(
         suspended_since=entry.suspended_since,
         suspension_reason=entry.suspension_reason,
     )
+    status.feed_key = key
     if rejected:
-        status.last_quarantined = max(rejected, key=lambda d: d.received_at).file_name
+        newest_rejected = max(rejected, key=lambda d: d.received_at)
+        status.last_quarantined = newest_rejected.file_name
+        status.quarantine_open = all(d.received_at < newest_rejected.received_at for d in accepted)
     if accepted:
         latest = max(accepted, key=lambda d: (d.period_start, d.received_at))
         status.last_period = latest.period_label
@@ -296,3 +333,21 @@ def feed_statuses(
 ) -> list[FeedStatus]:
     """The status of every feed in the calendar (of every partner, where each has its own)."""
     return [judgement.status for judgement in judged_periods(calendar, deliveries, as_of)]
+
+
+def worst_severity(statuses: Iterable[FeedStatus]) -> int:
+    """The exit code of a status check: the worst ``FeedStatus.severity``, 0 for none."""
+    return max((status.severity for status in statuses), default=0)
+
+
+def feed_and_partner(status: FeedStatus) -> str:
+    """``partner_returns (probation)``: the feed, and who sends it."""
+    return f"{status.feed} ({status.partner})" if status.partner else status.feed
+
+
+def periods_in_words(labels: Sequence[str]) -> str:
+    """The periods, or for more than three the count and the span: "48 periods, 2014/15 Q3
+    to 2026/27 Q2", so a title or a line stays short."""
+    if len(labels) <= 3:
+        return ", ".join(labels)
+    return f"{len(labels)} periods, {labels[0]} to {labels[-1]}"

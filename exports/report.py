@@ -21,6 +21,7 @@ from __future__ import annotations
 import csv
 import io
 import re
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -32,7 +33,7 @@ from core.settings import Settings
 from exports.analyst import write_analyst_exports
 from exports.disclosure import CSV_METHOD, CSV_METHOD_PUBLISHED, METHOD_NOTE, escape_cell
 from exports.marts import open_marts
-from exports.report_data import read_report_data
+from exports.report_data import latest_quarter_with_data, read_report_data
 from exports.report_model import PUBLIC_CRIME_FEED, Indicator, PublicCrime, ReportData
 from exports.report_public import public_version
 from exports.spine import spine_svg
@@ -448,15 +449,18 @@ def write_report(
 
 def write_quarter_outputs(
     settings: Settings,
-    quarter: str,
+    quarter: str | None,
     public: bool = False,
     analyst: bool = True,
     interactive: bool = False,
+    announce: Callable[[str], None] | None = None,
 ) -> dict[str, Path]:
     """Everything ``csp report`` writes: the report(s), the board pack, the analyst exports.
 
     All of it is read as an analyst reads: the published DuckDB copy (never the file a build
-    writes), or on Postgres the marts as csp_analyst sees them (exports/marts.py).
+    writes), or on Postgres the marts as csp_analyst sees them (exports/marts.py). With no
+    ``quarter``, the latest quarter with data as of the settings' date, which ``announce`` is
+    told.
     """
     # Imported here: openpyxl costs 0.5 to 0.7 s (measured), and Dagster imports this module
     # each time it loads the definitions.
@@ -465,6 +469,10 @@ def write_quarter_outputs(
     # A name only when configured (else the warehouse's dim_area names the partnership).
     name = settings.la_name if settings.la_name != settings.la_code else None
     with open_marts(settings) as marts:
+        if quarter is None:
+            quarter = latest_quarter_with_data(marts, settings.la_code, settings.as_of)
+            if announce is not None:
+                announce(quarter)
         data = read_report_data(marts, quarter, la_code=settings.la_code, la_name=name)
         written = write_report(
             marts, settings.exports, quarter, public=public, data=data, interactive=interactive

@@ -95,6 +95,31 @@ def _latest_position(
     return {"through": through, "value": row[0], "previous": row[1]}
 
 
+def latest_quarter_with_data(
+    con: duckdb.DuckDBPyConnection, la_code: str | None, as_of: date
+) -> str:
+    """The quarter a report defaults to: the latest that has ended by ``as_of`` with at least
+    one figure (``data_status`` ok), as a panel reports on a finished quarter."""
+    found = con.execute(
+        """
+        select indicators.fiscal_quarter
+        from main.fct_indicator_quarter as indicators
+        inner join main.dim_quarter as quarters
+            on indicators.quarter_start = quarters.quarter_start
+        where indicators.data_status = 'ok' and quarters.quarter_end <= ?
+          and (? is null or indicators.la_code = ?)
+        order by indicators.quarter_start desc
+        limit 1""",
+        [as_of, la_code, la_code],
+    ).fetchone()
+    if found is None:
+        raise ReportError(
+            f"no quarter ended by {as_of} has any figure in the warehouse: build it first, "
+            'or name one with --quarter "2014/15 Q2"'
+        )
+    return found[0]
+
+
 def read_report_data(
     warehouse: Path | duckdb.DuckDBPyConnection,
     quarter: str,

@@ -27,7 +27,7 @@ from typing import Any
 
 import pyarrow as pa
 
-from core.contracts import FeedContract, Table, all_contracts
+from core.contracts import DOMAINS, FeedContract, Table, all_contracts
 from core.problems import RejectedFile
 from core.targets import PostgresTarget
 from ingest.archive_quarantine import archive_path
@@ -112,6 +112,11 @@ def _held_deliveries(con: Any, feeds: list[str]) -> list[tuple]:
     ).fetchall()
 
 
+def key_names(pseudonymiser: Pseudonymiser) -> list[str]:
+    """Every key a home can have: one per pseudonymisation domain, or per linked group."""
+    return sorted({pseudonymiser.key_name(domain) for domain in DOMAINS})
+
+
 def rederive_tokens(
     home: Path,
     warehouse: Path | PostgresTarget,
@@ -123,7 +128,10 @@ def rederive_tokens(
     for a table with no rows yet."""
     contracts = {c.feed: c for c in feeds_of_key(pseudonymiser, key_name)}
     if not contracts:
-        raise RekeyError(f"no feed is pseudonymised with the key {key_name!r}")
+        raise RekeyError(
+            f"no feed is pseudonymised with the key {key_name!r}: the keys are "
+            f"{', '.join(key_names(pseudonymiser))}"
+        )
     with connect(warehouse, read_only=True) as con:
         deliveries = _held_deliveries(con, list(contracts))
     missing = [
@@ -240,7 +248,8 @@ def rekey(
     key_name = domain if domain in pseudonymiser.keys else pseudonymiser.key_name(domain)
     if key_name not in pseudonymiser.keys:
         raise RekeyError(
-            f"no key named {domain!r}; the keys are {', '.join(sorted(pseudonymiser.keys))}"
+            f"no key named {domain!r}: the keys are {', '.join(key_names(pseudonymiser))}"
+            + f" (this home holds {', '.join(sorted(pseudonymiser.keys)) or 'none yet'})"
         )
     old = pseudonymiser.keys[key_name]
     new = prepare_next_key(home, old)

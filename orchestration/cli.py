@@ -2,13 +2,19 @@
 
 csp build --home DIR [--as-of YYYY-MM-DD] [--partnership CODE] [--strict] [--full-refresh]
 csp ingest  --home DIR [--partnership CODE] [--strict]
-csp status  --home DIR [--as-of YYYY-MM-DD] [--json]
-csp monitor --home DIR [--as-of YYYY-MM-DD]
+csp status  --home DIR [--as-of YYYY-MM-DD] [--json] [--verbose]
+csp monitor --home DIR [--as-of YYYY-MM-DD] [--json]
 csp template --partner NAME --quarter "2014/15 Q3" [--home DIR | --output DIR]
 csp demo  [--home DIR]
-csp report  --home DIR --quarter "2014/15 Q2" [--public] [--interactive]
+csp report  --home DIR [--quarter "2014/15 Q2"] [--public] [--interactive]
 csp rekey   DOMAIN --home DIR [--no-build]
 csp ui      --home DIR [--port 3000] [--host 127.0.0.1]
+csp docs    --home DIR [--port 8080] [--generate]
+csp doctor  --home DIR
+csp --version; csp COMMAND --help (a description and examples for each)
+
+``--log-level`` goes before or after the command. Only build, demo and db init make a home;
+every other command needs an existing one (orchestration/home.py).
 """
 
 from __future__ import annotations
@@ -17,14 +23,23 @@ import argparse
 import gc
 import os
 import sys
+import textwrap
 import traceback
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn
 
+from core.feed_status import (
+    FeedStatus,
+    feed_and_partner,
+    feed_statuses,
+    periods_in_words,
+    worst_severity,
+)
 from core.settings import ConfigError, Settings
 from ingest.pseudonymise import KeyConfigError, MissingKeyError
 from orchestration.config import load_settings
+from orchestration.home import require_home
 from orchestration.instance import write_instance_yaml
 from orchestration.memory import limit_malloc_arenas
 
@@ -38,6 +53,7 @@ if TYPE_CHECKING:
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 EXIT_INTERRUPTED = 130  # as a shell reports a command stopped by Ctrl-C (128 + SIGINT)
+EXIT_BROKEN_PIPE = 141  # as a shell reports a command whose reader closed the pipe (SIGPIPE)
 
 
 def _print_build(settings: Settings, result: BuildResult) -> None:
@@ -111,6 +127,13 @@ def _print_unplaced_crimes(settings: Settings) -> None:
         )
 
 
+def _settings_of_existing_home(args: argparse.Namespace) -> Settings:
+    """The settings of ``--home``, which must already be a home: only build, demo and db
+    init make one (orchestration/home.py)."""
+    home = require_home(args.home)
+    return load_settings(home, args.as_of, args.la_code)
+
+
 def command_build(args: argparse.Namespace) -> int:
     """Run the whole pipeline once over HOME/landing."""
     from orchestration.pipeline import run_build
@@ -128,7 +151,7 @@ def command_ingest(args: argparse.Namespace) -> int:
     from ingest.landing import summarise
     from orchestration.pipeline import missing_landing, run_ingest
 
-    settings = load_settings(args.home, args.as_of, args.la_code)
+    settings = _settings_of_existing_home(args)
     outcomes = run_ingest(settings)
     warning = missing_landing(settings, "the raw layer is as it was.")
     if warning:
@@ -146,7 +169,7 @@ def command_rekey(args: argparse.Namespace) -> int:
     from ingest.rekey import RekeyError
     from orchestration.pipeline import run_build, run_rekey
 
-    settings = load_settings(args.home, args.as_of, args.la_code)
+    settings = _settings_of_existing_home(args)
     try:
         result = run_rekey(settings, args.domain)
     except RekeyError as error:
@@ -214,53 +237,116 @@ def command_demo(args: argparse.Namespace) -> int:
         print()
         for line in published_figures_report(settings):
             print(line)
-        print(f"\nOpen the Dagster UI on this home with: make dev  (or: csp ui --home {home})")
+        # As the user ran it (`.venv/bin/csp` under `make run`), so the lines can be pasted.
+        csp = sys.argv[0] if Path(sys.argv[0]).name == "csp" else "csp"
+        print(
+            f"\nAlso in {home}: published/warehouse.duckdb (the copy analysts and reports read),"
+            " archive/ (every accepted file as delivered), quarantine/ (rejected files, each"
+            " with its reason).\nNext:"
+        )
+        for command, what in (
+            (f"{csp} report --home {home}", "the 2014/15 Q2 report and board pack, in exports/"),
+            (f"{csp} status --home {home}", "each feed's delivery status on 4 December 2014"),
+            (f"{csp} doctor --home {home}", "check the home as dbt debug checks a project"),
+            ("make dev", f"the Dagster UI over this home (or: {csp} ui --home {home})"),
+        ):
+            print(f"  {command}\n      {what}")
     return EXIT_OK if result.success else EXIT_FAILED
 
 
-def _status_rows(statuses: list) -> list[list[str]]:
-    rows = [["feed", "partner", "last delivered", "next due", "overdue", "state", "quarantined"]]
+TABLE_WIDTH = 100  # a terminal, a pager, an e-mailed paste
+
+
+def _overdue_words(status: FeedStatus) -> str:
+    """ "-", the one period overdue, or the count and the first ("48 from 2014/15 Q3")."""
+    if not status.overdue:
+        return "-"
+    if len(status.overdue) == 1:
+        return status.overdue[0].label
+    return f"{len(status.overdue)} from {status.overdue[0].label}"
+
+
+def _status_rows(statuses: list[FeedStatus]) -> list[list[str]]:
+    """The status table: one short line per feed and partner; detail goes below it."""
+    rows = [["feed", "partner", "state", "last period", "next due", "overdue"]]
     for st in statuses:
-        received = f" ({st.last_received:%Y-%m-%d})" if st.last_received else ""
-        overdue = ", ".join(f"{p.label} (due {p.due})" for p in st.overdue) or "-"
-        state = st.state + (f": {st.suspension_reason}" if st.state == "suspended" else "")
+        state = st.state + (" +quarantine" if st.quarantine_open else "")
         rows.append(
             [
                 st.feed,
-                st.partner or "",
-                (st.last_period or "-") + received,
-                f"{st.next_period} by {st.next_due}" if st.next_period else "-",
-                overdue,
+                st.partner or "-",
                 state,
-                st.last_quarantined or "-",
+                st.last_period or "-",
+                st.next_due.isoformat() if st.next_due else "-",
+                _overdue_words(st),
             ]
         )
     return rows
 
 
-def _print_table(rows: list[list[str]]) -> None:
+def _status_notes(statuses: list[FeedStatus], verbose: bool) -> list[str]:
+    """What the table leaves out, wrapped to the table's width: suspensions, quarantined files
+    and, with ``--verbose``, every overdue period with its due date and the receipts."""
+    notes = []
+    for st in statuses:
+        who = feed_and_partner(st)
+        if st.state == "suspended" and st.suspension_reason:
+            notes.append(f"{who}: suspended since {st.suspended_since}: {st.suspension_reason}")
+        if st.quarantine_open:
+            notes.append(
+                f"{who}: its newest file, {st.last_quarantined}, was quarantined"
+                + (f": {st.last_quarantine_reason}" if st.last_quarantine_reason else "")
+            )
+        if verbose and st.overdue:
+            notes.append(
+                f"{who}: overdue "
+                + ", ".join(f"{p.label} (due {p.due.isoformat()})" for p in st.overdue)
+            )
+        if verbose and st.received_by_as_of:
+            notes.append(f"{who}: {st.last_period} received {st.received_by_as_of:%Y-%m-%d}")
+    return [
+        line
+        for note in notes
+        for line in textwrap.wrap(note, TABLE_WIDTH, subsequent_indent="    ")
+    ]
+
+
+def _print_table(rows: list[list[str]], width: int = TABLE_WIDTH) -> None:
+    """Columns two spaces apart; the partner column cut short (with an ellipsis) when the
+    table would be wider than ``width``."""
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    excess = sum(widths) + 2 * (len(widths) - 1) - width
+    if excess > 0:
+        widths[1] = max(len(rows[0][1]), widths[1] - excess)
     for row in rows:
-        print(
-            "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
-        )
+        cells = [
+            cell if len(cell) <= w else cell[: w - 1] + "\u2026"
+            for cell, w in zip(row, widths, strict=True)
+        ]
+        print("  ".join(c.ljust(w) for c, w in zip(cells, widths, strict=True)).rstrip())
 
 
-def command_status(args: argparse.Namespace) -> int:
-    """Print each feed's delivery status on the as-of date."""
-    import json
-
-    from core.feed_status import feed_statuses
+def _statuses(settings: Settings) -> list[FeedStatus]:
+    """Every feed's status on the as-of date, with its last quarantined file's reason."""
     from ingest.archive_quarantine import quarantine_reasons
-    from ingest.arrivals import unowned_entries, unowned_message
     from orchestration.monitor import load_state
 
-    settings = load_settings(args.home, args.as_of, args.la_code)
     deliveries, _ = load_state(settings)
     statuses = feed_statuses(settings.calendar, deliveries, settings.as_of)
     reasons = quarantine_reasons(settings.home)
     for st in statuses:
         st.last_quarantine_reason = reasons.get(st.last_quarantined or "")
+    return statuses
+
+
+def command_status(args: argparse.Namespace) -> int:
+    """Print each feed's delivery status on the as-of date; exit 0, 1 or 2 by the worst."""
+    import json
+
+    from ingest.arrivals import unowned_entries, unowned_message
+
+    settings = _settings_of_existing_home(args)
+    statuses = _statuses(settings)
     if args.json:
         print(
             json.dumps(
@@ -270,6 +356,7 @@ def command_status(args: argparse.Namespace) -> int:
                     "districts": list(settings.districts),
                     "not_taken": unowned_entries(settings.landing),
                     "as_of": settings.as_of.isoformat(),
+                    "severity": worst_severity(statuses),
                     "feeds": [st.as_json() for st in statuses],
                 },
                 indent=2,
@@ -278,17 +365,22 @@ def command_status(args: argparse.Namespace) -> int:
     else:
         print(f"Feed status for {settings.la_name} ({settings.la_code}) as of {settings.as_of}")
         _print_table(_status_rows(statuses))
+        for line in _status_notes(statuses, args.verbose):
+            print(line)
         unowned = unowned_message(settings.landing, unowned_entries(settings.landing))
         if unowned:
             print(unowned)
-    return EXIT_OK
+    return worst_severity(statuses)
 
 
 def command_monitor(args: argparse.Namespace) -> int:
-    """Judge every feed on the as-of date and send the alerts that are due."""
+    """Judge every feed on the as-of date and send the alerts that are due; exit 0, 1 or 2 by
+    the worst feed, and 2 when an alert could not be sent."""
+    import json
+
     from orchestration.monitor import run_monitor
 
-    settings = load_settings(args.home, args.as_of, args.la_code)
+    settings = _settings_of_existing_home(args)
     if not settings.alert_urls:
         print(
             "csp monitor: no alert channels configured (set CSP_ALERT_URLS or [alerts] urls "
@@ -296,11 +388,34 @@ def command_monitor(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
     result = run_monitor(settings)
+    code = 2 if result.failed else worst_severity(result.statuses)
+    if args.json:
+        print(
+            json.dumps(
+                {
+                    "la_code": settings.la_code,
+                    "partnership": settings.la_name,
+                    "as_of": settings.as_of.isoformat(),
+                    "severity": code,
+                    "feeds": [st.as_json() for st in result.statuses],
+                    "sent": [m.title for m, _ in result.sent],
+                    "failed": [m.title for m, _ in result.failed],
+                },
+                indent=2,
+            )
+        )
+        return code
     for status in result.statuses:
-        if status.overdue and status.state != "suspended":
+        if status.severity:
+            overdue = periods_in_words([p.label for p in status.overdue])
             print(
-                f"{status.feed}: {status.state}, overdue "
-                + ", ".join(p.label for p in status.overdue)
+                f"{feed_and_partner(status)}: {status.state}"
+                + (f", overdue {overdue}" if overdue else "")
+                + (
+                    f"; newest file quarantined: {status.last_quarantined}"
+                    if status.quarantine_open
+                    else ""
+                )
             )
     for message, _ in result.sent:
         print(f"sent: {message.title}")
@@ -308,7 +423,7 @@ def command_monitor(args: argparse.Namespace) -> int:
         print(f"FAILED to send: {message.title}", file=sys.stderr)
     if not result.sent and not result.failed:
         print("nothing new to send")
-    return EXIT_FAILED if result.failed else EXIT_OK
+    return code
 
 
 def command_report(args: argparse.Namespace) -> int:
@@ -316,14 +431,25 @@ def command_report(args: argparse.Namespace) -> int:
     from exports.report import write_quarter_outputs
     from exports.report_model import ReportError
     from orchestration.pipeline import home_lock
+    from orchestration.report_run import record_report
 
-    settings = load_settings(args.home, args.as_of, args.la_code)
+    settings = _settings_of_existing_home(args)
+
+    def announce(quarter: str) -> None:
+        print(f"Report for {quarter}, the latest quarter with figures as of {settings.as_of}")
+
     try:
         # dbt docs opens the warehouse: never alongside a build on the same home.
         with home_lock(settings.home, command="csp report"):
             written = write_quarter_outputs(
-                settings, args.quarter, public=args.public, interactive=args.interactive
+                settings,
+                args.quarter,
+                public=args.public,
+                interactive=args.interactive,
+                announce=announce,
             )
+            # The UI shows the quarter's report partition as materialised by this command.
+            record_report(settings, args.quarter, written)
     except ReportError as error:
         print(f"csp report: {error}", file=sys.stderr)
         return EXIT_USAGE
@@ -331,34 +457,53 @@ def command_report(args: argparse.Namespace) -> int:
         if not name.startswith(("marts/", "docs/")):
             print(f"  {name:<14}{path} ({path.stat().st_size:,} bytes)")
     print(f"  marts         {settings.exports / 'marts'} (Parquet and CSV)")
-    print(f"  dbt docs      {settings.exports / 'docs' / 'static_index.html'}")
+    print(f"  dbt docs      {settings.exports / 'docs' / 'static_index.html'} (or: csp docs)")
+    return EXIT_OK
+
+
+def command_doctor(args: argparse.Namespace) -> int:
+    """Check a home as ``dbt debug`` checks a project; exit 1 when something needs fixing."""
+    from orchestration.doctor import print_checks, run_doctor
+
+    return print_checks(run_doctor(args.home, args.as_of, args.la_code))
+
+
+def command_docs(args: argparse.Namespace) -> int:
+    """Serve the home's dbt documentation site over HTTP, generating it first if need be."""
+    from exports.analyst import write_dbt_docs
+    from orchestration.docs_server import serve_docs
+    from orchestration.pipeline import home_lock
+
+    settings = _settings_of_existing_home(args)
+    folder = settings.exports / "docs"
+    if args.generate or not (folder / "index.html").is_file():
+        if not settings.warehouse.exists() and settings.target == "duckdb":
+            print("csp docs: nothing built yet: run `csp build` first", file=sys.stderr)
+            return EXIT_FAILED
+        print(f"Generating the dbt docs into {folder}", flush=True)
+        # dbt docs opens the warehouse: never alongside a build on the same home.
+        with home_lock(settings.home, command="csp docs"):
+            write_dbt_docs(settings, folder)
+    serve_docs(folder, args.host, args.port, lambda line: print(line, flush=True))
     return EXIT_OK
 
 
 def ui_command(args: argparse.Namespace, settings: Settings) -> tuple[list[str], dict[str, str]]:
     """The ``dagster dev`` command line and environment that serve the UI over a home."""
+    from orchestration.location import dagster_dev_argv
+
     env = dict(os.environ, CSP_HOME=str(settings.home), DAGSTER_HOME=str(settings.dagster_home))
     # The UI's runs resolve their settings from the environment, as the command line did.
     for name, value in (("CSP_AS_OF", args.as_of), ("CSP_PARTNERSHIP", args.la_code)):
         if value:
             env[name] = value
-    dagster = str(Path(sys.executable).parent / "dagster")
-    argv = [
-        dagster,
-        "dev",
-        "-m",
-        "orchestration.definitions",
-        "--host",
-        args.host,
-        "--port",
-        str(args.port),
-    ]
+    argv = dagster_dev_argv(settings.dagster_home, args.host, args.port)
     return argv, env
 
 
 def command_ui(args: argparse.Namespace) -> int:
     """Serve Dagster's UI over the home, with its ``dagster.yaml`` written for where it is now."""
-    settings = load_settings(args.home, args.as_of, args.la_code)
+    settings = _settings_of_existing_home(args)
     # The file names the event log's absolute path: a moved or copied home still names the
     # old one until it is rewritten, and Dagster would keep its runs' events there.
     write_instance_yaml(settings.dagster_home)
@@ -384,20 +529,155 @@ def _add_common(command: argparse.ArgumentParser) -> None:
     )
 
 
+def _add_log_level(parser: argparse.ArgumentParser, default: str | None) -> None:
+    """``--log-level`` before or after the command, as dbt and Dagster take their globals: on
+    a command's parser its default is SUPPRESS, so an absent one leaves the main parser's."""
+    parser.add_argument(
+        "--log-level",
+        default=default if default is not None else argparse.SUPPRESS,
+        choices=["DEBUG", "INFO", "WARNING", "ERROR"],
+        help="Dagster's and dbt's log level on the console (default WARNING)",
+    )
+
+
+def version_text() -> str:
+    """``csp --version``: this project's version and the stack's, as ``dbt --version`` lists."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    def of(package: str) -> str:
+        try:
+            return version(package)
+        except PackageNotFoundError:
+            return "not installed"
+
+    parts = ", ".join(
+        f"{name} {of(name)}" for name in ("dagster", "dbt-core", "dbt-duckdb", "duckdb")
+    )
+    return f"csp-warehouse {of('csp-warehouse')} ({parts}; Python {sys.version.split()[0]})"
+
+
+# Each command: its one-line help, what it does, and examples (shown by `csp COMMAND --help`).
+COMMANDS: dict[str, tuple[str, str, list[str]]] = {
+    "build": (
+        "run the whole pipeline once over HOME/landing",
+        "Load every new file waiting in HOME/landing (checked against its feed's contract; a "
+        "bad file is quarantined with its reason and loses nothing already loaded), rebuild "
+        "the warehouse with dbt, publish the readers' copy and write indicators.csv. Makes "
+        "the home on its first run.",
+        [
+            "csp build --home /srv/csp --partnership E22000369",
+            "csp build --home /srv/csp --as-of 2014-12-04 --strict",
+        ],
+    ),
+    "ingest": (
+        "load landing into the raw layer only",
+        "Load and check what waits in HOME/landing, without dbt or exports: the next build "
+        "takes it from there.",
+        ["csp ingest --home /srv/csp"],
+    ),
+    "status": (
+        "each feed's delivery status on a date (exit 0 on time, 1 late, 2 stopped)",
+        "Judge every feed's delivery calendar on the as-of date, reading nothing but the "
+        "warehouse's delivery log. Exits as monitoring plugins do: 0 when every feed is on "
+        "time (or suspended, or not started), 1 when a period is late or a feed's newest file "
+        "was quarantined, 2 when a feed has stopped (two or more periods overdue).",
+        [
+            "csp status --home /srv/csp",
+            "csp status --home /srv/csp --as-of 2014-12-04 --verbose",
+            "csp status --home /srv/csp --json | jq '.feeds[] | select(.severity > 0)'",
+        ],
+    ),
+    "monitor": (
+        "send the alerts that are due (exit 0, 1 or 2 as status)",
+        "Judge every feed as `csp status` does and send each alert once to every configured "
+        "channel (CSP_ALERT_URLS or [alerts] urls): newly overdue periods, recoveries, "
+        "quarantined files. Exits as `csp status`, and 2 when an alert could not be sent.",
+        [
+            "csp monitor --home /srv/csp",
+            "csp monitor --home /srv/csp --json",
+        ],
+    ),
+    "template": (
+        "a pre-filled partner return workbook",
+        "Write the quarterly return workbook for one partner, ready to fill in and drop back "
+        "into landing/partner_returns/.",
+        ['csp template --partner probation --quarter "2014/15 Q3" --home /srv/csp'],
+    ),
+    "report": (
+        "the quarter's report, board pack and exports",
+        "Write the quarter's HTML report, the board pack (Excel) and the analysts' exports "
+        "from the published warehouse. Without --quarter, the latest quarter that has ended "
+        "by the as-of date with any figure.",
+        [
+            "csp report --home /srv/csp",
+            'csp report --home /srv/csp --quarter "2014/15 Q2" --public',
+        ],
+    ),
+    "rekey": (
+        "rotate a pseudonymisation key (from the archive)",
+        "Re-derive every token of one key from the archived deliveries under the new key "
+        "(from CSP_PSEUDO_KEY_<NAME>_NEXT), then rebuild. SECURITY.md has the whole procedure.",
+        ["csp rekey treatment --home /srv/csp", "csp rekey offenders --home /srv/csp --no-build"],
+    ),
+    "ui": (
+        "Dagster's UI over the home (dagster dev)",
+        "Serve Dagster's UI and daemon over the home: its assets, runs, schedules and the "
+        "landing sensor.",
+        ["csp ui --home /srv/csp", "csp ui --home /srv/csp --port 3001"],
+    ),
+    "docs": (
+        "serve the dbt documentation site of the home",
+        "Serve the dbt docs (models, columns, tests, lineage from each mart to its feed) on a "
+        "local address, as `dbt docs serve` does; generated first when the home has none.",
+        ["csp docs --home /srv/csp", "csp docs --home /srv/csp --port 8081 --generate"],
+    ),
+    "doctor": (
+        "check a home: configuration, keys, landing, warehouse, lock, alerts",
+        "Check that a home is ready to build, as `dbt debug` checks a project, and say what "
+        "to fix. Reads only. Exits 1 when something needs fixing.",
+        ["csp doctor --home /srv/csp"],
+    ),
+    "demo": (
+        "build the Wolverhampton 2014 demonstration",
+        "Write the demonstration's partner files into a home and build it as of 4 December "
+        "2014, then check the figures against the published 2014 report.",
+        ["csp demo", "csp demo --home /tmp/demo-home"],
+    ),
+}
+
+
+def _command(
+    commands: argparse._SubParsersAction, name: str, handler: object
+) -> argparse.ArgumentParser:
+    """A command's parser with its help, description, examples and the global options."""
+    summary, description, examples = COMMANDS[name]
+    command = commands.add_parser(
+        name,
+        help=summary,
+        description=description,
+        epilog="examples:\n" + "\n".join(f"  {e}" for e in examples),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    _add_log_level(command, None)
+    command.set_defaults(handler=handler)
+    return command
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of every ``csp`` command."""
     parser = argparse.ArgumentParser(
-        prog="csp", description="Community Safety Partnership data warehouse."
+        prog="csp",
+        description="Community Safety Partnership data warehouse: partner files and public "
+        "data in, trusted quarterly indicators, alerts and reports out.",
+        epilog="Run `csp COMMAND --help` for a command's options and examples. "
+        "Start with `csp demo`, or `csp doctor --home DIR` on a home of your own.",
     )
-    parser.add_argument(
-        "--log-level",
-        default="WARNING",
-        choices=["DEBUG", "INFO", "WARNING", "ERROR"],
-        help="Dagster's log level on the console (default WARNING)",
-    )
-    commands = parser.add_subparsers(dest="command", required=True)
+    # Answered in main before parsing (a command is otherwise required); listed for --help.
+    parser.add_argument("--version", action="store_true", help="print versions and exit")
+    _add_log_level(parser, "WARNING")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    build = commands.add_parser("build", help="run the whole pipeline once over HOME/landing")
+    build = _command(commands, "build", command_build)
     _add_common(build)
     build.add_argument(
         "--strict", action="store_true", help="exit non-zero when any file was quarantined"
@@ -408,34 +688,41 @@ def build_parser() -> argparse.ArgumentParser:
         help="rebuild the incremental models (police crimes) from every row, "
         "e.g. after an upgrade that changed their columns",
     )
-    build.set_defaults(handler=command_build)
 
-    ingest = commands.add_parser("ingest", help="load landing into the raw layer only")
+    ingest = _command(commands, "ingest", command_ingest)
     _add_common(ingest)
     ingest.add_argument(
         "--strict", action="store_true", help="exit non-zero when any file was quarantined"
     )
-    ingest.set_defaults(handler=command_ingest)
 
-    status = commands.add_parser("status", help="each feed's delivery status on a date")
+    status = _command(commands, "status", command_status)
     _add_common(status)
     status.add_argument("--json", action="store_true", help="print JSON, feeds by id")
-    status.set_defaults(handler=command_status)
+    status.add_argument(
+        "--verbose",
+        "-v",
+        action="store_true",
+        help="also list every overdue period with its due date, and when each was received",
+    )
 
-    monitor = commands.add_parser("monitor", help="send the alerts that are due")
+    monitor = _command(commands, "monitor", command_monitor)
     _add_common(monitor)
-    monitor.set_defaults(handler=command_monitor)
+    monitor.add_argument(
+        "--json", action="store_true", help="print JSON: each feed, what was sent and failed"
+    )
 
-    template = commands.add_parser("template", help="a pre-filled partner return workbook")
+    template = _command(commands, "template", command_template)
     template.add_argument("--partner", required=True, help="probation, iom, gangs, courts or yot")
     template.add_argument("--quarter", required=True, help="e.g. '2014/15 Q3'")
     template.add_argument("--home", help="write into HOME/exports/templates/")
     template.add_argument("--output", help="folder to write into (default: here, or the home)")
-    template.set_defaults(handler=command_template)
 
-    report = commands.add_parser("report", help="the quarter's report, board pack and exports")
+    report = _command(commands, "report", command_report)
     _add_common(report)
-    report.add_argument("--quarter", required=True, help='financial quarter, e.g. "2014/15 Q2"')
+    report.add_argument(
+        "--quarter",
+        help='financial quarter, e.g. "2014/15 Q2" (default: the latest with figures)',
+    )
     report.add_argument(
         "--public",
         action="store_true",
@@ -446,13 +733,12 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="also write each report's interactive version (plotly charts, ~5 MB; needs scripts)",
     )
-    report.set_defaults(handler=command_report)
 
-    rekey = commands.add_parser("rekey", help="rotate a pseudonymisation key (from the archive)")
+    rekey = _command(commands, "rekey", command_rekey)
     rekey.add_argument(
         "domain",
-        help="domestic_abuse, treatment or offenders (or a linked "
-        "group's key, e.g. offenders+treatment)",
+        help="the key to rotate: domestic_abuse, treatment or offenders, or a linked "
+        "group's key, e.g. offenders+treatment",
     )
     _add_common(rekey)
     rekey.add_argument(
@@ -460,19 +746,27 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="re-key the raw layer only; the marts follow at the next build",
     )
-    rekey.set_defaults(handler=command_rekey)
 
-    ui = commands.add_parser("ui", help="Dagster's UI over the home (dagster dev)")
+    ui = _command(commands, "ui", command_ui)
     _add_common(ui)
     ui.add_argument("--host", default="127.0.0.1", help="address to serve on (default 127.0.0.1)")
     ui.add_argument("--port", type=int, default=3000, help="port to serve on (default 3000)")
-    ui.set_defaults(handler=command_ui)
 
-    demo = commands.add_parser("demo", help="build the Wolverhampton 2014 demonstration")
+    docs = _command(commands, "docs", command_docs)
+    _add_common(docs)
+    docs.add_argument("--host", default="127.0.0.1", help="address to serve on (default 127.0.0.1)")
+    docs.add_argument("--port", type=int, default=8080, help="port to serve on (default 8080)")
+    docs.add_argument(
+        "--generate", action="store_true", help="generate the docs again from the warehouse"
+    )
+
+    doctor = _command(commands, "doctor", command_doctor)
+    _add_common(doctor)
+
+    demo = _command(commands, "demo", command_demo)
     demo.add_argument(
         "--home", default="demo-home", help="folder for the demo (default ./demo-home)"
     )
-    demo.set_defaults(handler=command_demo)
 
     from orchestration.db import (
         add_db_commands,  # csp db init (Postgres roles and schemas)
@@ -523,11 +817,23 @@ def main(argv: Sequence[str] | None = None) -> int:
     configuration mistake); a traceback is printed only under ``--log-level DEBUG``.
     """
     limit_malloc_arenas()  # before any thread starts (orchestration/memory.py says why)
-    args = build_parser().parse_args(argv)
+    arguments = list(sys.argv[1:] if argv is None else argv)
+    before_command = arguments[: next((n for n, a in enumerate(arguments) if a in COMMANDS), None)]
+    if "--version" in before_command:
+        # Read only when asked: the package metadata costs a little on every other call.
+        print(version_text())
+        return EXIT_OK
+    args = build_parser().parse_args(arguments)
     try:
         return args.handler(args)
+    except BrokenPipeError:
+        # The reader went away (`csp status --json | head`): say nothing more, as Unix
+        # tools do, and keep Python from complaining when it flushes stdout at exit.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return EXIT_BROKEN_PIPE
     except (ConfigError, MissingKeyError, KeyConfigError) as error:
-        print(f"csp: {error}", file=sys.stderr)
+        print(f"csp {args.command}: {error}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
         # Ctrl-C is how a command waiting for the home lock is given up (pipeline.home_lock).

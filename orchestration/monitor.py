@@ -29,10 +29,16 @@ from pathlib import Path
 import duckdb
 
 from core.dbt_project import DBT_PROJECT_DIR
-from core.feed_status import Delivered, FeedStatus, feed_statuses
+from core.feed_status import (
+    Delivered,
+    FeedStatus,
+    feed_and_partner,
+    feed_statuses,
+    periods_in_words,
+)
 from core.periods import quarter_label
 from core.settings import Settings
-from exports.publish import published_path
+from exports.publish import last_build_path
 from ingest.warehouse import connect, ensure_raw_schema, read_deliveries
 
 LEDGER_DDL = """
@@ -97,6 +103,18 @@ class Ledger:
             ).fetchall()
         return {r[0] for r in rows}
 
+    def sent_subjects_of(self, status: FeedStatus, kind: str, channel: str) -> set[str]:
+        """Subjects already sent to a channel about one calendar row of a feed.
+
+        Rows are kept by the calendar row's key (``partner_returns:probation``). Ledgers
+        written before that kept them by the feed alone, for all its partners at once: those
+        rows still count as sent for every partner, so an upgrade re-sends nothing.
+        """
+        subjects = self.sent_subjects(kind, status.key, channel)
+        if status.key != status.feed:
+            subjects |= self.sent_subjects(kind, status.feed, channel)
+        return subjects
+
     def record(self, message: Message, channel: str, as_of: date) -> None:
         """Note that ``message`` reached ``channel``."""
         now = datetime.now(UTC).isoformat(timespec="seconds")
@@ -116,13 +134,16 @@ def ledger_for(settings: Settings) -> Ledger:
     return Ledger(settings.home / "monitor" / "alerts.sqlite")
 
 
-def indicators_by_feed() -> dict[str, list[str]]:
-    """Indicator codes fed by each feed, from the catalogue seed."""
-    by_feed: dict[str, list[str]] = {}
+def owned_indicators(feed: str, partner: str | None) -> list[str]:
+    """Indicator codes a feed's partner supplies, from the catalogue seed: those of the feed
+    with no ``owner``, and those whose ``owner`` is the partner (partner returns, where each
+    partner owns its own indicators)."""
     with (DBT_PROJECT_DIR / "seeds" / "indicators.csv").open(newline="", encoding="utf-8") as f:
-        for row in csv.DictReader(f):
-            by_feed.setdefault(row["feed"], []).append(row["code"])
-    return by_feed
+        return [
+            row["code"]
+            for row in csv.DictReader(f)
+            if row["feed"] == feed and row["owner"] in ("", partner)
+        ]
 
 
 def _header(settings: Settings, status: FeedStatus) -> list[str]:
@@ -135,30 +156,33 @@ def _header(settings: Settings, status: FeedStatus) -> list[str]:
 def _last_delivered(status: FeedStatus) -> str:
     if not status.last_period:
         return "Last delivered: nothing yet"
-    received = status.last_received.date().isoformat() if status.last_received else "?"
-    return f"Last delivered: {status.last_period} (received {received})"
+    received = status.received_by_as_of
+    return f"Last delivered: {status.last_period}" + (
+        f" (received {received.date().isoformat()})" if received else ""
+    )
 
 
 def overdue_message(settings: Settings, status: FeedStatus, periods: Sequence) -> Message:
     """The alert for periods of one feed that have become overdue."""
-    labels = ", ".join(p.label for p in periods)
-    codes = indicators_by_feed().get(status.feed, [])
+    labels = [p.label for p in periods]
+    codes = owned_indicators(status.feed, status.partner)
     quarters = sorted({quarter_label(p.start) for p in periods})
     word = "has stopped" if status.state == "stopped" else "is late"
     lines = _header(settings, status) + [
         "Overdue: " + "; ".join(f"{p.label} (due {p.due.isoformat()})" for p in periods),
         _last_delivered(status),
-        f"Meanwhile the report shows these figures as missing, with no value: "
-        f"{', '.join(codes) or 'none'} for {', '.join(quarters)}. Any figure from the part "
-        f"that did arrive is kept as provisional.",
+        f"Meanwhile the report shows these figures of {status.partner} as missing, with no "
+        f"value: {', '.join(codes) or 'none'} for {periods_in_words(quarters)}. Any figure "
+        "from the part that did arrive is kept as provisional.",
         f"Checked as of {status.as_of.isoformat()}. Ask {status.partner} for the file; it is "
         f"picked up as soon as it is dropped in landing/{status.feed}/.",
     ]
     return Message(
         "overdue",
-        status.feed,
-        tuple(p.label for p in periods),
-        f"[{settings.la_name}] {status.feed} {word}: {labels} overdue",
+        status.key,
+        tuple(labels),
+        f"[{settings.la_name}] {feed_and_partner(status)} {word}: "
+        f"{periods_in_words(labels)} overdue",
         "\n".join(lines),
     )
 
@@ -179,9 +203,10 @@ def recovered_message(settings: Settings, status: FeedStatus, periods: Sequence[
     ]
     return Message(
         "recovered",
-        status.feed,
+        status.key,
         tuple(periods),
-        f"[{settings.la_name}] {status.feed} recovered: {labels} arrived",
+        f"[{settings.la_name}] {feed_and_partner(status)} recovered: "
+        f"{periods_in_words(list(periods))} arrived",
         "\n".join(lines),
     )
 
@@ -207,7 +232,9 @@ def quarantine_message(
         "quarantined",
         feed,
         (sha256,),
-        f"[{settings.la_name}] {feed}: {file_name} rejected",
+        f"[{settings.la_name}] {feed} ({partner}): {file_name} rejected"
+        if partner
+        else f"[{settings.la_name}] {feed}: {file_name} rejected",
         "\n".join(lines),
     )
 
@@ -241,12 +268,12 @@ def plan_messages(
     for status in statuses:
         if status.state == "suspended":
             continue  # declared: nobody is paged for it
-        alerted = ledger.sent_subjects("overdue", status.feed, channel)
+        alerted = ledger.sent_subjects_of(status, "overdue", channel)
         new = [p for p in status.overdue if p.label not in alerted]
         if new:
             messages.append(overdue_message(settings, status, new))
         still_overdue = {p.label for p in status.overdue}
-        recovered_before = ledger.sent_subjects("recovered", status.feed, channel)
+        recovered_before = ledger.sent_subjects_of(status, "recovered", channel)
         arrived = sorted(p for p in alerted - still_overdue - recovered_before)
         if arrived:
             messages.append(recovered_message(settings, status, arrived))
@@ -292,21 +319,23 @@ def read_rejections(con) -> list[tuple]:
 
 
 def load_state(settings: Settings) -> tuple[list[Delivered], list[tuple]]:
-    """Deliveries and rejections: from the warehouse, or its published copy while a build
-    holds the warehouse (DuckDB lets no other process in while it writes)."""
+    """Deliveries and rejections: from the warehouse, or the last build's whole copy
+    (state/last-build.duckdb) while a build holds the warehouse (DuckDB lets no other process
+    in while it writes; the published copy holds the marts only)."""
     if settings.target == "postgres":  # no single-writer lock there: read it directly
         with connect(settings.warehouse_target) as con:
             ensure_raw_schema(con)
             return read_deliveries(con), read_rejections(con)
-    if not settings.warehouse.exists():
-        with connect(settings.warehouse) as con:
-            ensure_raw_schema(con)
-    for path in (settings.warehouse, published_path(settings.home)):
+    existing = [p for p in (settings.warehouse, last_build_path(settings.home)) if p.exists()]
+    if not existing:
+        # Nothing built yet: nothing delivered. A check writes nothing, not even a warehouse.
+        return [], []
+    for path in existing:
         try:
             with connect(path, read_only=True) as con:
                 return read_deliveries(con), read_rejections(con)
         except duckdb.IOException:
-            continue  # locked by a running build: try the published copy
+            continue  # locked by a running build: try the last build's copy
     raise RuntimeError(
         f"{settings.warehouse} is locked by a running build and nothing has "
         "been published yet; try again when the build has finished"

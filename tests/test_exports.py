@@ -9,6 +9,7 @@ import duckdb
 import pytest
 from openpyxl import load_workbook
 
+from exports.board_pack import INDICATOR_COLUMNS
 from exports.disclosure import (
     METHOD_NOTE,
     SUPPRESSED,
@@ -20,6 +21,9 @@ from exports.disclosure import (
 )
 from exports.report_data import read_report_data
 from tests.test_report import QUARTER, SLUG, report_home  # noqa: F401 (the shared home)
+
+# A board pack column's index in a row, by its header.
+COLUMN = {title: index for index, (title, _) in enumerate(INDICATOR_COLUMNS)}
 
 # --- statistical disclosure control (NHS England method) -----------------------------------
 
@@ -168,28 +172,38 @@ def test_board_pack_has_no_none(board_pack) -> None:
 def test_board_pack_known_figures(report_home: Path, board_pack) -> None:  # noqa: F811
     summary = _rows_by_code(board_pack["Summary"])
     vawg = _rows_by_code(board_pack["VAWG"])
-    # columns: E this quarter, F its 95% interval, G same quarter last year, H year to date,
-    # I same period last year
     for rows in (summary, vawg):
         screened = rows["VA_SCREENED"]
-        assert screened[7].value == 1354 and isinstance(screened[7].value, int)
-        assert screened[7].number_format == "#,##0"
-        assert rows["VA_IDVA_HIGH_RISK"][7].value == 205
+        assert screened[COLUMN["Year to date"]].value == 1354 and isinstance(
+            screened[COLUMN["Year to date"]].value, int
+        )
+        assert screened[COLUMN["Year to date"]].number_format == "#,##0"
+        assert rows["VA_IDVA_HIGH_RISK"][COLUMN["Year to date"]].value == 205
         da = rows["VA_DA_CRIMES"]
-        assert (da[7].value, da[8].value) == (1551, 1100)
+        assert (da[COLUMN["Year to date"]].value, da[COLUMN["Same period last year"]].value) == (
+            1551,
+            1100,
+        )
     ppv = summary["PV_PPV"]
     data = read_report_data(report_home / "warehouse.duckdb", QUARTER)
     expected = {i.code: i for i in data.indicators}
-    assert ppv[4].value == expected["PV_PPV"].row["value"]
-    assert ppv[7].value == expected["PV_PPV"].row["ytd_value"]
+    assert ppv[COLUMN["This quarter"]].value == expected["PV_PPV"].row["value"]
+    assert ppv[COLUMN["Year to date"]].value == expected["PV_PPV"].row["ytd_value"]
     # Percentages are stored as fractions with a percent format (45.8 -> 0.458, "45.8%").
     repeat = summary["VA_REPEAT_RATE"]
-    assert isinstance(repeat[4].value, float) and repeat[4].number_format == "0.0%"
-    assert repeat[4].value == pytest.approx(expected["VA_REPEAT_RATE"].row["value"] / 100)
+    assert (
+        isinstance(repeat[COLUMN["This quarter"]].value, float)
+        and repeat[COLUMN["This quarter"]].number_format == "0.0%"
+    )
+    assert repeat[COLUMN["This quarter"]].value == pytest.approx(
+        expected["VA_REPEAT_RATE"].row["value"] / 100
+    )
     for code, indicator in expected.items():
-        if indicator.unit != "count" and isinstance(summary[code][4].value, float):
-            assert "%" in summary[code][4].number_format, code
-            assert abs(summary[code][4].value) <= 1, code
+        if indicator.unit != "count" and isinstance(
+            summary[code][COLUMN["This quarter"]].value, float
+        ):
+            assert "%" in summary[code][COLUMN["This quarter"]].number_format, code
+            assert abs(summary[code][COLUMN["This quarter"]].value) <= 1, code
 
 
 def test_board_pack_rag_cells(report_home: Path, board_pack) -> None:  # noqa: F811
@@ -198,7 +212,7 @@ def test_board_pack_rag_cells(report_home: Path, board_pack) -> None:  # noqa: F
     fills = {"Green": "00703C", "Amber": "FFBF47", "Red": "D4351C"}
     rated = 0
     for indicator in data.indicators:
-        cell = summary[indicator.code][10]
+        cell = summary[indicator.code][COLUMN["RAG"]]
         rag = indicator.row.get("rag_status")
         if rag:
             assert cell.value == rag  # in words, not only colour
@@ -208,8 +222,11 @@ def test_board_pack_rag_cells(report_home: Path, board_pack) -> None:  # noqa: F
             assert cell.value in ("No target", "Not rated")
     # The MoJ's last figure is Green but suspended now: Not rated, with the reason.
     moj = summary["RR_REOFFEND_DIFF"]
-    assert moj[10].value == "Not rated" and "Transforming Rehabilitation" in moj[13].value
-    assert moj[4].value == "\u2013 suspended"
+    assert (
+        moj[COLUMN["RAG"]].value == "Not rated"
+        and "Transforming Rehabilitation" in moj[COLUMN["Commentary"]].value
+    )
+    assert moj[COLUMN["This quarter"]].value == "\u2013 suspended"
     assert rated == sum(1 for i in data.indicators if i.row.get("rag_status"))
 
 

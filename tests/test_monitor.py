@@ -184,12 +184,12 @@ def test_half_year_of_daily_checks_sends_exactly_the_expected_alerts(
                 sent_on[day] = sorted({m.title for m, _ in result.sent})
             day += timedelta(days=1)
         expected = {
-            date(2014, 8, 16): ["[Coventry] police_crime is late: 2014-07 overdue"],
-            date(2014, 9, 16): ["[Coventry] police_crime has stopped: 2014-08 overdue"],
-            date(2014, 10, 1): ["[Coventry] police_crime recovered: 2014-07 arrived"],
-            date(2014, 10, 16): ["[Coventry] police_crime has stopped: 2014-09 overdue"],
-            date(2014, 11, 16): ["[Coventry] police_crime has stopped: 2014-10 overdue"],
-            date(2014, 12, 16): ["[Coventry] police_crime has stopped: 2014-11 overdue"],
+            date(2014, 8, 16): ["[Coventry] police_crime (Police) is late: 2014-07 overdue"],
+            date(2014, 9, 16): ["[Coventry] police_crime (Police) has stopped: 2014-08 overdue"],
+            date(2014, 10, 1): ["[Coventry] police_crime (Police) recovered: 2014-07 arrived"],
+            date(2014, 10, 16): ["[Coventry] police_crime (Police) has stopped: 2014-09 overdue"],
+            date(2014, 11, 16): ["[Coventry] police_crime (Police) has stopped: 2014-10 overdue"],
+            date(2014, 12, 16): ["[Coventry] police_crime (Police) has stopped: 2014-11 overdue"],
         }
         assert sent_on == expected
         # Each channel got each message once, and nothing for the suspended MoJ feed.
@@ -209,8 +209,7 @@ def test_first_check_groups_what_is_already_overdue_and_a_restart_repeats_nothin
     with http_receiver() as (url, hook):
         first = _check(home, date(2014, 12, 20), [url])
         assert [m.title for m, _ in first.sent] == [
-            "[Coventry] police_crime has stopped: 2014-07, 2014-08, 2014-09, 2014-10, 2014-11 "
-            "overdue"
+            "[Coventry] police_crime (Police) has stopped: 5 periods, 2014-07 to 2014-11 overdue"
         ]
         # Another process, the same day: nothing is sent again.
         env = {**os.environ, "CSP_ALERT_URLS": url}
@@ -228,8 +227,10 @@ def test_first_check_groups_what_is_already_overdue_and_a_restart_repeats_nothin
             env=env,
             capture_output=True,
             text=True,
-            check=True,
+            check=False,
         )
+        # Exit 2: the police feed has stopped (as a monitoring plugin says "critical").
+        assert run.returncode == 2, run.stderr
         assert "nothing new to send" in run.stdout
         assert len(hook.messages) == 1
 
@@ -246,7 +247,9 @@ def test_quarantined_file_and_failed_run_are_announced_once(
         _check(home, date(2014, 12, 1), [url])
         _check(home, date(2014, 12, 2), [url])
         rejected = [t for t in hook.titles if "rejected" in t]
-        assert rejected == ["[Coventry] rny_treatment: rny_treatment_2014-12.csv rejected"]
+        assert rejected == [
+            "[Coventry] rny_treatment (Treatment provider): rny_treatment_2014-12.csv rejected"
+        ]
         body = next(b for t, b in hook.messages if "rejected" in t)
         assert "Referral Source" in body and "Arrest Referal" in body
         os.environ["CSP_ALERT_URLS"] = url
@@ -313,8 +316,9 @@ def test_status_json_lists_stopped_feeds_with_overdue_periods(monitored_home: Pa
         ],
         capture_output=True,
         text=True,
-        check=True,
+        check=False,
     )
+    assert run.returncode == 2, run.stderr  # a feed has stopped
     feeds = {f["feed"]: f for f in json.loads(run.stdout)["feeds"]}
     assert feeds["police_crime"]["state"] == "stopped"
     assert [p["period"] for p in feeds["police_crime"]["overdue"]] == [
@@ -340,7 +344,7 @@ def test_a_channel_that_fails_is_retried_at_the_next_check(
         retry = _check(home, date(2014, 9, 21), [url])
         again = _check(home, date(2014, 9, 22), [url])
     assert [m.title for m, _ in retry.sent] == [
-        "[Coventry] police_crime has stopped: 2014-07, 2014-08 overdue"
+        "[Coventry] police_crime (Police) has stopped: 2014-07, 2014-08 overdue"
     ]
     assert not again.sent and len(hook.messages) == 1
 
