@@ -2,6 +2,8 @@
 
     exports/marts/<table>.parquet   typed, as in the warehouse
     exports/marts/<table>.csv       text cells escaped against formula injection
+                                    (neither holds a pseudonymised identifier: no
+                                    ``*_token`` column, no key made of tokens)
     exports/docs/                   dbt docs (index.html + manifest.json + catalog.json, and
                                     static_index.html: one file that opens without a server)
 
@@ -25,6 +27,7 @@ from core.dbt_project import (
 )
 from core.settings import Settings
 from exports.disclosure import escape_sql
+from exports.publish import is_pseudonymised_identifier
 
 MART_PREFIXES = ("dim_", "fct_")
 DOCS_FILES = ("index.html", "static_index.html", "manifest.json", "catalog.json")
@@ -43,16 +46,34 @@ def mart_tables(con: duckdb.DuckDBPyConnection) -> list[str]:
     ]
 
 
+def export_columns(con: duckdb.DuckDBPyConnection, table: str) -> list[tuple[str, str]]:
+    """A mart's columns and types, in order, less any pseudonymised identifier."""
+    return [
+        (name, data_type)
+        for name, data_type in con.execute(
+            "select column_name, data_type from information_schema.columns "
+            "where table_schema = 'main' and table_name = ? order by ordinal_position",
+            [table],
+        ).fetchall()
+        if not is_pseudonymised_identifier(name)
+    ]
+
+
+def _quoted(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def typed_select(con: duckdb.DuckDBPyConnection, table: str) -> str:
+    """SELECT of a mart's exported columns, as typed (for Parquet)."""
+    names = ", ".join(_quoted(name) for name, _ in export_columns(con, table))
+    return f'select {names} from main."{table}" order by all'
+
+
 def escaped_select(con: duckdb.DuckDBPyConnection, table: str) -> str:
-    """SELECT of a mart with every text column escaped (for CSV)."""
-    columns = con.execute(
-        "select column_name, data_type from information_schema.columns "
-        "where table_schema = 'main' and table_name = ? order by ordinal_position",
-        [table],
-    ).fetchall()
+    """SELECT of a mart's exported columns with every text column escaped (for CSV)."""
     expressions = []
-    for name, data_type in columns:
-        quoted = '"' + name.replace('"', '""') + '"'
+    for name, data_type in export_columns(con, table):
+        quoted = _quoted(name)
         expressions.append(f"{escape_sql(name)} as {quoted}" if data_type in TEXT_TYPES else quoted)
     return f'select {", ".join(expressions)} from main."{table}" order by all'
 
@@ -64,7 +85,9 @@ def _copy(con: duckdb.DuckDBPyConnection, query: str, target: Path, options: str
 
 
 def write_mart_exports(warehouse: Path | duckdb.DuckDBPyConnection, folder: Path) -> list[Path]:
-    """Every mart as ``<table>.parquet`` and ``<table>.csv`` under ``folder``.
+    """Every mart as ``<table>.parquet`` and ``<table>.csv`` under ``folder``, without its
+    pseudonymised identifiers (whichever warehouse it reads: the published copy has none, the
+    warehouse itself, read before anything is published, has them).
 
     ``warehouse`` is a DuckDB file or an open connection (``exports.marts.open_marts``).
     """
@@ -77,7 +100,7 @@ def write_mart_exports(warehouse: Path | duckdb.DuckDBPyConnection, folder: Path
     for table in mart_tables(con):
         parquet, csv = folder / f"{table}.parquet", folder / f"{table}.csv"
         # Ordered, so the same marts give the same files whichever target they were read from.
-        _copy(con, f'select * from main."{table}" order by all', parquet, "(format parquet)")
+        _copy(con, typed_select(con, table), parquet, "(format parquet)")
         _copy(con, escaped_select(con, table), csv, "(format csv, header true)")
         written += [parquet, csv]
     return written

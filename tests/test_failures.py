@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 
 from core.contracts import all_contracts
-from exports.publish import published_path
+from exports.publish import last_build_path, published_path
 from orchestration.cli import main
 from tests.conftest import TEST_KEYS, drop, example
 
@@ -160,8 +160,8 @@ def test_a_damaged_warehouse_is_one_paragraph_and_changes_nothing(
     home = copy_of(built_home, tmp_path)
     warehouse = home / "warehouse.duckdb"
     damage(warehouse, how)
-    if how == "truncated":  # then the message cannot offer the published copy
-        published_path(home).unlink()
+    if how == "truncated":  # then the message cannot offer the last build's copy
+        last_build_path(home).unlink()
     before = snapshot(home)
     for command in ("build", "ingest"):
         code, out, err = csp(home, command, "--strict", capsys=capsys)
@@ -182,9 +182,9 @@ def test_a_damaged_warehouse_is_one_paragraph_and_changes_nothing(
     figures = indicators(home)
     aside = Path(f"{warehouse}.damaged")
     if how == "garbage":
-        assert f"cp {published_path(home)} {warehouse}" in message
+        assert f"cp {last_build_path(home)} {warehouse}" in message
         warehouse.rename(aside)
-        shutil.copyfile(published_path(home), warehouse)
+        shutil.copyfile(last_build_path(home), warehouse)
         code, out, err = csp(home, "build", "--strict", capsys=capsys)
         assert code == 0, err
         assert "4 file(s) in landing already loaded" in out  # nothing loaded twice

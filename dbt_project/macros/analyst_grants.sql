@@ -1,8 +1,10 @@
-{#- Pseudonymised identifiers (tokens, and keys built from them) are never readable by
-    analysts on Postgres: marts holding them grant SELECT column by column, every column but
-    those. DuckDB has no roles: nothing to do there. -#}
+{#- Pseudonymised identifiers (tokens, their key versions, and keys built from them) are
+    never readable by analysts on Postgres: marts holding them grant SELECT column by column,
+    every column but those. DuckDB has no roles: there the published copy and the exports
+    leave them out (the same rule in Python: exports/publish.py, is_pseudonymised_identifier). -#}
 {% macro is_pseudonymised_identifier(column_name) -%}
     {{ return(column_name.lower().endswith('_token')
+              or '_token_' in column_name.lower()
               or column_name.lower() in var('pseudonymised_columns', ['episode_key'])) }}
 {%- endmacro %}
 
