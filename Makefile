@@ -43,8 +43,13 @@ lint: install
 	DBT_LOG_PATH=$(LINT_WORK)/logs $(BIN)/sqlfluff lint dbt_project/models \
 	--disable-progress-bar
 
+# Two workers, one per core (pytest-xdist); a file's tests stay on one worker so its module
+# fixtures (built homes) are built once. Before they start: one PostgreSQL server and dbt's
+# manifest, which two workers would otherwise race to create. The slowest tests are listed.
 test: install system-deps lint
-	$(BIN)/python -m pytest -q
+	@eval "$$(bash .ci/postgres.sh 2>/dev/null)" || true; \
+	$(BIN)/python -c "from orchestration.dbt import ensure_manifest; ensure_manifest()" && \
+	$(BIN)/python -m pytest -q -n 2 --dist loadfile --durations=15
 
 # A throwaway PostgreSQL on 127.0.0.1 for trying the Postgres target: eval "$$(make -s pg-up)"
 pg-up: system-deps

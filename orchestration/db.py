@@ -71,6 +71,11 @@ def init_statements(database: str) -> list[str]:
     return statements
 
 
+# The advisory lock `csp db init` holds while it creates the server's roles: any fixed number
+# of our own choosing ("csp" in ASCII).
+INIT_LOCK = 0x637370
+
+
 def init_database(target: PostgresTarget) -> list[str]:
     """Create the roles and schemas, grant, and create the raw tables as the loader."""
     database = target.parameters()["dbname"] or "csp"
@@ -79,6 +84,9 @@ def init_database(target: PostgresTarget) -> list[str]:
         statements = init_statements(database)
         con.execute("begin transaction")
         try:
+            # Roles belong to the server, not the database: two inits at once (two databases
+            # on one server) would both try to create them. One waits for the other.
+            con.execute(f"select pg_advisory_xact_lock({INIT_LOCK})")
             for statement in statements:
                 con.execute(statement)
             con.execute("commit")
@@ -105,12 +113,23 @@ def command_db_init(args: argparse.Namespace) -> int:
 
 def add_db_commands(commands: argparse._SubParsersAction) -> None:
     """``csp db init`` (more ``db`` subcommands may follow)."""
-    db = commands.add_parser("db", help="the Postgres warehouse: roles, schemas, privileges")
+    db = commands.add_parser(
+        "db",
+        help="the Postgres warehouse: roles, schemas, privileges",
+        description="Set up the PostgreSQL warehouse (CSP_TARGET=postgres).",
+        epilog="examples:\n  csp db init --dsn 'host=db.example.org dbname=csp user=csp_admin'",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     actions = db.add_subparsers(dest="db_command", required=True)
     init = actions.add_parser(
         "init",
         help="create roles csp_loader, csp_transformer, "
         "csp_analyst and the schemas, with privileges",
+        description="Create the roles csp_loader, csp_transformer and csp_analyst, the "
+        "schemas and their privileges, and the raw tables. Idempotent: run it again after an "
+        "upgrade.",
+        epilog="examples:\n  CSP_PG_DSN='host=127.0.0.1 dbname=csp' csp db init",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     init.add_argument(
         "--dsn",
