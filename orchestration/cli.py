@@ -307,7 +307,13 @@ def _status_notes(statuses: list[FeedStatus], verbose: bool) -> list[str]:
     return [
         line
         for note in notes
-        for line in textwrap.wrap(note, TABLE_WIDTH, subsequent_indent="    ")
+        for line in textwrap.wrap(
+            note,
+            TABLE_WIDTH,
+            subsequent_indent="    ",
+            break_long_words=False,
+            break_on_hyphens=False,
+        )
     ]
 
 

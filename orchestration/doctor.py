@@ -157,12 +157,19 @@ def _alerts(settings: Settings) -> Check:
 
 
 def print_checks(checks: list[Check], out: Callable[[str], None] = print) -> int:
-    """Print each check, wrapped to 100 columns; 1 if any needs fixing, else 0."""
+    """Print each check, wrapped to 100 columns (a longer path keeps a line of its own); 1 if
+    any needs fixing, else 0."""
     name_width = max(len(c.name) for c in checks)
     for check in checks:
         lead = f"[{check.verdict}]".ljust(7) + check.name.ljust(name_width + 2)
+        # Paths are never split (at a hyphen or mid-word), so they can be copied whole.
         lines = textwrap.wrap(
-            check.detail, WIDTH, initial_indent=lead, subsequent_indent=" " * len(lead)
+            check.detail,
+            WIDTH,
+            initial_indent=lead,
+            subsequent_indent=" " * len(lead),
+            break_long_words=False,
+            break_on_hyphens=False,
         )
         for line in lines or [lead.rstrip()]:
             out(line)
