@@ -20,6 +20,8 @@ from __future__ import annotations
 
 import argparse
 import os
+import time
+from typing import Any
 
 from core.targets import PostgresTarget
 from ingest.warehouse import connect_postgres, ensure_raw_schema
@@ -71,9 +73,28 @@ def init_statements(database: str) -> list[str]:
     return statements
 
 
-# The advisory lock `csp db init` holds while it creates the server's roles: any fixed number
-# of our own choosing ("csp" in ASCII).
-INIT_LOCK = 0x637370
+# Roles belong to the server, not the database: two inits at once (two databases on one
+# server) update the same role rows, and the later fails with "tuple concurrently updated".
+# An advisory lock cannot order them (its keys are per database), so the init, idempotent,
+# is tried again on that error.
+ROLE_RACE_ATTEMPTS = 5
+
+
+def _run_retrying_role_races(con: Any, statements: list[str]) -> None:
+    """Run ``statements`` in one transaction, again (up to ``ROLE_RACE_ATTEMPTS``) when
+    another init updated the same role rows at the same time."""
+    for attempt in range(1, ROLE_RACE_ATTEMPTS + 1):
+        con.execute("begin transaction")
+        try:
+            for statement in statements:
+                con.execute(statement)
+            con.execute("commit")
+            return
+        except Exception as error:
+            con.execute("rollback")
+            if "tuple concurrently updated" not in str(error) or attempt == ROLE_RACE_ATTEMPTS:
+                raise
+            time.sleep(0.2 * attempt)
 
 
 def init_database(target: PostgresTarget) -> list[str]:
@@ -82,17 +103,7 @@ def init_database(target: PostgresTarget) -> list[str]:
     with connect_postgres(target) as con:
         database = con.execute("select current_database()").fetchone()[0]
         statements = init_statements(database)
-        con.execute("begin transaction")
-        try:
-            # Roles belong to the server, not the database: two inits at once (two databases
-            # on one server) would both try to create them. One waits for the other.
-            con.execute(f"select pg_advisory_xact_lock({INIT_LOCK})")
-            for statement in statements:
-                con.execute(statement)
-            con.execute("commit")
-        except BaseException:
-            con.execute("rollback")
-            raise
+        _run_retrying_role_races(con, statements)
     with connect_postgres(target.with_role(LOADER)) as con:
         ensure_raw_schema(con)
     return statements

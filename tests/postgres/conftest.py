@@ -12,6 +12,7 @@ import shlex
 import subprocess
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -62,19 +63,20 @@ def pg_server() -> str:
     return _server_dsn()
 
 
-@pytest.fixture(scope="session")
-def pg_database(pg_server: str) -> Iterator[PostgresTarget]:
-    """A fresh database with the csp roles and schemas (``csp db init``), dropped afterwards."""
+@contextmanager
+def fresh_database(server: str, prefix: str) -> Iterator[PostgresTarget]:
+    """A new database on ``server`` with the csp roles and schemas (``csp db init``),
+    dropped afterwards."""
     import psycopg2
 
     from orchestration.db import init_database
 
-    name = f"csp_test_{uuid.uuid4().hex[:8]}"
-    admin = psycopg2.connect(pg_server)
+    name = f"{prefix}_{uuid.uuid4().hex[:8]}"
+    admin = psycopg2.connect(server)
     admin.autocommit = True
     with admin.cursor() as cursor:
         cursor.execute(f'create database "{name}"')
-    target = PostgresTarget(_with_dbname(pg_server, name))
+    target = PostgresTarget(_with_dbname(server, name))
     init_database(target)
     try:
         yield target
@@ -82,6 +84,13 @@ def pg_database(pg_server: str) -> Iterator[PostgresTarget]:
         with admin.cursor() as cursor:
             cursor.execute(f'drop database if exists "{name}" with (force)')
         admin.close()
+
+
+@pytest.fixture(scope="session")
+def pg_database(pg_server: str) -> Iterator[PostgresTarget]:
+    """The session's database, fresh (``fresh_database``)."""
+    with fresh_database(pg_server, "csp_test") as target:
+        yield target
 
 
 def connect_as(target: PostgresTarget, user: str):

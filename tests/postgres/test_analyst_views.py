@@ -11,7 +11,6 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import uuid
 from collections.abc import Iterator
 from contextlib import closing
 from datetime import date
@@ -27,39 +26,19 @@ from exports.publish import is_pseudonymised_identifier
 from ingest.warehouse import connect
 from orchestration.demonstration import generate_landing
 from tests.conftest import TEST_KEYS
-from tests.postgres.conftest import _with_dbname, connect_as
+from tests.postgres.conftest import connect_as, fresh_database
+from tests.test_analysts import VIEWS
 
 LA, LA_NAME = "E08000026", "Coventry"
 AS_OF = "2014-11-20"
 REPO = Path(__file__).resolve().parents[2]
-VIEWS = {
-    "analyst_indicators_by_quarter",
-    "analyst_feed_status",
-    "analyst_reoffending_comparison",
-    "analyst_police_uk_comparison",
-}
 
 
 @pytest.fixture(scope="module")
 def database(pg_server: str) -> Iterator[PostgresTarget]:
     """A fresh database (the session's one is built by test_postgres_target.py)."""
-    import psycopg2
-
-    from orchestration.db import init_database
-
-    name = f"csp_analysts_{uuid.uuid4().hex[:8]}"
-    admin = psycopg2.connect(pg_server)
-    admin.autocommit = True
-    with admin.cursor() as cursor:
-        cursor.execute(f'create database "{name}"')
-    target = PostgresTarget(_with_dbname(pg_server, name))
-    init_database(target)
-    try:
+    with fresh_database(pg_server, "csp_analysts") as target:
         yield target
-    finally:
-        with admin.cursor() as cursor:
-            cursor.execute(f'drop database if exists "{name}" with (force)')
-        admin.close()
 
 
 @pytest.fixture(scope="module")
