@@ -27,7 +27,7 @@ from core.dbt_project import (
 )
 from core.settings import Settings
 from exports.disclosure import escape_sql
-from exports.publish import is_pseudonymised_identifier
+from exports.publish import export_columns
 
 MART_PREFIXES = ("dim_", "fct_")
 DOCS_FILES = ("index.html", "static_index.html", "manifest.json", "catalog.json")
@@ -46,33 +46,20 @@ def mart_tables(con: duckdb.DuckDBPyConnection) -> list[str]:
     ]
 
 
-def export_columns(con: duckdb.DuckDBPyConnection, table: str) -> list[tuple[str, str]]:
-    """A mart's columns and types, in order, less any pseudonymised identifier."""
-    return [
-        (name, data_type)
-        for name, data_type in con.execute(
-            "select column_name, data_type from information_schema.columns "
-            "where table_schema = 'main' and table_name = ? order by ordinal_position",
-            [table],
-        ).fetchall()
-        if not is_pseudonymised_identifier(name)
-    ]
-
-
 def _quoted(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
 def typed_select(con: duckdb.DuckDBPyConnection, table: str) -> str:
     """SELECT of a mart's exported columns, as typed (for Parquet)."""
-    names = ", ".join(_quoted(name) for name, _ in export_columns(con, table))
+    names = ", ".join(_quoted(name) for name, _ in export_columns(con, "main", table))
     return f'select {names} from main."{table}" order by all'
 
 
 def escaped_select(con: duckdb.DuckDBPyConnection, table: str) -> str:
     """SELECT of a mart's exported columns with every text column escaped (for CSV)."""
     expressions = []
-    for name, data_type in export_columns(con, table):
+    for name, data_type in export_columns(con, "main", table):
         quoted = _quoted(name)
         expressions.append(f"{escape_sql(name)} as {quoted}" if data_type in TEXT_TYPES else quoted)
     return f'select {", ".join(expressions)} from main."{table}" order by all'

@@ -19,7 +19,7 @@ import duckdb
 
 from core.settings import Settings
 from core.targets import PostgresTarget
-from exports.publish import is_pseudonymised_identifier, reader_path
+from exports.publish import export_columns, reader_path
 from exports.report_model import ReportError
 
 MART_PREFIXES = ("dim_", "fct_")
@@ -72,15 +72,7 @@ def marts_from_postgres(
         for table in tables or visible:
             # A reader role granted more than csp_analyst (CSP_PG_READER_ROLE) still copies
             # no pseudonymised identifier.
-            columns = [
-                (name, kind)
-                for name, kind in pg.execute(
-                    "select column_name, data_type from information_schema.columns "
-                    "where table_schema = 'marts' and table_name = ? order by ordinal_position",
-                    [table],
-                ).fetchall()
-                if not is_pseudonymised_identifier(name)
-            ]
+            columns = export_columns(pg, "marts", table)
             if not columns:
                 raise RuntimeError(
                     f"marts.{table} is missing from the Postgres warehouse, or "

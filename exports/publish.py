@@ -21,6 +21,7 @@ from __future__ import annotations
 import os
 import shutil
 from pathlib import Path
+from typing import Any
 
 import duckdb
 
@@ -62,6 +63,48 @@ def _fsync_and_replace(partial: Path, target: Path) -> None:
     partial.replace(target)
 
 
+def _column_comments(
+    con: duckdb.DuckDBPyConnection, source: str, relation: str
+) -> list[tuple[str, str | None]]:
+    """(column, comment) of a table or view of ``source``'s schema main, in order."""
+    return con.execute(
+        "select column_name, comment from duckdb_columns() where database_name = ? "
+        "and schema_name = ? and table_name = ? order by column_index",
+        [source, READER_SCHEMA, relation],
+    ).fetchall()
+
+
+def _comment(
+    con: duckdb.DuckDBPyConnection,
+    kind: str,
+    relation: str,
+    comment: str | None,
+    columns: list[tuple[str, str | None]],
+) -> None:
+    """Put a relation's comment (``kind`` "table" or "view") and its columns' on the copy."""
+    if comment:
+        con.execute(f"comment on {kind} main.{_quoted(relation)} is {_literal(comment)}")
+    for name, note in columns:
+        if note:
+            con.execute(
+                f"comment on column main.{_quoted(relation)}.{_quoted(name)} is {_literal(note)}"
+            )
+
+
+def export_columns(con: Any, schema: str, table: str) -> list[tuple[str, str]]:
+    """A mart's columns and types, in order, less any pseudonymised identifier: what any
+    analyst export may copy, on DuckDB (``con`` a DuckDB connection) or Postgres."""
+    return [
+        (name, data_type)
+        for name, data_type in con.execute(
+            "select column_name, data_type from information_schema.columns "
+            "where table_schema = ? and table_name = ? order by ordinal_position",
+            [schema, table],
+        ).fetchall()
+        if not is_pseudonymised_identifier(name)
+    ]
+
+
 def copy_reader_relations(con: duckdb.DuckDBPyConnection, source: str) -> None:
     """Copy the tables and views of ``source``'s schema main into ``con``'s, with their
     comments, leaving out every pseudonymised identifier column."""
@@ -71,24 +114,14 @@ def copy_reader_relations(con: duckdb.DuckDBPyConnection, source: str) -> None:
         [source, READER_SCHEMA],
     ).fetchall()
     for table, comment in tables:
-        columns = con.execute(
-            "select column_name, comment from duckdb_columns() where database_name = ? "
-            "and schema_name = ? and table_name = ? order by column_index",
-            [source, READER_SCHEMA, table],
-        ).fetchall()
+        columns = _column_comments(con, source, table)
         kept = [(name, note) for name, note in columns if not is_pseudonymised_identifier(name)]
         names = ", ".join(_quoted(name) for name, _ in kept)
         con.execute(
             f"create table main.{_quoted(table)} as select {names} "
             f"from {_quoted(source)}.main.{_quoted(table)}"
         )
-        if comment:
-            con.execute(f"comment on table main.{_quoted(table)} is {_literal(comment)}")
-        for name, note in kept:
-            if note:
-                con.execute(
-                    f"comment on column main.{_quoted(table)}.{_quoted(name)} is {_literal(note)}"
-                )
+        _comment(con, "table", table, comment, kept)
     views = con.execute(
         "select view_name, sql, comment from duckdb_views() where database_name = ? "
         "and schema_name = ? and not internal order by view_name",
@@ -104,21 +137,11 @@ def copy_reader_relations(con: duckdb.DuckDBPyConnection, source: str) -> None:
         # in the copy they are its own main schema, whatever the file is called.
         for (name,) in catalog:
             sql = sql.replace(f"{_quoted(name)}.{_quoted(READER_SCHEMA)}.", "main.")
-        columns = con.execute(
-            "select column_name, comment from duckdb_columns() where database_name = ? "
-            "and schema_name = ? and table_name = ? order by column_index",
-            [source, READER_SCHEMA, view],
-        ).fetchall()
+        columns = _column_comments(con, source, view)
         if any(is_pseudonymised_identifier(name) for name, _ in columns):
             raise RuntimeError(f"view {view} shows a pseudonymised identifier: not published")
         con.execute(sql)
-        if comment:
-            con.execute(f"comment on view main.{_quoted(view)} is {_literal(comment)}")
-        for name, note in columns:
-            if note:
-                con.execute(
-                    f"comment on column main.{_quoted(view)}.{_quoted(name)} is {_literal(note)}"
-                )
+        _comment(con, "view", view, comment, columns)
 
 
 def write_reader_copy(warehouse: Path, target: Path) -> None:

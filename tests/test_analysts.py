@@ -37,6 +37,13 @@ def published(built_demo_home: Path) -> duckdb.DuckDBPyConnection:
         yield con
 
 
+def exported_header(path: Path) -> list[str]:
+    """The column names of an analyst export, CSV or Parquet."""
+    if path.suffix == ".csv":
+        return path.read_text().splitlines()[0].split(",")
+    return pq.read_schema(path).names
+
+
 def _marts(path: Path) -> set[str]:
     with duckdb.connect(str(path), read_only=True) as con:
         return {
@@ -144,10 +151,7 @@ def test_no_analyst_export_has_a_token_column(built_demo_home: Path, tmp_path: P
         written = write_mart_exports(source, folder)
         assert {p.stem for p in written} >= {"fct_idva_case", "fct_treatment_episode"}
         for path in written:
-            if path.suffix == ".csv":
-                header = path.read_text().splitlines()[0].split(",")
-            else:
-                header = pq.read_schema(path).names
+            header = exported_header(path)
             assert not [c for c in header if is_pseudonymised_identifier(c)], path
             assert header, path
         idva = (folder / "fct_idva_case.csv").read_text().splitlines()
